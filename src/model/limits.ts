@@ -1,0 +1,23 @@
+/** Every size has a limit; the error names the field that broke it. */
+export const Limits = {
+  processIdMaxLength: 200,
+  /** Serialized `registration.input` (tool args, program args, metadata). */
+  inputMaxBytes: 256 * 1024,
+  /** Serialized payload of one event (signals, emitted events, outcomes). */
+  eventPayloadMaxBytes: 64 * 1024,
+  /** Serialized result of one durable step: large values belong in an external store. */
+  stepResultMaxBytes: 1024 * 1024,
+  eventTypesMax: 256,
+  eventTypeNameMaxLength: 200,
+  pageMax: 1000,
+  pageDefault: 100,
+  maxAttemptsMax: 100,
+  defaultMaxAttempts: 3,
+} as const;
+
+const utf8 = new TextEncoder();
+
+/** UTF-8 size of the JSON encoding of a value. */
+export function jsonSize(value: unknown): number {
+  return utf8.encode(JSON.stringify(value) ?? "").length;
+}

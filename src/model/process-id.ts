@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { Limits } from "./limits.ts";
+
+/**
+ * A process id IS the Restate workflow key `LashProcessWorkflow/<id>`, so it is
+ * validated before it reaches a URL path or a query.
+ */
+export const ProcessId = z
+  .string()
+  .refine((s) => s.trim().length > 0, "must not be blank")
+  .refine((s) => s.length <= Limits.processIdMaxLength, `must be at most ${Limits.processIdMaxLength} characters`)
+  .refine((s) => /^[A-Za-z0-9._:-]*$/.test(s), "may contain only letters, digits and . _ : -");
+export type ProcessId = z.infer<typeof ProcessId>;

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { ProcessAwaitOutput } from "./outcome.ts";
+import { ProcessId } from "./process-id.ts";
+import { EventTypeDecl, ProcessInput, Provenance } from "./registration.ts";
+
+export const ProcessStatus = {
+  pending: "pending",
+  running: "running",
+  waiting: "waiting",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "cancelled",
+  abandoned: "abandoned",
+} as const;
+export type ProcessStatus = (typeof ProcessStatus)[keyof typeof ProcessStatus];
+export const ProcessStatusSchema = z.enum(ProcessStatus);
+
+export const TERMINAL_STATUSES: ReadonlySet<ProcessStatus> = new Set(["completed", "failed", "cancelled", "abandoned"]);
+export const isTerminalStatus = (s: ProcessStatus): boolean => TERMINAL_STATUSES.has(s);
+
+/** The terminal status an outcome puts a process in. */
+export function statusOfOutcome(output: ProcessAwaitOutput): ProcessStatus {
+  switch (output.type) {
+    case "success":
+      return "completed";
+    case "failure":
+      return "failed";
+    case "cancelled":
+      return "cancelled";
+    case "abandoned":
+      return "abandoned";
+  }
+}
+
+export const CoreEventTypes = {
+  started: "process.started",
+  cancelRequested: "process.cancel_requested",
+  completed: "process.completed",
+  failed: "process.failed",
+  cancelled: "process.cancelled",
+  abandoned: "process.abandoned",
+} as const;
+export const CORE_EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(CoreEventTypes));
+
+/** The terminal event type written together with an outcome. */
+export const terminalEventType = (output: ProcessAwaitOutput): string => `process.${statusOfOutcome(output)}`;
+export const signalEventType = (name: string): string => `signal.${name}`;
+
+export const ProcessRecord = z.object({
+  id: ProcessId,
+  input: ProcessInput,
+  eventTypes: z.array(EventTypeDecl),
+  provenance: Provenance,
+  maxAttempts: z.number().int(),
+  registrationHash: z.string(),
+  status: ProcessStatusSchema,
+  attempt: z.number().int(),
+  outcome: ProcessAwaitOutput.optional(),
+  createdAtMs: z.number(),
+  updatedAtMs: z.number(),
+});
+export type ProcessRecord = z.infer<typeof ProcessRecord>;
+
+export const ProcessEvent = z.object({
+  processId: ProcessId,
+  sequence: z.number().int().min(1),
+  type: z.string(),
+  payload: z.json(),
+  occurredAtMs: z.number(),
+  replayKey: z.string().optional(),
+});
+export type ProcessEvent = z.infer<typeof ProcessEvent>;
+
+export const EventAppend = z.object({
+  type: z.string().min(1),
+  payload: z.json().default(null),
+  replayKey: z.string().min(1).max(200).optional(),
+});
+export type EventAppend = z.input<typeof EventAppend>;

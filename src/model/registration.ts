@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { Limits, jsonSize } from "./limits.ts";
+import { ProcessId } from "./process-id.ts";
+
+const Json = z.json();
+
+export const ToolCall = z.object({
+  tool: z.string().min(1),
+  args: Json.default({}),
+  callId: z.string().optional(),
+});
+
+/** What a process runs, tagged by `type`. */
+export const ProcessInput = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("tool_call"), call: ToolCall }),
+  z.object({ type: z.literal("program"), name: z.string().min(1), args: Json.default({}) }),
+  z.object({
+    type: z.literal("session_turn"),
+    session: z.string().min(1),
+    turnInput: Json,
+    outputContract: Json.optional(),
+  }),
+  z.object({ type: z.literal("external"), metadata: Json.default({}) }),
+]);
+export type ProcessInput = z.infer<typeof ProcessInput>;
+
+export const EventTypeDecl = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(Limits.eventTypeNameMaxLength)
+    .regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -")
+    .refine((n) => !n.startsWith("process."), "the process.* namespace is reserved for core events"),
+  /** JSON Schema (draft 2020-12) every payload of this type must satisfy. */
+  payloadSchema: z.record(z.string(), z.json()).optional(),
+  semantics: z.object({ wake: z.object({}).optional() }).optional(),
+});
+export type EventTypeDecl = z.infer<typeof EventTypeDecl>;
+
+export const CausedBy = z.object({
+  kind: z.enum(["process", "turn", "tool_call", "host"]),
+  id: z.string().min(1),
+});
+
+export const Provenance = z.object({
+  ownerScope: z.object({ sessionId: z.string(), agentFrameId: z.string().optional() }),
+  hostProfileId: z.string(),
+  causedBy: CausedBy.optional(),
+});
+export type Provenance = z.infer<typeof Provenance>;
+
+export const ProcessRegistration = z
+  .object({
+    id: ProcessId,
+    input: ProcessInput,
+    eventTypes: z.array(EventTypeDecl).max(Limits.eventTypesMax).default([]),
+    provenance: Provenance,
+    maxAttempts: z.number().int().min(1).max(Limits.maxAttemptsMax).optional(),
+  })
+  .superRefine((reg, ctx) => {
+    const seen = new Set<string>();
+    reg.eventTypes.forEach((decl, i) => {
+      if (seen.has(decl.name)) {
+        ctx.addIssue({ code: "custom", path: ["eventTypes", i, "name"], message: `duplicate event type "${decl.name}"` });
+      }
+      seen.add(decl.name);
+    });
+    const size = jsonSize(reg.input);
+    if (size > Limits.inputMaxBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["input"],
+        message: `input is ${size} bytes; the limit is ${Limits.inputMaxBytes}`,
+      });
+    }
+  });
+export type ProcessRegistration = z.infer<typeof ProcessRegistration>;
+/** What callers may send: defaults (`eventTypes`, `args`) filled in by parsing. */
+export type ProcessRegistrationInput = z.input<typeof ProcessRegistration>;

@@ -1,0 +1,162 @@
+import {
+  CoreEventTypes,
+  isTerminalStatus,
+  statusOfOutcome,
+  terminalEventType,
+  type EventAppend,
+  type ProcessAwaitOutput,
+  type ProcessEvent,
+  type ProcessRecord,
+  type ProcessRegistrationInput,
+} from "../model/index.ts";
+import { EventWaiters } from "./event-waiters.ts";
+import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import {
+  assertSameRegistration,
+  checkAppend,
+  dispositionOf,
+  matchesFilter,
+  newRecord,
+  notFound,
+  pageLimit,
+  parseOutput,
+  prepareRegistration,
+  replayOf,
+  type CheckedAppend,
+} from "./rules.ts";
+
+interface Entry {
+  record: ProcessRecord;
+  events: ProcessEvent[];
+}
+
+/**
+ * The in-memory registry: for tests and inline (non-durable) hosts. A durable
+ * deployment refuses it (`durabilityTier: "inline"`). Returns copies, never
+ * its own objects.
+ */
+export class MemoryRegistry implements ProcessRegistry {
+  readonly kind = "memory";
+  readonly durabilityTier = "inline" as const;
+  readonly #entries = new Map<string, Entry>();
+  readonly #waiters = new EventWaiters();
+
+  async register(input: ProcessRegistrationInput): Promise<RegisterResult> {
+    const prepared = prepareRegistration(input);
+    const existing = this.#entries.get(prepared.registration.id);
+    if (existing !== undefined) {
+      assertSameRegistration(existing.record, prepared.hash);
+      return { record: structuredClone(existing.record), created: false };
+    }
+    const record = newRecord(prepared, Date.now());
+    this.#entries.set(record.id, { record, events: [] });
+    return { record: structuredClone(record), created: true };
+  }
+
+  async get(id: string): Promise<ProcessRecord | undefined> {
+    const entry = this.#entries.get(id);
+    return entry === undefined ? undefined : structuredClone(entry.record);
+  }
+
+  async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
+    const entry = this.#entry(id);
+    const { record } = entry;
+    if (!isTerminalStatus(record.status) && !entry.events.some((e) => e.replayKey === replayKey)) {
+      this.#push(entry, { type: CoreEventTypes.started, payload: { attempt: record.attempt }, replayKey });
+      this.#touch(record, "running");
+    }
+    return structuredClone(record);
+  }
+
+  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+    const { record } = this.#entry(id);
+    if (!isTerminalStatus(record.status) && record.status !== status) this.#touch(record, status);
+  }
+
+  async recordRetry(id: string): Promise<ProcessRecord> {
+    const { record } = this.#entry(id);
+    if (!isTerminalStatus(record.status)) {
+      record.attempt += 1;
+      this.#touch(record, "pending");
+    }
+    return structuredClone(record);
+  }
+
+  async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
+    const entry = this.#entry(id);
+    const append = checkAppend(entry.record, input);
+    const previous = append.replayKey === undefined ? undefined : entry.events.find((e) => e.replayKey === append.replayKey);
+    if (previous !== undefined) return structuredClone(replayOf(previous, append));
+    return structuredClone(this.#push(entry, append));
+  }
+
+  async countEvents(id: string, type: string, upToSequence: number): Promise<number> {
+    return this.#entry(id).events.filter((e) => e.type === type && e.sequence <= upToSequence).length;
+  }
+
+  async complete(id: string, output: ProcessAwaitOutput): Promise<CompleteResult> {
+    const offered = parseOutput(output);
+    const entry = this.#entry(id);
+    const { record } = entry;
+    if (record.outcome !== undefined) {
+      const event = entry.events.find((e) => e.type === terminalEventType(record.outcome!))!;
+      return structuredClone({ disposition: dispositionOf(record.outcome, offered), record, outcome: record.outcome, event });
+    }
+    const event = this.#push(entry, { type: terminalEventType(offered), payload: offered });
+    record.outcome = offered;
+    this.#touch(record, statusOfOutcome(offered));
+    return structuredClone({ disposition: "applied" as const, record, outcome: offered, event });
+  }
+
+  async eventsAfter(id: string, after: number, limit?: number): Promise<ProcessEvent[]> {
+    const events = this.#entry(id).events.filter((e) => e.sequence > after);
+    return structuredClone(events.slice(0, pageLimit(limit)));
+  }
+
+  async waitEventAfter(id: string, type: string | undefined, after: number, timeoutMs: number): Promise<ProcessEvent | undefined> {
+    this.#entry(id);
+    return this.#waiters.wait(id, timeoutMs, async () => {
+      const event = this.#entries.get(id)?.events.find((e) => e.sequence > after && (type === undefined || e.type === type));
+      return event === undefined ? undefined : structuredClone(event);
+    });
+  }
+
+  async listNonTerminal(limit: number, cursor?: string): Promise<Page<ProcessRecord>> {
+    return this.#page((r) => !isTerminalStatus(r.status), pageLimit(limit), cursor);
+  }
+
+  async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
+    return this.#page((r) => matchesFilter(r, filter), pageLimit(filter.limit), filter.cursor);
+  }
+
+  async close(): Promise<void> {}
+
+  #page(keep: (r: ProcessRecord) => boolean, limit: number, cursor: string | undefined): Page<ProcessRecord> {
+    const items = [...this.#entries.values()]
+      .map((e) => e.record)
+      .filter((r) => (cursor === undefined || r.id > cursor) && keep(r))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
+    const last = items.at(-1);
+    return { items: structuredClone(items), ...(items.length === limit && last ? { nextCursor: last.id } : {}) };
+  }
+
+  #entry(id: string): Entry {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) throw notFound(id);
+    return entry;
+  }
+
+  #push(entry: Entry, append: CheckedAppend): ProcessEvent {
+    const event: ProcessEvent = { processId: entry.record.id, sequence: entry.events.length + 1, occurredAtMs: Date.now(), ...append };
+    entry.events.push(event);
+    entry.record.updatedAtMs = event.occurredAtMs;
+    this.#waiters.notify(entry.record.id);
+    return event;
+  }
+
+  #touch(record: ProcessRecord, status: ProcessRecord["status"]): void {
+    record.status = status;
+    record.updatedAtMs = Date.now();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The registry's rules, shared by every adapter: what a valid registration is,
+ * which events may be appended, and how a second `complete` is answered.
+ * Pure functions over records; adapters call them inside their transactions.
+ */
+import { Validator } from "@cfworker/json-schema";
+import {
+  CORE_EVENT_TYPES,
+  CoreEventTypes,
+  EventAppend,
+  LashError,
+  Limits,
+  ProcessAwaitOutput,
+  ProcessRegistration,
+  canonicalJson,
+  isTerminalStatus,
+  jsonSize,
+  parseOrThrow,
+  registrationHash,
+  type EventTypeDecl,
+  type ProcessEvent,
+  type ProcessRecord,
+  type ProcessRegistrationInput,
+} from "../model/index.ts";
+import type { CompleteDisposition, ListFilter } from "./port.ts";
+
+export interface PreparedRegistration {
+  registration: ProcessRegistration;
+  hash: string;
+}
+
+/** Validates a registration (naming the bad field) and computes its content hash. */
+export function prepareRegistration(input: ProcessRegistrationInput): PreparedRegistration {
+  const registration = parseOrThrow(ProcessRegistration, input, "registration");
+  registration.eventTypes.forEach((decl, i) => {
+    if (decl.payloadSchema === undefined) return;
+    try {
+      new Validator(decl.payloadSchema as object, "2020-12");
+    } catch (err) {
+      const field = `registration.eventTypes.${i}.payloadSchema`;
+      throw new LashError("invalid_input", `${field}: not a usable JSON Schema (${String(err)})`, { field });
+    }
+  });
+  return { registration, hash: registrationHash(registration) };
+}
+
+export function assertSameRegistration(existing: ProcessRecord, hash: string): void {
+  if (existing.registrationHash !== hash) {
+    throw new LashError(
+      "registration_conflict",
+      `process "${existing.id}" is already registered with different content (hash ${existing.registrationHash.slice(0, 12)}…)`,
+      { field: "registration" },
+    );
+  }
+}
+
+export function newRecord({ registration, hash }: PreparedRegistration, nowMs: number): ProcessRecord {
+  return {
+    id: registration.id,
+    input: registration.input,
+    eventTypes: registration.eventTypes,
+    provenance: registration.provenance,
+    maxAttempts: registration.maxAttempts ?? Limits.defaultMaxAttempts,
+    registrationHash: hash,
+    status: "pending",
+    attempt: 1,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
+
+export function notFound(id: string): LashError {
+  return new LashError("not_found", `process "${id}" is not registered`, { field: "id" });
+}
+
+export interface CheckedAppend {
+  type: string;
+  payload: ProcessEvent["payload"];
+  replayKey?: string;
+}
+
+/**
+ * Checks an append against the process's declared types and schemas. Terminal
+ * events are written only by `complete`, `process.started` only by `markStarted`.
+ */
+export function checkAppend(record: ProcessRecord, input: EventAppend): CheckedAppend {
+  const event = parseOrThrow(EventAppend, input, "event");
+  if (isTerminalStatus(record.status)) {
+    throw new LashError("process_terminal", `process "${record.id}" is ${record.status}; no event may follow its terminal event`);
+  }
+  const size = jsonSize(event.payload);
+  if (size > Limits.eventPayloadMaxBytes) {
+    throw new LashError("limit_exceeded", `event.payload is ${size} bytes; the limit is ${Limits.eventPayloadMaxBytes}`, {
+      field: "event.payload",
+    });
+  }
+  const decl = record.eventTypes.find((d) => d.name === event.type);
+  const isCore = event.type === CoreEventTypes.cancelRequested;
+  if (decl === undefined && !isCore && !event.type.startsWith("signal.")) {
+    const why = CORE_EVENT_TYPES.has(event.type) ? "is written by the runtime only" : "is not declared in registration.eventTypes";
+    throw new LashError("event_type_undeclared", `event type "${event.type}" ${why}`, { field: "event.type" });
+  }
+  if (decl?.payloadSchema !== undefined) assertPayloadMatches(record.registrationHash, decl, event.payload);
+  return event.replayKey === undefined ? { type: event.type, payload: event.payload } : event;
+}
+
+const validators = new Map<string, Validator>();
+
+function assertPayloadMatches(hash: string, decl: EventTypeDecl, payload: unknown): void {
+  const key = `${hash}/${decl.name}`;
+  let validator = validators.get(key);
+  if (validator === undefined) {
+    if (validators.size > 1000) validators.clear();
+    validator = new Validator(decl.payloadSchema as object, "2020-12", false);
+    validators.set(key, validator);
+  }
+  const result = validator.validate(payload);
+  if (!result.valid) {
+    const first = result.errors.find((e) => e.instanceLocation !== "#") ?? result.errors[0];
+    const where = first?.instanceLocation.replace(/^#\/?/, "").replaceAll("/", ".") ?? "";
+    const field = where ? `event.payload.${where}` : "event.payload";
+    throw new LashError("event_payload_invalid", `${field}: ${first?.error ?? "does not match"} (schema of "${decl.name}")`, { field });
+  }
+}
+
+/** Same replay key: the same payload returns the original event, another one conflicts. */
+export function replayOf(existing: ProcessEvent, append: CheckedAppend): ProcessEvent {
+  if (existing.type !== append.type || canonicalJson(existing.payload) !== canonicalJson(append.payload)) {
+    throw new LashError("replay_conflict", `replay key "${append.replayKey}" was already used for another event (sequence ${existing.sequence})`, {
+      field: "event.replayKey",
+    });
+  }
+  return existing;
+}
+
+export function parseOutput(output: unknown): ProcessAwaitOutput {
+  const parsed = parseOrThrow(ProcessAwaitOutput, output, "output");
+  const size = jsonSize(parsed);
+  if (size > Limits.eventPayloadMaxBytes) {
+    throw new LashError("limit_exceeded", `output is ${size} bytes; the limit is ${Limits.eventPayloadMaxBytes}`, { field: "output" });
+  }
+  return parsed;
+}
+
+export function dispositionOf(stored: ProcessAwaitOutput, offered: ProcessAwaitOutput): CompleteDisposition {
+  return canonicalJson(stored) === canonicalJson(offered) ? "already_applied" : "superseded";
+}
+
+export function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return Limits.pageDefault;
+  if (!Number.isInteger(limit) || limit < 1 || limit > Limits.pageMax) {
+    throw new LashError("invalid_input", `limit: must be an integer from 1 to ${Limits.pageMax}`, { field: "limit" });
+  }
+  return limit;
+}
+
+export function matchesFilter(record: ProcessRecord, filter: ListFilter): boolean {
+  return (
+    (filter.status === undefined || record.status === filter.status) &&
+    (filter.sessionId === undefined || record.provenance.ownerScope.sessionId === filter.sessionId)
+  );
+}
