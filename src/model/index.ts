@@ -6,3 +6,4 @@ export * from "./outcome.ts";
 export * from "./record.ts";
 export * from "./canonical.ts";
 export * from "./validate.ts";
+export * from "./names.ts";

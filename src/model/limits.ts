@@ -5,6 +5,8 @@ export const Limits = {
   inputMaxBytes: 256 * 1024,
   /** Serialized payload of one event (signals, emitted events, outcomes). */
   eventPayloadMaxBytes: 64 * 1024,
+  /** Serialized terminal outcome (a success value lives in the terminal event). */
+  outcomeMaxBytes: 256 * 1024,
   /** Serialized result of one durable step: large values belong in an external store. */
   stepResultMaxBytes: 1024 * 1024,
   eventTypesMax: 256,

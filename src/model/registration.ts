@@ -55,7 +55,8 @@ export const ProcessRegistration = z
     input: ProcessInput,
     eventTypes: z.array(EventTypeDecl).max(Limits.eventTypesMax).default([]),
     provenance: Provenance,
-    maxAttempts: z.number().int().min(1).max(Limits.maxAttemptsMax).optional(),
+    /** Runs recovery may start (a killed run is resubmitted while `attempt < maxAttempts`). */
+    maxAttempts: z.number().int().min(1).max(Limits.maxAttemptsMax).default(Limits.defaultMaxAttempts),
   })
   .superRefine((reg, ctx) => {
     const seen = new Set<string>();

@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { LashError } from "./model/index.ts";
+import { WakeTarget } from "./runtime/wake.ts";
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(["0", "1", "true", "false"], { message: "must be 0/1 or true/false" })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === "1" || v === "true"));
+
+const httpUrl = (fallback: string) => z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).default(fallback);
+
+/**
+ * The endpoint's configuration, read from the environment. Keys are the env
+ * variable names, so a bad value fails at start naming its variable.
+ */
+export const EnvConfig = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(9080),
+  LASH_REGISTRY_URL: z.string().min(1).default("sqlite:./.lash/registry.db"),
+  /** Key of the `LashProcessRecovery` object for this registry. */
+  LASH_REGISTRY_NAME: z.string().regex(/^[A-Za-z0-9._:-]+$/).default("default"),
+  LASH_HOST_PROFILE: z.string().default("default"),
+  LASH_DURABILITY: z.enum(["durable", "inline"]).default("durable"),
+  /** `Service/handler`: a virtual object keyed by the owner's session id. */
+  LASH_WAKE_TARGET: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must look like Service/handler")
+    .transform((s) => {
+      const [service, handler] = s.split("/") as [string, string];
+      return WakeTarget.parse({ service, handler });
+    })
+    .optional(),
+  LASH_ENABLE_SHELL: flag(false),
+  LASH_RECOVER_ON_START: flag(true),
+  LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  RESTATE_ADMIN_URL: httpUrl("http://127.0.0.1:9070"),
+  RESTATE_INGRESS_URL: httpUrl("http://127.0.0.1:8080"),
+  /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
+  RESTATE_IDENTITY_KEYS: z
+    .string()
+    .optional()
+    .transform((s) => s?.split(",").map((k) => k.trim()).filter((k) => k.length > 0)),
+});
+export type EnvConfig = z.infer<typeof EnvConfig>;
+
+export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const result = EnvConfig.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const variable = String(issue.path[0]);
+  throw new LashError("invalid_input", `${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`, { field: variable });
+}

@@ -1,0 +1,25 @@
+/**
+ * The endpoint alone: `node src/main.ts`, configured from env (see README,
+ * "Configuration"). The one place `restate.serve`-style listening happens.
+ */
+import { readEnvConfig } from "./config.ts";
+import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
+
+async function main(): Promise<void> {
+  const config = readEnvConfig();
+  const { endpoint, registry } = await createLashEndpoint(config);
+  await endpoint.listen(config.PORT);
+  console.info(`lash: endpoint listening on :${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
+  if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config);
+  const shutdown = async () => {
+    await registry.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+main().catch((err: unknown) => {
+  console.error(`lash: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

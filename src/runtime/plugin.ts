@@ -1,0 +1,85 @@
+import type { z } from "zod";
+import { LashError, parseOrThrow, type ProcessInput } from "../model/index.ts";
+import type { ProcessContext } from "./process-context.ts";
+
+/** A body that runs one tool call or one program under a ProcessContext. */
+export interface ProcessBodyDefinition<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description?: string;
+  /** Arguments are validated with this schema before the process is registered. */
+  args: S;
+  run(ctx: ProcessContext<z.infer<S>>): Promise<unknown>;
+}
+
+export type ToolDefinition<S extends z.ZodType = z.ZodType> = ProcessBodyDefinition<S>;
+export type ProgramDefinition<S extends z.ZodType = z.ZodType> = ProcessBodyDefinition<S>;
+
+export interface Plugin {
+  name: string;
+  tools: ToolDefinition[];
+  programs: ProgramDefinition[];
+}
+
+export const defineTool = <S extends z.ZodType>(tool: ToolDefinition<S>): ToolDefinition => tool as unknown as ToolDefinition;
+export const defineProgram = <S extends z.ZodType>(program: ProgramDefinition<S>): ProgramDefinition =>
+  program as unknown as ProgramDefinition;
+export const definePlugin = (plugin: { name: string; tools?: ToolDefinition[]; programs?: ProgramDefinition[] }): Plugin => ({
+  name: plugin.name,
+  tools: plugin.tools ?? [],
+  programs: plugin.programs ?? [],
+});
+
+/** A resolved body: what to run and its parsed arguments. */
+export interface ResolvedBody {
+  body: ProcessBodyDefinition;
+  args: unknown;
+}
+
+/** The tools and programs this endpoint can run, by name. */
+export class PluginHost {
+  readonly #tools = new Map<string, ToolDefinition>();
+  readonly #programs = new Map<string, ProgramDefinition>();
+
+  constructor(plugins: Plugin[]) {
+    for (const plugin of plugins) {
+      for (const tool of plugin.tools) addUnique(this.#tools, tool, "tool");
+      for (const program of plugin.programs) addUnique(this.#programs, program, "program");
+    }
+  }
+
+  toolNames(): string[] {
+    return [...this.#tools.keys()].sort();
+  }
+
+  programNames(): string[] {
+    return [...this.#programs.keys()].sort();
+  }
+
+  /**
+   * Finds the body for a `tool_call` or `program` input and parses its arguments.
+   * Unknown names and bad arguments are `invalid_input` errors naming the field.
+   * Returns undefined for inputs that are not run by a plugin.
+   */
+  resolve(input: ProcessInput, root = "registration.input"): ResolvedBody | undefined {
+    if (input.type === "tool_call") {
+      const body = this.#tools.get(input.call.tool);
+      if (body === undefined) throw unknown("tool", input.call.tool, `${root}.call.tool`, this.toolNames());
+      return { body, args: parseOrThrow(body.args, input.call.args, `${root}.call.args`) };
+    }
+    if (input.type === "program") {
+      const body = this.#programs.get(input.name);
+      if (body === undefined) throw unknown("program", input.name, `${root}.name`, this.programNames());
+      return { body, args: parseOrThrow(body.args, input.args, `${root}.args`) };
+    }
+    return undefined;
+  }
+}
+
+function addUnique(map: Map<string, ProcessBodyDefinition>, def: ProcessBodyDefinition, kind: string): void {
+  if (map.has(def.name)) throw new Error(`${kind} "${def.name}" is registered twice`);
+  map.set(def.name, def);
+}
+
+function unknown(kind: string, name: string, field: string, known: string[]): LashError {
+  return new LashError("invalid_input", `${field}: unknown ${kind} "${name}" (known: ${known.join(", ") || "none"})`, { field });
+}

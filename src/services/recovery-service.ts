@@ -1,0 +1,95 @@
+import * as restate from "@restatedev/restate-sdk";
+import { z } from "zod";
+import { ServiceNames } from "../model/index.ts";
+import type { LashRuntime } from "../runtime/runtime-config.ts";
+import { sendWake } from "../runtime/wake.ts";
+import { terminalHandlerOptions } from "./handler-support.ts";
+import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
+import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
+
+export type { RestateEndpoints };
+
+export const SweepInput = z.object({ limit: z.number().int().min(1).optional() }).default({});
+export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000) });
+const TickInput = z.object({ generation: z.number().int() });
+
+const PAGE_SIZE = 500;
+const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
+
+/**
+ * `LashProcessRecovery/<registryName>`: drives every non-terminal row to a
+ * terminal outcome. A virtual object, so sweeps on one key never overlap.
+ * Each page is one durable step; a crash mid-sweep resumes at the next page.
+ */
+export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
+  const admin = new RestateAdmin(urls);
+
+  async function sweep(ctx: restate.ObjectContext, limit: number | undefined): Promise<SweepReport> {
+    let report = emptyReport();
+    let cursor: string | undefined;
+    for (let n = 0; limit === undefined || report.scanned < limit; n++) {
+      const pageSize = limit === undefined ? PAGE_SIZE : Math.min(PAGE_SIZE, limit - report.scanned);
+      const page = await ctx.run(`sweep page ${n}`, () => sweepPage(rt.registry, admin, pageSize, cursor));
+      for (const { record, event } of page.terminals) {
+        sendWake(ctx, rt.wakeTarget, record, event);
+        ctx.genericSend({ service: ServiceNames.workflow, method: "settle", key: record.id, parameter: new Uint8Array(0) });
+      }
+      report = addReports(report, page.report);
+      cursor = page.nextCursor;
+      if (cursor === undefined) break;
+    }
+    ctx.set("lastReport", report);
+    return report;
+  }
+
+  /** Re-arms the durable cron: Restate has none built in, so a delayed self-send. */
+  function arm(ctx: restate.ObjectContext, generation: number, everyMs: number): void {
+    ctx.genericSend({
+      service: ServiceNames.recovery,
+      method: "tick",
+      key: ctx.key,
+      parameter: { generation },
+      inputSerde: restate.serde.json,
+      delay: everyMs,
+    });
+  }
+
+  return restate.object({
+    name: ServiceNames.recovery,
+    handlers: {
+      sweep: restate.handlers.object.exclusive(
+        { input: json(SweepInput), output: json(SweepReport) },
+        async (ctx: restate.ObjectContext, { limit }) => sweep(ctx, limit),
+      ),
+
+      schedule: restate.handlers.object.exclusive(
+        { input: json(ScheduleInput), output: json(z.object({ everyMs: z.number(), generation: z.number() })) },
+        async (ctx: restate.ObjectContext, { everyMs }) => {
+          const generation = ((await ctx.get<number>("generation")) ?? 0) + 1;
+          ctx.set("generation", generation);
+          ctx.set("everyMs", everyMs);
+          arm(ctx, generation, everyMs);
+          return { everyMs, generation };
+        },
+      ),
+
+      unschedule: restate.handlers.object.exclusive(async (ctx: restate.ObjectContext) => {
+        // A new generation makes the tick already in flight a no-op.
+        ctx.set("generation", ((await ctx.get<number>("generation")) ?? 0) + 1);
+        ctx.clear("everyMs");
+        return { scheduled: false };
+      }),
+
+      tick: restate.handlers.object.exclusive(
+        { input: json(TickInput), ingressPrivate: true },
+        async (ctx: restate.ObjectContext, { generation }) => {
+          const everyMs = await ctx.get<number>("everyMs");
+          if (everyMs == null || generation !== (await ctx.get<number>("generation"))) return;
+          await sweep(ctx, undefined);
+          arm(ctx, generation, everyMs);
+        },
+      ),
+    },
+    options: terminalHandlerOptions,
+  });
+}

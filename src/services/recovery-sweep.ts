@@ -1,0 +1,133 @@
+import { z } from "zod";
+import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessRegistration } from "../model/index.ts";
+import type { ProcessRegistry } from "../registry/port.ts";
+import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
+
+export const SweepReport = z.object({
+  scanned: z.number(),
+  submitted: z.number(),
+  alreadyActive: z.number(),
+  reconciled: z.number(),
+  resumed: z.number(),
+  skippedExternal: z.number(),
+  failed: z.array(z.object({ id: z.string(), error: z.string() })),
+});
+export type SweepReport = z.infer<typeof SweepReport>;
+
+export const emptyReport = (): SweepReport => ({
+  scanned: 0,
+  submitted: 0,
+  alreadyActive: 0,
+  reconciled: 0,
+  resumed: 0,
+  skippedExternal: 0,
+  failed: [],
+});
+
+export function addReports(a: SweepReport, b: SweepReport): SweepReport {
+  return {
+    scanned: a.scanned + b.scanned,
+    submitted: a.submitted + b.submitted,
+    alreadyActive: a.alreadyActive + b.alreadyActive,
+    reconciled: a.reconciled + b.reconciled,
+    resumed: a.resumed + b.resumed,
+    skippedExternal: a.skippedExternal + b.skippedExternal,
+    failed: [...a.failed, ...b.failed],
+  };
+}
+
+/** A terminal outcome the sweep wrote: the owner is woken and awaiters released. */
+export interface SweepTerminal {
+  record: Pick<ProcessRecord, "id" | "eventTypes" | "provenance">;
+  event: ProcessEvent;
+}
+
+export interface PageResult {
+  report: SweepReport;
+  terminals: SweepTerminal[];
+  nextCursor?: string;
+}
+
+type Action = "submitted" | "alreadyActive" | "reconciled" | "resumed" | "skippedExternal";
+
+/** Active states Restate drives by itself: nothing to do. */
+const ACTIVE = new Set(["pending", "scheduled", "ready", "running", "backing-off", "suspended", "inboxed"]);
+const CONCURRENCY = 32;
+
+/**
+ * One page of a sweep: every non-terminal row gets exactly one action, and a
+ * row that cannot be handled is reported in `failed` without stopping the rest.
+ */
+export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, pageSize: number, cursor: string | undefined): Promise<PageResult> {
+  const page = await registry.listNonTerminal(pageSize, cursor);
+  const runnable = page.items.filter((r) => r.input.type !== "external");
+  const invocations = await admin.runInvocations(runnable.map((r) => r.id));
+  const report = emptyReport();
+  const terminals: SweepTerminal[] = [];
+  report.scanned = page.items.length;
+  await forEachLimited(page.items, CONCURRENCY, async (record) => {
+    try {
+      const action = await recoverRow(registry, admin, record, invocations.get(record.id), terminals);
+      report[action] += 1;
+    } catch (err) {
+      report.failed.push({ id: record.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  return { report, terminals, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
+}
+
+async function recoverRow(
+  registry: ProcessRegistry,
+  admin: RestateAdmin,
+  record: ProcessRecord,
+  invocation: RunInvocation | undefined,
+  terminals: SweepTerminal[],
+): Promise<Action> {
+  if (record.input.type === "external") return "skippedExternal";
+  if (invocation === undefined) {
+    await admin.submitRun(registrationOf(record));
+    return "submitted";
+  }
+  if (invocation.status === "paused") {
+    await admin.resume(invocation.id);
+    return "resumed";
+  }
+  if (invocation.status !== "completed") {
+    if (ACTIVE.has(invocation.status)) return "alreadyActive";
+    throw new Error(`invocation ${invocation.id} is in an unknown state "${invocation.status}"`);
+  }
+  if (invocation.completion_result === "success") {
+    // The run finished but its terminal write is missing: copy, never re-run.
+    await settle(registry, record, await admin.runOutput(record.id), terminals);
+    return "reconciled";
+  }
+  // Killed or failed by the infrastructure: another attempt, or give up.
+  if (record.attempt < record.maxAttempts) {
+    await registry.recordRetry(record.id);
+    await admin.purge(invocation.id);
+    await admin.submitRun(registrationOf(record));
+    return "submitted";
+  }
+  const abandoned: ProcessAwaitOutput = { type: "abandoned", evidence: { writer: "engine_gave_up", atMs: Date.now() } };
+  await settle(registry, record, abandoned, terminals);
+  return "reconciled";
+}
+
+async function settle(registry: ProcessRegistry, record: ProcessRecord, output: ProcessAwaitOutput, terminals: SweepTerminal[]) {
+  const done = await registry.complete(record.id, output);
+  if (done.disposition === "applied") {
+    terminals.push({ record: { id: record.id, eventTypes: record.eventTypes, provenance: record.provenance }, event: done.event });
+  }
+}
+
+export function registrationOf(record: ProcessRecord): ProcessRegistration {
+  return { id: record.id, input: record.input, eventTypes: record.eventTypes, provenance: record.provenance, maxAttempts: record.maxAttempts };
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
