@@ -1,0 +1,116 @@
+import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord } from "../model/index.ts";
+import { TERMINAL_EVENT_TYPES, type CancelResult, type StartResult } from "./api.ts";
+import type { LashProcessClient } from "./lash-process-client.ts";
+
+export interface EventsOptions {
+  /** Only events with a sequence greater than this (default 0: from the start). */
+  after?: number;
+  /** Keep polling for new events until the terminal one (`process.completed|failed|cancelled|abandoned`). */
+  follow?: boolean;
+  /** Stops the iteration (the iterator then throws the signal's reason). */
+  signal?: AbortSignal;
+  /** Events fetched per request, 1..1000 (default 100). */
+  pageSize?: number;
+}
+
+/** How long one `awaitTerminal` request may stay open before it is re-sent (it is idempotent). */
+const ATTACH_WINDOW_MS = 60_000;
+
+/** One process, addressed by id: its result, signals, cancellation, status and event log. */
+export class ProcessHandle {
+  readonly id: string;
+  /** What `start` answered, when this handle came from `client.start`. */
+  readonly started: StartResult | undefined;
+  readonly #client: LashProcessClient;
+
+  constructor(client: LashProcessClient, id: string, started?: StartResult) {
+    this.#client = client;
+    this.id = id;
+    this.started = started;
+  }
+
+  /**
+   * Waits for the terminal outcome (success, failure, cancelled or abandoned are
+   * all results, not errors). An unknown id is `not_found` instead of a wait forever.
+   */
+  async result(opts: { signal?: AbortSignal } = {}): Promise<ProcessAwaitOutput> {
+    if (this.started === undefined) await this.status();
+    const workflow = this.#client.workflow(this.id);
+    for (;;) {
+      const window = AbortSignal.timeout(ATTACH_WINDOW_MS);
+      const signal = opts.signal ? AbortSignal.any([opts.signal, window]) : window;
+      try {
+        return await this.#client.call("awaitTerminal", (o) => workflow.awaitTerminal(o), { long: true, signal, empty: true });
+      } catch (err) {
+        // Our own window closed (not the caller's signal): attach again.
+        if (window.aborted && !opts.signal?.aborted) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Requests cancellation; a terminal process answers `alreadyTerminal`. */
+  cancel(reason?: string): Promise<CancelResult> {
+    const workflow = this.#client.workflow(this.id);
+    const empty = reason === undefined;
+    return this.#client.call("cancel", (o) => workflow.cancel(empty ? undefined : { reason }, o), { empty });
+  }
+
+  /** Sends signal `name` (buffered until the body waits for it); answers its event sequence. */
+  signal(name: string, payload?: unknown): Promise<{ sequence: number }> {
+    const workflow = this.#client.workflow(this.id);
+    return this.#client.call("signal", (o) => workflow.signal(payload === undefined ? { name } : { name, payload }, o));
+  }
+
+  /** The registry row; unknown id -> `not_found`. */
+  status(): Promise<ProcessRecord> {
+    return this.#client.get(this.id);
+  }
+
+  /** Completes an `external` process from outside (others answer `not_external`). */
+  complete(output: ProcessAwaitOutput): Promise<CancelResult> {
+    const workflow = this.#client.workflow(this.id);
+    return this.#client.call("complete", (o) => workflow.complete({ output }, o));
+  }
+
+  /**
+   * The event log in sequence order. Without `follow` it ends at the last event
+   * recorded now; with `follow` it polls and ends after the terminal event.
+   */
+  async *events(opts: EventsOptions = {}): AsyncGenerator<ProcessEvent, void, undefined> {
+    let after = opts.after ?? 0;
+    const limit = opts.pageSize ?? 100;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const page = await this.#client.call(
+        "events",
+        (o) => this.#client.processes.events({ id: this.id, after, limit }, o),
+        opts.signal ? { signal: opts.signal } : {},
+      );
+      for (const event of page.events) {
+        yield event;
+        after = event.sequence;
+        if (opts.follow && TERMINAL_EVENT_TYPES.has(event.type)) return;
+      }
+      if (page.events.length < limit) {
+        if (!opts.follow) return;
+        await sleep(this.#client.pollIntervalMs, opts.signal);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
