@@ -10,7 +10,7 @@ import { z } from "zod";
 import { definePlugin, defineProgram } from "../src/runtime/plugin.ts";
 import { freePort } from "./support/ports.ts";
 import { startLashStack, type LashStack } from "./support/lash-stack.ts";
-import { LASHCTL, lashctl as run } from "./support/lashctl.ts";
+import { LASHCTL, lashctl as run } from "./cli-runner.ts";
 
 const cliPlugin = definePlugin({
   name: "cli-test",

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { REPO_ROOT } from "./restate-server.ts";
+import { REPO_ROOT } from "./support/restate-server.ts";
 
 export const LASHCTL = join(REPO_ROOT, "src", "cli", "lashctl.ts");
 
