@@ -1,0 +1,20 @@
+/**
+ * The public API of lash-processes: the model (zod schemas and types), the
+ * registry, plugin definitions, the Restate services and endpoint, and the client.
+ */
+export * from "./model/index.ts";
+
+export { openRegistry } from "./registry/open-registry.ts";
+export type { ProcessRegistry, DurabilityTier, RegisterResult, CompleteResult, Page } from "./registry/port.ts";
+
+export { definePlugin, defineTool, defineProgram } from "./runtime/plugin.ts";
+export type { Plugin, ToolDefinition, ProgramDefinition, ProcessBodyDefinition } from "./runtime/plugin.ts";
+export { ProcessFailure } from "./runtime/process-failure.ts";
+export type { ProcessContext, ChildHandle, ChildSpec, StepRetry, SignalResult, ProcessLog } from "./runtime/process-context.ts";
+export type { SessionTurnRunner, SessionTurnArgs } from "./runtime/runtime-config.ts";
+
+export { createServices, type ServicesConfig } from "./services/create-services.ts";
+export { createLashEndpoint, requestStartupSweep, type LashEndpoint } from "./endpoint.ts";
+export { readEnvConfig, EnvConfig } from "./config.ts";
+
+export * from "./client/index.ts";
