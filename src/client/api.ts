@@ -2,6 +2,7 @@
  * The wire shapes of the lash services as the ingress client sees them: plain
  * interfaces (no import of the server code), handler signatures in the SDK's
  * `(ctx, input) => Promise<output>` form so the typed ingress client infers them.
+ * Handlers with an input take a JSON object (`{}` when every field is optional).
  */
 import {
   TERMINAL_STATUSES,
@@ -59,12 +60,12 @@ type NoInputHandler<O> = (ctx: unknown) => Promise<O>;
 export interface LashProcessesApi {
   start: Handler<{ registration: ProcessRegistrationInput }, StartResult>;
   get: Handler<{ id: string }, ProcessRecord>;
-  list: Handler<ListFilter | undefined, ProcessPage>;
+  list: Handler<ListFilter, ProcessPage>;
   events: Handler<{ id: string; after?: number; limit?: number }, { events: ProcessEvent[] }>;
 }
 
 export interface LashProcessWorkflowApi {
-  cancel: Handler<{ reason?: string } | undefined, CancelResult>;
+  cancel: Handler<{ reason?: string }, CancelResult>;
   signal: Handler<{ name: string; payload?: unknown }, { sequence: number }>;
   awaitTerminal: NoInputHandler<ProcessAwaitOutput>;
   status: NoInputHandler<ProcessRecord>;
@@ -72,7 +73,7 @@ export interface LashProcessWorkflowApi {
 }
 
 export interface LashProcessRecoveryApi {
-  sweep: Handler<{ limit?: number } | undefined, SweepReport>;
+  sweep: Handler<{ limit?: number }, SweepReport>;
   schedule: Handler<{ everyMs: number }, ScheduleResult>;
   unschedule: NoInputHandler<{ scheduled: boolean }>;
 }

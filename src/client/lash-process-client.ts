@@ -74,19 +74,15 @@ export class LashProcessClient {
 
   /** One page of processes in id order; pass `nextCursor` back as `cursor` for the next. */
   list(filter: ListFilter = {}): Promise<ProcessPage> {
-    const input = dropUndefined(filter);
-    const empty = Object.keys(input).length === 0;
-    return this.call("list", (o) => this.#processes.list(empty ? undefined : input, o), { empty });
+    return this.call("list", (o) => this.#processes.list(dropUndefined(filter), o));
   }
 
   /** The recovery service of one registry (`LashProcessRecovery/<registryName>`). */
   recovery(registryName = "default") {
     const object = this.#ingress.objectClient<LashProcessRecoveryApi>({ name: ServiceNames.recovery }, registryName);
     return {
-      sweep: (opts: { limit?: number } = {}): Promise<SweepReport> => {
-        const empty = opts.limit === undefined;
-        return this.call("recovery sweep", (o) => object.sweep(empty ? undefined : { limit: opts.limit! }, o), { empty, long: true });
-      },
+      sweep: (opts: { limit?: number } = {}): Promise<SweepReport> =>
+        this.call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
       schedule: (everyMs: number): Promise<ScheduleResult> => this.call("recovery schedule", (o) => object.schedule({ everyMs }, o)),
       unschedule: (): Promise<{ scheduled: boolean }> => this.call("recovery unschedule", (o) => object.unschedule(o), { empty: true }),
     };

@@ -31,10 +31,13 @@ export class ProcessHandle {
 
   /**
    * Waits for the terminal outcome (success, failure, cancelled or abandoned are
-   * all results, not errors). An unknown id is `not_found` instead of a wait forever.
+   * all results, not errors). The registry is read first: an unknown id is
+   * `not_found` instead of a wait forever, and a finished process answers from
+   * its row even after Restate's workflow retention has dropped the run.
    */
   async result(opts: { signal?: AbortSignal } = {}): Promise<ProcessAwaitOutput> {
-    if (this.started === undefined) await this.status();
+    const record = await this.status();
+    if (record.outcome !== undefined) return record.outcome;
     const workflow = this.#client.workflow(this.id);
     for (;;) {
       const window = AbortSignal.timeout(ATTACH_WINDOW_MS);
@@ -52,8 +55,7 @@ export class ProcessHandle {
   /** Requests cancellation; a terminal process answers `alreadyTerminal`. */
   cancel(reason?: string): Promise<CancelResult> {
     const workflow = this.#client.workflow(this.id);
-    const empty = reason === undefined;
-    return this.#client.call("cancel", (o) => workflow.cancel(empty ? undefined : { reason }, o), { empty });
+    return this.#client.call("cancel", (o) => workflow.cancel(reason === undefined ? {} : { reason }, o));
   }
 
   /** Sends signal `name` (buffered until the body waits for it); answers its event sequence. */
