@@ -94,7 +94,7 @@ export class MemoryRegistry implements ProcessRegistry {
     return this.#entry(id).events.filter((e) => e.type === type && e.sequence <= upToSequence).length;
   }
 
-  async complete(id: string, output: ProcessAwaitOutput): Promise<CompleteResult> {
+  async complete(id: string, output: ProcessAwaitOutput, opts: { replayKey?: string } = {}): Promise<CompleteResult> {
     const offered = parseOutput(output);
     const entry = this.#entry(id);
     const { record } = entry;
@@ -102,7 +102,7 @@ export class MemoryRegistry implements ProcessRegistry {
       const event = entry.events.find((e) => e.type === terminalEventType(record.outcome!))!;
       return structuredClone({ disposition: dispositionOf(record.outcome, offered), record, outcome: record.outcome, event });
     }
-    const event = this.#push(entry, { type: terminalEventType(offered), payload: offered });
+    const event = this.#push(entry, { type: terminalEventType(offered), payload: offered, ...opts });
     record.outcome = offered;
     this.#touch(record, statusOfOutcome(offered));
     return structuredClone({ disposition: "applied" as const, record, outcome: offered, event });

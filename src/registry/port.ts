@@ -71,8 +71,12 @@ export interface ProcessRegistry {
   appendEvent(id: string, event: EventAppend): Promise<ProcessEvent>;
   /** How many events of `type` have a sequence <= `upToSequence` (a signal's ordinal). */
   countEvents(id: string, type: string, upToSequence: number): Promise<number>;
-  /** Writes the terminal event and status atomically, exactly once. */
-  complete(id: string, output: ProcessAwaitOutput): Promise<CompleteResult>;
+  /**
+   * Writes the terminal event and status atomically, exactly once. `replayKey`
+   * (the writer's invocation id) is stored on the terminal event, so a retried
+   * writer can tell that the standing outcome is its own.
+   */
+  complete(id: string, output: ProcessAwaitOutput, opts?: { replayKey?: string }): Promise<CompleteResult>;
 
   /** Events with sequence > `after`, in order, at most `limit`. */
   eventsAfter(id: string, after: number, limit?: number): Promise<ProcessEvent[]>;

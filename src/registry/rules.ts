@@ -22,6 +22,7 @@ import {
   type ProcessRecord,
   type ProcessRegistrationInput,
 } from "../model/index.ts";
+import { schemaProblem } from "./payload-schema.ts";
 import type { CompleteDisposition, ListFilter } from "./port.ts";
 
 export interface PreparedRegistration {
@@ -29,16 +30,19 @@ export interface PreparedRegistration {
   hash: string;
 }
 
-/** Validates a registration (naming the bad field) and computes its content hash. */
+/**
+ * Validates a registration (naming the bad field) and computes its content hash.
+ * Payload schemas are screened here (see `payload-schema.ts`): one the validator
+ * cannot evaluate would otherwise fail every later append of that type.
+ */
 export function prepareRegistration(input: ProcessRegistrationInput): PreparedRegistration {
   const registration = parseOrThrow(ProcessRegistration, input, "registration");
   registration.eventTypes.forEach((decl, i) => {
     if (decl.payloadSchema === undefined) return;
-    try {
-      new Validator(decl.payloadSchema as object, "2020-12");
-    } catch (err) {
+    const problem = schemaProblem(decl.payloadSchema);
+    if (problem !== undefined) {
       const field = `registration.eventTypes.${i}.payloadSchema`;
-      throw new LashError("invalid_input", `${field}: not a usable JSON Schema (${String(err)})`, { field });
+      throw new LashError("invalid_input", `${field}: not a usable JSON Schema (${problem})`, { field });
     }
   });
   return { registration, hash: registrationHash(registration) };
@@ -60,7 +64,7 @@ export function newRecord({ registration, hash }: PreparedRegistration, nowMs: n
     input: registration.input,
     eventTypes: registration.eventTypes,
     provenance: registration.provenance,
-    maxAttempts: registration.maxAttempts ?? Limits.defaultMaxAttempts,
+    maxAttempts: registration.maxAttempts,
     registrationHash: hash,
     status: "pending",
     attempt: 1,
@@ -79,11 +83,14 @@ export interface CheckedAppend {
   replayKey?: string;
 }
 
+/** The part of a record an append is checked against (adapters need not load `input`). */
+export type AppendTarget = Pick<ProcessRecord, "id" | "status" | "eventTypes" | "registrationHash">;
+
 /**
  * Checks an append against the process's declared types and schemas. Terminal
  * events are written only by `complete`, `process.started` only by `markStarted`.
  */
-export function checkAppend(record: ProcessRecord, input: EventAppend): CheckedAppend {
+export function checkAppend(record: AppendTarget, input: EventAppend): CheckedAppend {
   const event = parseOrThrow(EventAppend, input, "event");
   if (isTerminalStatus(record.status)) {
     throw new LashError("process_terminal", `process "${record.id}" is ${record.status}; no event may follow its terminal event`);
@@ -114,7 +121,17 @@ function assertPayloadMatches(hash: string, decl: EventTypeDecl, payload: unknow
     validator = new Validator(decl.payloadSchema as object, "2020-12", false);
     validators.set(key, validator);
   }
-  const result = validator.validate(payload);
+  let result: ReturnType<Validator["validate"]>;
+  try {
+    result = validator.validate(payload);
+  } catch (err) {
+    // Registration screens schemas, but a schema the validator still cannot evaluate
+    // must give a typed (non-retried) error, not a plain Error on every append.
+    throw new LashError("event_payload_invalid", `event.payload: the payloadSchema of "${decl.name}" cannot be evaluated (${String(err)})`, {
+      field: "event.payload",
+      cause: err,
+    });
+  }
   if (!result.valid) {
     const first = result.errors.find((e) => e.instanceLocation !== "#") ?? result.errors[0];
     const where = first?.instanceLocation.replace(/^#\/?/, "").replaceAll("/", ".") ?? "";
@@ -136,8 +153,8 @@ export function replayOf(existing: ProcessEvent, append: CheckedAppend): Process
 export function parseOutput(output: unknown): ProcessAwaitOutput {
   const parsed = parseOrThrow(ProcessAwaitOutput, output, "output");
   const size = jsonSize(parsed);
-  if (size > Limits.eventPayloadMaxBytes) {
-    throw new LashError("limit_exceeded", `output is ${size} bytes; the limit is ${Limits.eventPayloadMaxBytes}`, { field: "output" });
+  if (size > Limits.outcomeMaxBytes) {
+    throw new LashError("limit_exceeded", `output is ${size} bytes; the limit is ${Limits.outcomeMaxBytes}`, { field: "output" });
   }
   return parsed;
 }

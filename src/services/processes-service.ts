@@ -10,14 +10,13 @@ import { terminalHandlerOptions } from "./handler-support.ts";
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
 export const StartInput = z.object({ registration: ProcessRegistration });
 export const StartOutput = z.object({ id: z.string(), status: ProcessStatusSchema, invocationId: z.string().optional() });
-export const ListInput = z
-  .object({
+/** A JSON object is required (send `{}` for everything): Restate treats an input that accepts "nothing" as a no-body handler. */
+export const ListInput = z.object({
     status: ProcessStatusSchema.optional(),
     sessionId: z.string().optional(),
     limit: z.number().int().min(1).max(Limits.pageMax).optional(),
     cursor: z.string().optional(),
-  })
-  .default({});
+  });
 export const ListOutput = z.object({ items: z.array(ProcessRecord), nextCursor: z.string().optional() });
 export const EventsInput = IdInput.extend({
   after: z.number().int().min(0).default(0),

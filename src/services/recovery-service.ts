@@ -9,7 +9,7 @@ import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-swee
 
 export type { RestateEndpoints };
 
-export const SweepInput = z.object({ limit: z.number().int().min(1).optional() }).default({});
+export const SweepInput = z.object({ limit: z.number().int().min(1).optional() });
 export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000) });
 const TickInput = z.object({ generation: z.number().int() });
 

@@ -27,7 +27,7 @@ export const RunRequest = z.object({
   /** Opaque host data passed through to the body. */
   executionContext: z.record(z.string(), z.json()).optional(),
 });
-export const CancelInput = z.object({ reason: z.string().max(2000).optional() }).default({});
+export const CancelInput = z.object({ reason: z.string().max(2000).optional() });
 export const SignalInput = z.object({
   name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
   payload: z.json().optional(),
@@ -66,16 +66,24 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
     return done.outcome;
   }
 
+  /** Runs the body (or waits for an external completion); cancellation becomes a `cancelled` outcome. */
   async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate) {
-    if (record.input.type === "external") {
-      await ctx.run("status waiting", () => registry.setStatus(record.id, "waiting"));
-      return { output: await gate.guard(ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get()), children: [] };
-    }
     let pctx: DurableProcessContext | undefined;
-    const output = await executeBody(rt, record, (args) => {
-      pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget });
-      return pctx;
-    });
+    let output: ProcessAwaitOutput;
+    try {
+      if (record.input.type === "external") {
+        await ctx.run("status waiting", () => registry.setStatus(record.id, "waiting"));
+        output = await gate.guard(ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
+      } else {
+        output = await executeBody(rt, record, (args) => {
+          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget });
+          return pctx;
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ProcessCancelled) && !(err instanceof restate.CancelledError)) throw err;
+      output = cancelledOutput(gate.reason ?? "cancelled by operator");
+    }
     return { output, children: pctx?.children ?? [] };
   }
 
@@ -100,18 +108,11 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           if (record.outcome !== undefined) return finish(ctx, record, record.outcome);
           if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"));
 
-          const gate = new CancelGate(cancel.get());
-          let result: { output: ProcessAwaitOutput; children: readonly string[] };
-          try {
-            result = await runBody(ctx, record, gate);
-          } catch (err) {
-            if (!(err instanceof ProcessCancelled) && !(err instanceof restate.CancelledError)) throw err;
-            result = { output: cancelledOutput(gate.reason ?? "cancelled by operator"), children: [] };
+          const { output, children } = await runBody(ctx, record, new CancelGate(cancel.get()));
+          if (output.type === "cancelled") {
+            for (const child of children) cancelProcess(ctx, child, `parent ${record.id} cancelled`);
           }
-          if (result.output.type === "cancelled") {
-            for (const child of result.children) cancelProcess(ctx, child, `parent ${record.id} cancelled`);
-          }
-          return finish(ctx, record, result.output);
+          return finish(ctx, record, output);
         },
       ),
 

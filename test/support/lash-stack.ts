@@ -32,7 +32,7 @@ export interface LashStack {
   dir: string;
   ingress: string;
   admin: string;
-  /** POST JSON to the ingress; returns status and parsed body (text when not JSON). */
+  /** POST JSON to the ingress (no body when `body` is undefined); returns status and parsed body (text when not JSON). */
   post(path: string, body?: unknown, raw?: string): Promise<{ status: number; body: any }>;
   get(path: string): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -58,6 +58,7 @@ export async function startLashStack(config: Partial<ServicesConfig> & { registr
   const request = async (method: string, path: string, body?: string) => {
     const res = await fetch(`${stack.ingress}${path}`, {
       method,
+      signal: AbortSignal.timeout(60_000),
       headers: body === undefined ? {} : { "content-type": "application/json" },
       ...(body === undefined ? {} : { body }),
     });
@@ -76,7 +77,7 @@ export async function startLashStack(config: Partial<ServicesConfig> & { registr
     dir,
     ingress: stack.ingress,
     admin: stack.admin,
-    post: (path, body, raw) => request("POST", path, raw ?? JSON.stringify(body ?? {})),
+    post: (path, body, raw) => request("POST", path, raw ?? (body === undefined ? undefined : JSON.stringify(body))),
     get: (path) => request("GET", path),
     async close() {
       await stack.close();

@@ -1,0 +1,167 @@
+/**
+ * The registry schema as ONE ordered, named list of migrations, with the SQLite and
+ * the PostgreSQL statements side by side (the dbos-transact-ts `sysdb_migrations`
+ * habit). A schema change is a new entry at the end, never an edit of an entry that
+ * may already have been applied somewhere. Each database records what it applied in
+ * `lash_migrations(version, name, applied_at_ms)`.
+ *
+ * The statements are frozen text on purpose (status names are spelled out rather
+ * than derived from `ProcessStatus`): a migration describes history, and history
+ * must not change when the code does.
+ */
+export type Dialect = "sqlite" | "postgres";
+
+export interface Migration {
+  /** 1, 2, 3… in list order; the version table's primary key. */
+  readonly version: number;
+  readonly name: string;
+  readonly sqlite: readonly string[];
+  readonly postgres: readonly string[];
+}
+
+/**
+ * One event per (process, replay key), enforced by the database, except for terminal
+ * events: those carry the key of the run that wrote them (`complete(..., { replayKey })`),
+ * which is the same invocation id that run used for its `process.started`. Terminal
+ * events are unique per process anyway (the outcome column is written once), and
+ * replay lookups only ever happen on non-terminal rows, which hold no terminal event.
+ * Same text in both dialects; lookups repeat the WHERE clause so the index serves them.
+ */
+const REPLAY_KEY_INDEX = `CREATE UNIQUE INDEX lash_events_replay_key ON lash_events (process_id, replay_key)
+        WHERE replay_key IS NOT NULL AND type NOT IN ('process.completed', 'process.failed', 'process.cancelled', 'process.abandoned')`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "processes_and_events",
+    sqlite: [
+      `CREATE TABLE lash_processes (
+        id                TEXT    NOT NULL PRIMARY KEY,
+        registration_hash TEXT    NOT NULL,
+        input             TEXT    NOT NULL,
+        event_types       TEXT    NOT NULL,
+        provenance        TEXT    NOT NULL,
+        session_id        TEXT    NOT NULL,
+        max_attempts      INTEGER NOT NULL,
+        status            TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'abandoned')),
+        attempt           INTEGER NOT NULL,
+        outcome           TEXT,
+        created_at_ms     INTEGER NOT NULL,
+        updated_at_ms     INTEGER NOT NULL,
+        last_sequence     INTEGER NOT NULL DEFAULT 0
+      )`,
+      `CREATE INDEX lash_processes_live_by_id ON lash_processes (id) WHERE status IN ('pending', 'running', 'waiting')`,
+      `CREATE INDEX lash_processes_by_session ON lash_processes (session_id, id)`,
+      `CREATE INDEX lash_processes_by_status ON lash_processes (status, id)`,
+      `CREATE TABLE lash_events (
+        process_id     TEXT    NOT NULL REFERENCES lash_processes (id) ON DELETE CASCADE,
+        sequence       INTEGER NOT NULL,
+        type           TEXT    NOT NULL,
+        payload        TEXT    NOT NULL,
+        occurred_at_ms INTEGER NOT NULL,
+        replay_key     TEXT,
+        PRIMARY KEY (process_id, sequence)
+      )`,
+      REPLAY_KEY_INDEX,
+      `CREATE INDEX lash_events_by_type ON lash_events (process_id, type, sequence)`,
+    ],
+    // COLLATE "C" on ids: keyset paging by id must order bytewise, as SQLite's BINARY
+    // collation and the memory adapter do, whatever the database's locale is.
+    // JSONB cannot hold a \u0000 inside a string; SQLite's TEXT can. Payloads are
+    // validated JSON either way, but the PostgreSQL adapter should map that error.
+    postgres: [
+      `CREATE TABLE lash_processes (
+        id                TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        registration_hash TEXT    NOT NULL,
+        input             JSONB   NOT NULL,
+        event_types       JSONB   NOT NULL,
+        provenance        JSONB   NOT NULL,
+        session_id        TEXT COLLATE "C" NOT NULL,
+        max_attempts      INTEGER NOT NULL,
+        status            TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'abandoned')),
+        attempt           INTEGER NOT NULL,
+        outcome           JSONB,
+        created_at_ms     BIGINT  NOT NULL,
+        updated_at_ms     BIGINT  NOT NULL,
+        last_sequence     BIGINT  NOT NULL DEFAULT 0
+      )`,
+      `CREATE INDEX lash_processes_live_by_id ON lash_processes (id) WHERE status IN ('pending', 'running', 'waiting')`,
+      `CREATE INDEX lash_processes_by_session ON lash_processes (session_id, id)`,
+      `CREATE INDEX lash_processes_by_status ON lash_processes (status, id)`,
+      `CREATE TABLE lash_events (
+        process_id     TEXT COLLATE "C" NOT NULL REFERENCES lash_processes (id) ON DELETE CASCADE,
+        sequence       BIGINT NOT NULL,
+        type           TEXT   NOT NULL,
+        payload        JSONB  NOT NULL,
+        occurred_at_ms BIGINT NOT NULL,
+        replay_key     TEXT,
+        PRIMARY KEY (process_id, sequence)
+      )`,
+      REPLAY_KEY_INDEX,
+      `CREATE INDEX lash_events_by_type ON lash_events (process_id, type, sequence)`,
+    ],
+  },
+];
+
+/** What differs between the backends when applying migrations; everything else is shared. */
+export interface BackendProfile {
+  /** Opens the migration transaction and takes a lock that serializes concurrent openers. */
+  readonly beginMigration: readonly string[];
+  /** Run after the lock is held, so two openers never race on creating it. */
+  readonly versionTable: string;
+  readonly selectApplied: string;
+  readonly insertApplied: string;
+}
+
+export const BACKEND_PROFILES: Readonly<Record<Dialect, BackendProfile>> = {
+  sqlite: {
+    // IMMEDIATE takes the write lock up front: a second opener waits (busy_timeout),
+    // then sees the version rows the first one committed.
+    beginMigration: ["BEGIN IMMEDIATE"],
+    versionTable: `CREATE TABLE IF NOT EXISTS lash_migrations (
+      version       INTEGER NOT NULL PRIMARY KEY,
+      name          TEXT    NOT NULL,
+      applied_at_ms INTEGER NOT NULL
+    )`,
+    selectApplied: "SELECT version, name FROM lash_migrations ORDER BY version",
+    insertApplied: "INSERT INTO lash_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)",
+  },
+  postgres: {
+    // CREATE TABLE IF NOT EXISTS is not safe under concurrency in PostgreSQL; a
+    // transaction-scoped advisory lock makes concurrent openers take turns.
+    beginMigration: ["BEGIN", "SELECT pg_advisory_xact_lock(hashtext('lash_migrations'))"],
+    versionTable: `CREATE TABLE IF NOT EXISTS lash_migrations (
+      version       INTEGER NOT NULL PRIMARY KEY,
+      name          TEXT    NOT NULL,
+      applied_at_ms BIGINT  NOT NULL
+    )`,
+    selectApplied: "SELECT version, name FROM lash_migrations ORDER BY version",
+    insertApplied: "INSERT INTO lash_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
+  },
+};
+
+/**
+ * The migrations still to apply, in order, given the versions a database recorded.
+ * A recorded version this build does not know means the database was migrated by a
+ * newer build; running older code against it could corrupt it, so that is refused.
+ */
+export function pendingMigrations(applied: ReadonlyMap<number, string>): Migration[] {
+  for (const [version, name] of applied) {
+    const known = MIGRATIONS.find((m) => m.version === version);
+    if (known === undefined || known.name !== name) {
+      throw new Error(`registry schema has migration ${version} "${name}", which this build does not know; upgrade lash-processes`);
+    }
+  }
+  return MIGRATIONS.filter((m) => !applied.has(m.version));
+}
+
+/** Guards the list itself: versions must be 1..n in order with unique names. */
+export function assertMigrationListIsOrdered(list: readonly Migration[] = MIGRATIONS): void {
+  const names = new Set<string>();
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration "${m.name}" has version ${m.version}; expected ${i + 1}`);
+    if (names.has(m.name)) throw new Error(`migration name "${m.name}" is used twice`);
+    if (m.sqlite.length === 0 || m.postgres.length === 0) throw new Error(`migration "${m.name}" lacks a dialect`);
+    names.add(m.name);
+  });
+}

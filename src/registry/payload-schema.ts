@@ -1,0 +1,64 @@
+/**
+ * Checks that an event type's `payloadSchema` can actually be evaluated.
+ *
+ * `new Validator(schema)` accepts almost anything: a `$ref` that points nowhere or
+ * a `pattern` that is not a regular expression only fails later, inside
+ * `validate()`, as a plain `Error`. In `appendEvent` that would surface as an
+ * untyped (hence retried) failure on every append of that type, so registration
+ * refuses such schemas up front, using the same reference table the validator uses.
+ */
+import { dereference } from "@cfworker/json-schema";
+
+interface DereferencedNode {
+  $ref?: unknown;
+  pattern?: unknown;
+  patternProperties?: unknown;
+  /** Set (non-enumerable) by `dereference` on every subschema it visited. */
+  __absolute_uri__?: string;
+  /** Set (non-enumerable) by `dereference` on every subschema with a `$ref`. */
+  __absolute_ref__?: string;
+}
+
+/** Why the schema cannot be evaluated, or `undefined` when it can. */
+export function schemaProblem(schema: object): string | undefined {
+  const copy = structuredClone(schema); // dereference annotates the objects it walks
+  let lookup: Record<string, unknown>;
+  try {
+    lookup = dereference(copy as never) as Record<string, unknown>;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  for (const node of subschemas(copy)) {
+    if (node.__absolute_ref__ !== undefined && lookup[node.__absolute_ref__] === undefined) {
+      return `$ref "${String(node.$ref)}" does not resolve inside the schema (external schemas are not loaded)`;
+    }
+    const patterns = [node.pattern, ...(isObject(node.patternProperties) ? Object.keys(node.patternProperties) : [])];
+    for (const pattern of patterns) {
+      if (typeof pattern === "string" && !compiles(pattern)) return `pattern "${pattern}" is not a valid regular expression`;
+    }
+  }
+  return undefined;
+}
+
+/** Every object `dereference` treated as a subschema (it marks them with `__absolute_uri__`). */
+function* subschemas(value: unknown): Generator<DereferencedNode> {
+  if (Array.isArray(value)) {
+    for (const item of value) yield* subschemas(item);
+  } else if (isObject(value)) {
+    if ((value as DereferencedNode).__absolute_uri__ !== undefined) yield value as DereferencedNode;
+    for (const child of Object.values(value)) yield* subschemas(child);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern, "u"); // the flag the validator uses
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,323 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import {
+  CoreEventTypes,
+  isTerminalStatus,
+  statusOfOutcome,
+  terminalEventType,
+  type EventAppend,
+  type ProcessAwaitOutput,
+  type ProcessEvent,
+  type ProcessRecord,
+  type ProcessRegistrationInput,
+} from "../model/index.ts";
+import { EventWaiters } from "./event-waiters.ts";
+import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
+import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import {
+  assertSameRegistration,
+  checkAppend,
+  dispositionOf,
+  newRecord,
+  notFound,
+  pageLimit,
+  parseOutput,
+  prepareRegistration,
+  replayOf,
+  type CheckedAppend,
+} from "./rules.ts";
+import {
+  listQuery,
+  processParams,
+  toAppendTarget,
+  toEvent,
+  toPage,
+  toRecord,
+  type AppendTargetRow,
+  type EventRow,
+  type ProcessRow,
+} from "./sqlite-rows.ts";
+
+export interface SqliteRegistryOptions {
+  /** How long a writer waits for another connection's write lock (`busy_timeout`). */
+  busyTimeoutMs?: number;
+  /** How often `waitEventAfter` looks for events appended by other OS processes. */
+  pollMs?: number;
+}
+
+/** Statement texts; values are always bound, never pasted in. */
+const SQL = {
+  process: "SELECT * FROM lash_processes WHERE id = ?",
+  appendTarget: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = ?",
+  exists: "SELECT 1 AS found FROM lash_processes WHERE id = ?",
+  insertProcess: `INSERT INTO lash_processes
+    (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  nextSequence: "UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = ? WHERE id = ? RETURNING last_sequence",
+  insertEvent: "INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?, ?, ?, ?, ?, ?)",
+  setStatus: "UPDATE lash_processes SET status = ?, updated_at_ms = ? WHERE id = ?",
+  retry: "UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = ? WHERE id = ?",
+  setOutcome: "UPDATE lash_processes SET status = ?, outcome = ?, updated_at_ms = ? WHERE id = ?",
+  // Terminal events are outside the replay-key index (see migrations.ts); the clause
+  // is repeated word for word so the partial index serves the lookup.
+  eventByReplayKey: `SELECT * FROM lash_events WHERE process_id = ? AND replay_key = ?
+    AND type NOT IN ('process.completed', 'process.failed', 'process.cancelled', 'process.abandoned')`,
+  firstOfType: "SELECT * FROM lash_events WHERE process_id = ? AND type = ? ORDER BY sequence LIMIT 1",
+  eventsAfter: "SELECT * FROM lash_events WHERE process_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+  firstOfTypeAfter: "SELECT * FROM lash_events WHERE process_id = ? AND type = ? AND sequence > ? ORDER BY sequence LIMIT 1",
+  countEvents: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = ? AND type = ? AND sequence <= ?",
+  // Pinned to the partial index (its WHERE clause repeated word for word): an ordered
+  // scan that stops at LIMIT. Left alone, the planner picks (status, id) and sorts.
+  liveAfter: `SELECT * FROM lash_processes INDEXED BY lash_processes_live_by_id
+    WHERE status IN ('pending', 'running', 'waiting') AND id > ? ORDER BY id LIMIT ?`,
+} as const;
+
+/**
+ * The embedded durable registry, on `node:sqlite`. Several OS processes may share
+ * one file: every write is ONE `BEGIN IMMEDIATE` transaction, which takes SQLite's
+ * write lock before reading, so the checks (`rules.ts`) and the sequence counter on
+ * the row see the latest committed state and sequences stay gap- and duplicate-free.
+ * `node:sqlite` is synchronous, so no other call of this process can interleave
+ * inside a transaction either.
+ */
+export class SqliteRegistry implements ProcessRegistry {
+  readonly kind = "sqlite";
+  readonly durabilityTier = "durable" as const;
+  /** The database file, or `:memory:`. */
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #waiters: EventWaiters;
+
+  /** Opens (creating it and its parent directories if needed) and migrates the database. */
+  static open(path: string, opts: SqliteRegistryOptions = {}): SqliteRegistry {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    // `timeout` is SQLite's busy_timeout, set before anything else touches the file, so
+    // a second opener (or writer) waits for the lock instead of failing with SQLITE_BUSY.
+    const db = new DatabaseSync(path, { timeout: opts.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
+    try {
+      configure(db);
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new SqliteRegistry(db, path, opts);
+  }
+
+  /** Use `SqliteRegistry.open`; this takes an already configured and migrated database. */
+  constructor(db: DatabaseSync, path: string, opts: SqliteRegistryOptions = {}) {
+    this.#db = db;
+    this.path = path;
+    this.#waiters = new EventWaiters({ pollMs: opts.pollMs ?? 25 });
+  }
+
+  async register(input: ProcessRegistrationInput): Promise<RegisterResult> {
+    const prepared = prepareRegistration(input);
+    return this.#write(() => {
+      const existing = this.#processRow(prepared.registration.id);
+      if (existing !== undefined) {
+        const record = toRecord(existing);
+        assertSameRegistration(record, prepared.hash);
+        return { record, created: false };
+      }
+      const record = newRecord(prepared, Date.now());
+      this.#run(SQL.insertProcess, ...processParams(record));
+      return { record, created: true };
+    });
+  }
+
+  async get(id: string): Promise<ProcessRecord | undefined> {
+    const row = this.#processRow(id);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
+    return this.#writeNotifying(id, () => {
+      const row = this.#requireProcess(id);
+      if (isTerminalStatus(row.status) || this.#one<EventRow>(SQL.eventByReplayKey, id, replayKey) !== undefined) {
+        return { result: toRecord(row), appended: false };
+      }
+      const now = Date.now();
+      this.#insertEvent(id, { type: CoreEventTypes.started, payload: { attempt: row.attempt }, replayKey }, now);
+      this.#run(SQL.setStatus, "running", now, id);
+      return { result: toRecord(this.#requireProcess(id)), appended: true };
+    });
+  }
+
+  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+    this.#write(() => {
+      const row = this.#requireProcess(id);
+      if (!isTerminalStatus(row.status) && row.status !== status) this.#run(SQL.setStatus, status, Date.now(), id);
+    });
+  }
+
+  async recordRetry(id: string): Promise<ProcessRecord> {
+    return this.#write(() => {
+      const row = this.#requireProcess(id);
+      if (isTerminalStatus(row.status)) return toRecord(row);
+      this.#run(SQL.retry, Date.now(), id);
+      return toRecord(this.#requireProcess(id));
+    });
+  }
+
+  async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
+    return this.#writeNotifying(id, () => {
+      const target = this.#one<AppendTargetRow>(SQL.appendTarget, id);
+      if (target === undefined) throw notFound(id);
+      const append = checkAppend(toAppendTarget(target), input);
+      const previous = append.replayKey === undefined ? undefined : this.#one<EventRow>(SQL.eventByReplayKey, id, append.replayKey);
+      if (previous !== undefined) return { result: replayOf(toEvent(previous), append), appended: false };
+      return { result: this.#insertEvent(id, append, Date.now()), appended: true };
+    });
+  }
+
+  async countEvents(id: string, type: string, upToSequence: number): Promise<number> {
+    this.#requireExists(id);
+    return this.#one<{ n: number }>(SQL.countEvents, id, type, upToSequence)?.n ?? 0;
+  }
+
+  async complete(id: string, output: ProcessAwaitOutput, opts: { replayKey?: string } = {}): Promise<CompleteResult> {
+    const offered = parseOutput(output);
+    const writer = opts.replayKey === undefined ? {} : { replayKey: opts.replayKey };
+    return this.#writeNotifying(id, () => {
+      const row = this.#requireProcess(id);
+      if (row.outcome !== null) {
+        const stored = JSON.parse(row.outcome) as ProcessAwaitOutput;
+        const event = this.#terminalEvent(id, stored);
+        return { result: { disposition: dispositionOf(stored, offered), record: toRecord(row), outcome: stored, event }, appended: false };
+      }
+      const now = Date.now();
+      const event = this.#insertEvent(id, { type: terminalEventType(offered), payload: offered, ...writer }, now);
+      this.#run(SQL.setOutcome, statusOfOutcome(offered), JSON.stringify(offered), now, id);
+      const record = toRecord(this.#requireProcess(id));
+      return { result: { disposition: "applied" as const, record, outcome: offered, event }, appended: true };
+    });
+  }
+
+  async eventsAfter(id: string, after: number, limit?: number): Promise<ProcessEvent[]> {
+    this.#requireExists(id);
+    return this.#all<EventRow>(SQL.eventsAfter, id, after, pageLimit(limit)).map(toEvent);
+  }
+
+  async waitEventAfter(id: string, type: string | undefined, after: number, timeoutMs: number): Promise<ProcessEvent | undefined> {
+    this.#requireExists(id);
+    return this.#waiters.wait(id, timeoutMs, async () => {
+      const row =
+        type === undefined ? this.#one<EventRow>(SQL.eventsAfter, id, after, 1) : this.#one<EventRow>(SQL.firstOfTypeAfter, id, type, after);
+      return row === undefined ? undefined : toEvent(row);
+    });
+  }
+
+  async listNonTerminal(limit: number, cursor?: string): Promise<Page<ProcessRecord>> {
+    const size = pageLimit(limit);
+    return toPage(this.#all<ProcessRow>(SQL.liveAfter, cursor ?? "", size), size);
+  }
+
+  async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
+    const size = pageLimit(filter.limit);
+    const { sql, params } = listQuery(filter, size);
+    return toPage(this.#all<ProcessRow>(sql, ...params), size);
+  }
+
+  /** Idempotent. A `waitEventAfter` still pending afterwards rejects at its next poll. */
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+    this.#statements.clear();
+  }
+
+  /** ONE write transaction; `BEGIN IMMEDIATE` takes the write lock before anything is read. */
+  #write<T>(work: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** A write that may append an event: waiters are woken only after the commit. */
+  #writeNotifying<T>(id: string, work: () => { result: T; appended: boolean }): T {
+    const { result, appended } = this.#write(work);
+    if (appended) this.#waiters.notify(id);
+    return result;
+  }
+
+  /** Allocates the next sequence from the row's counter (inside the write lock) and inserts the event. */
+  #insertEvent(id: string, append: CheckedAppend, now: number): ProcessEvent {
+    const counter = this.#one<{ last_sequence: number }>(SQL.nextSequence, now, id);
+    if (counter === undefined) throw notFound(id);
+    const event: ProcessEvent = { processId: id, sequence: counter.last_sequence, occurredAtMs: now, ...append };
+    this.#run(SQL.insertEvent, id, event.sequence, event.type, JSON.stringify(event.payload), now, append.replayKey ?? null);
+    return event;
+  }
+
+  #terminalEvent(id: string, stored: ProcessAwaitOutput): ProcessEvent {
+    const row = this.#one<EventRow>(SQL.firstOfType, id, terminalEventType(stored));
+    if (row === undefined) throw new Error(`registry is inconsistent: process "${id}" has an outcome but no terminal event`);
+    return toEvent(row);
+  }
+
+  #processRow(id: string): ProcessRow | undefined {
+    return this.#one<ProcessRow>(SQL.process, id);
+  }
+
+  #requireProcess(id: string): ProcessRow {
+    const row = this.#processRow(id);
+    if (row === undefined) throw notFound(id);
+    return row;
+  }
+
+  #requireExists(id: string): void {
+    if (this.#one(SQL.exists, id) === undefined) throw notFound(id);
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #one<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    return this.#statement(sql).get(...params) as T | undefined;
+  }
+
+  #all<T>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.#statement(sql).all(...params) as T[];
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]): void {
+    this.#statement(sql).run(...params);
+  }
+}
+
+function configure(db: DatabaseSync): void {
+  db.exec("PRAGMA journal_mode = WAL"); // readers never block the writer, nor it them
+  db.exec("PRAGMA synchronous = FULL"); // a committed event survives power loss: `durable` means it
+  db.exec("PRAGMA foreign_keys = ON");
+}
+
+/** Applies pending migrations in one IMMEDIATE transaction, so concurrent openers take turns. */
+function migrate(db: DatabaseSync): void {
+  const profile = BACKEND_PROFILES.sqlite;
+  for (const statement of profile.beginMigration) db.exec(statement);
+  try {
+    db.exec(profile.versionTable);
+    const rows = db.prepare(profile.selectApplied).all() as unknown as { version: number; name: string }[];
+    for (const migration of pendingMigrations(new Map(rows.map((r) => [r.version, r.name])))) {
+      for (const statement of migration.sqlite) db.exec(statement);
+      db.prepare(profile.insertApplied).run(migration.version, migration.name, Date.now());
+    }
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+}

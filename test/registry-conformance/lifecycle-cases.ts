@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { describe } from "node:test";
+import { Limits, type ProcessAwaitOutput } from "../../src/model/index.ts";
+import { registration, rejectsWith, type Case } from "./fixtures.ts";
+
+const OUTCOMES: [ProcessAwaitOutput, string][] = [
+  [{ type: "success", value: { answer: 42 }, control: { next: "x" } }, "completed"],
+  [{ type: "failure", class: "execution", code: "boom", message: "it broke", raw: [1] }, "failed"],
+  [{ type: "cancelled", message: "stopped", reason: "user" }, "cancelled"],
+  [{ type: "abandoned", evidence: { writer: "engine_gave_up", atMs: 1700000000000 } }, "abandoned"],
+];
+
+export function lifecycleCases(test: Case): void {
+  describe("markStarted / setStatus / recordRetry", () => {
+    test("markStarted sets running and appends one process.started per replay key", async (registry) => {
+      await registry.register(registration("lc-a"));
+      const started = await registry.markStarted("lc-a", "inv-1");
+      assert.equal(started.status, "running");
+      const [event] = await registry.eventsAfter("lc-a", 0);
+      assert.deepEqual([event?.sequence, event?.type, event?.payload, event?.replayKey], [1, "process.started", { attempt: 1 }, "inv-1"]);
+      await registry.setStatus("lc-a", "waiting");
+      const retried = await registry.markStarted("lc-a", "inv-1");
+      assert.equal(retried.status, "waiting", "a retried markStarted changes nothing");
+      assert.equal((await registry.eventsAfter("lc-a", 0)).length, 1);
+      await registry.recordRetry("lc-a");
+      const second = await registry.markStarted("lc-a", "inv-2");
+      assert.equal(second.status, "running");
+      const events = await registry.eventsAfter("lc-a", 0);
+      assert.deepEqual(events.map((e) => [e.sequence, e.payload, e.replayKey]), [[1, { attempt: 1 }, "inv-1"], [2, { attempt: 2 }, "inv-2"]]);
+    });
+
+    test("markStarted on a terminal row returns it unchanged and appends nothing", async (registry) => {
+      await registry.register(registration("lc-b"));
+      const { record } = await registry.complete("lc-b", { type: "cancelled", message: "before start" });
+      const after = await registry.markStarted("lc-b", "inv-late");
+      assert.deepEqual(after, record);
+      assert.deepEqual((await registry.eventsAfter("lc-b", 0)).map((e) => e.type), ["process.cancelled"]);
+    });
+
+    test("setStatus moves running <-> waiting and leaves a terminal row alone", async (registry) => {
+      await registry.register(registration("lc-c"));
+      await registry.markStarted("lc-c", "inv-1");
+      await registry.setStatus("lc-c", "waiting");
+      assert.equal((await registry.get("lc-c"))?.status, "waiting");
+      await registry.setStatus("lc-c", "running");
+      assert.equal((await registry.get("lc-c"))?.status, "running");
+      await registry.complete("lc-c", { type: "success", value: null });
+      await registry.setStatus("lc-c", "waiting");
+      assert.equal((await registry.get("lc-c"))?.status, "completed");
+      assert.equal((await registry.eventsAfter("lc-c", 0)).length, 2, "setStatus appends no event");
+    });
+
+    test("recordRetry adds one to attempt and puts the row back to pending; a terminal row is unchanged", async (registry) => {
+      await registry.register(registration("lc-d"));
+      await registry.markStarted("lc-d", "inv-1");
+      const retried = await registry.recordRetry("lc-d");
+      assert.deepEqual([retried.attempt, retried.status], [2, "pending"]);
+      assert.equal((await registry.recordRetry("lc-d")).attempt, 3);
+      assert.equal((await registry.get("lc-d"))?.attempt, 3);
+      const { record } = await registry.complete("lc-d", { type: "abandoned", evidence: { writer: "sweep", atMs: 1 } });
+      assert.deepEqual(await registry.recordRetry("lc-d"), record);
+    });
+  });
+
+  describe("complete", () => {
+    test("each outcome type writes its terminal event and status atomically", async (registry) => {
+      for (const [i, [output, status]] of OUTCOMES.entries()) {
+        const id = `lc-out-${i}`;
+        await registry.register(registration(id));
+        await registry.markStarted(id, "inv-1");
+        const result = await registry.complete(id, output);
+        assert.equal(result.disposition, "applied");
+        assert.deepEqual(result.outcome, output);
+        assert.deepEqual([result.record.status, result.record.outcome], [status, output]);
+        assert.deepEqual([result.event.type, result.event.payload, result.event.sequence], [`process.${status}`, output, 2]);
+        assert.deepEqual(await registry.get(id), result.record);
+        assert.deepEqual((await registry.eventsAfter(id, 0)).at(-1), result.event);
+      }
+    });
+
+    test("a second identical complete is already_applied; a different one is superseded and returns the first outcome", async (registry) => {
+      await registry.register(registration("lc-e"));
+      const first = await registry.complete("lc-e", { type: "success", value: { a: 1, b: 2 } });
+      const same = await registry.complete("lc-e", { type: "success", value: { b: 2, a: 1 } });
+      assert.equal(same.disposition, "already_applied");
+      assert.deepEqual([same.outcome, same.event, same.record], [first.outcome, first.event, first.record]);
+      const other = await registry.complete("lc-e", { type: "failure", class: "timeout", code: "late", message: "too late" });
+      assert.equal(other.disposition, "superseded");
+      assert.deepEqual([other.outcome, other.event], [first.outcome, first.event]);
+      assert.equal((await registry.get("lc-e"))?.status, "completed");
+      const terminal = (await registry.eventsAfter("lc-e", 0)).filter((e) => e.type.startsWith("process."));
+      assert.deepEqual(terminal.map((e) => e.type), ["process.completed"]);
+    });
+
+    test("the terminal event carries the writer's replayKey, even the key its run gave markStarted", async (registry) => {
+      await registry.register(registration("lc-h"));
+      await registry.markStarted("lc-h", "inv-1");
+      const mine = await registry.complete("lc-h", { type: "success", value: 1 }, { replayKey: "inv-1" });
+      assert.deepEqual([mine.disposition, mine.event.replayKey, mine.event.sequence], ["applied", "inv-1", 2]);
+      const late = await registry.complete("lc-h", { type: "success", value: 1 }, { replayKey: "inv-2" });
+      assert.deepEqual([late.disposition, late.event], ["already_applied", mine.event], "a later writer learns the outcome is not its own");
+      assert.deepEqual((await registry.eventsAfter("lc-h", 0)).map((e) => [e.type, e.replayKey]), [
+        ["process.started", "inv-1"],
+        ["process.completed", "inv-1"],
+      ]);
+      await registry.register(registration("lc-i"));
+      const anonymous = await registry.complete("lc-i", { type: "cancelled", message: "no writer key" });
+      assert.equal("replayKey" in anonymous.event, false);
+    });
+
+    test("concurrent complete calls: exactly one is applied and one terminal event exists", async (registry) => {
+      await registry.register(registration("lc-f"));
+      const offers = OUTCOMES.map(([output]) => output);
+      const results = await Promise.all(offers.map((o) => registry.complete("lc-f", o)));
+      assert.equal(results.filter((r) => r.disposition === "applied").length, 1);
+      const winner = results.find((r) => r.disposition === "applied")!;
+      for (const r of results) assert.deepEqual([r.outcome, r.event], [winner.outcome, winner.event]);
+      const events = await registry.eventsAfter("lc-f", 0);
+      assert.deepEqual(events, [winner.event]);
+    });
+
+    test("an invalid or oversize output is refused and nothing is written", async (registry) => {
+      await registry.register(registration("lc-g"));
+      await rejectsWith(registry.complete("lc-g", { type: "failure", class: "bogus", code: "x", message: "" } as never), "invalid_input", "output.class");
+      await rejectsWith(registry.complete("lc-g", { type: "finished" } as never), "invalid_input", "output.type");
+      await rejectsWith(registry.complete("lc-g", { type: "success", value: "x".repeat(Limits.outcomeMaxBytes) }), "limit_exceeded", "output");
+      const record = await registry.get("lc-g");
+      assert.deepEqual([record?.status, record?.outcome], ["pending", undefined]);
+      assert.deepEqual(await registry.eventsAfter("lc-g", 0), []);
+    });
+  });
+}

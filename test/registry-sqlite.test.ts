@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrations.ts";
+import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
+import { registryConformance } from "./registry-conformance.ts";
+import { registration } from "./registry-conformance/fixtures.ts";
+
+const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), "lash-sqlite-"));
+
+registryConformance("sqlite", async () => {
+  const dir = await tempDir();
+  const registry = SqliteRegistry.open(join(dir, "registry.db"));
+  return {
+    registry,
+    cleanup: async () => {
+      await registry.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+const APPENDER = fileURLToPath(new URL("./support/sqlite-appender.ts", import.meta.url));
+
+interface ChildResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a Node script to completion with piped output; SIGKILLs it if it outlives `timeoutMs`. */
+function runNode(args: string[], timeoutMs = 60_000): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function readTable(path: string, sql: string): Record<string, unknown>[] {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db.prepare(sql).all();
+  } finally {
+    db.close();
+  }
+}
+
+describe("SqliteRegistry on a file", () => {
+  let dir = "";
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("is durable, of kind sqlite, and creates missing parent directories", async () => {
+    const path = join(dir, "a", "b", "registry.db");
+    const registry = SqliteRegistry.open(path);
+    try {
+      assert.deepEqual([registry.kind, registry.durabilityTier, registry.path], ["sqlite", "durable", path]);
+      assert.equal((await registry.register(registration("p-1"))).created, true);
+    } finally {
+      await registry.close();
+    }
+    const [mode] = readTable(path, "PRAGMA journal_mode");
+    assert.equal(mode?.journal_mode, "wal");
+  });
+
+  it("survives close and reopen of the same file: rows, events and outcome", async () => {
+    const path = join(dir, "registry.db");
+    const first = SqliteRegistry.open(path);
+    await first.register(registration("p-1"));
+    await first.register(registration("p-2"));
+    await first.markStarted("p-1", "inv-1");
+    await first.appendEvent("p-1", { type: "progress", payload: { pct: 10 }, replayKey: "k" });
+    const completed = await first.complete("p-1", { type: "success", value: { ok: true } });
+    await first.close();
+    await first.close(); // idempotent
+
+    const reopened = SqliteRegistry.open(path);
+    try {
+      assert.deepEqual(await reopened.get("p-1"), completed.record);
+      assert.deepEqual((await reopened.eventsAfter("p-1", 0)).map((e) => [e.sequence, e.type]), [
+        [1, "process.started"],
+        [2, "progress"],
+        [3, "process.completed"],
+      ]);
+      const again = await reopened.complete("p-1", { type: "success", value: { ok: true } });
+      assert.deepEqual([again.disposition, again.event], ["already_applied", completed.event]);
+      assert.equal((await reopened.register(registration("p-2"))).created, false);
+      assert.deepEqual((await reopened.listNonTerminal(10)).items.map((r) => r.id), ["p-2"]);
+      assert.equal((await reopened.appendEvent("p-2", { type: "note", payload: 1 })).sequence, 1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("waitEventAfter sees an event appended through another connection (by polling)", async () => {
+    const path = join(dir, "registry.db");
+    const waiter = SqliteRegistry.open(path, { pollMs: 25 });
+    const writer = SqliteRegistry.open(path); // its in-process notify never reaches `waiter`
+    try {
+      await writer.register(registration("p-1"));
+      const wait = waiter.waitEventAfter("p-1", "signal.go", 0, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const appended = await writer.appendEvent("p-1", { type: "signal.go", payload: { from: "elsewhere" } });
+      const started = performance.now();
+      assert.deepEqual(await wait, appended);
+      assert.ok(performance.now() - started < 5_000);
+    } finally {
+      await waiter.close();
+      await writer.close();
+    }
+  });
+
+  it("applies each migration once, records it in lash_migrations, and reopening is a no-op", async () => {
+    assertMigrationListIsOrdered();
+    const first = MIGRATIONS[0]!;
+    assert.throws(() => assertMigrationListIsOrdered([first, { ...first, version: 3, name: "skips_2" }]), /version 3; expected 2/);
+    const path = join(dir, "registry.db");
+    await SqliteRegistry.open(path).close();
+    const firstRun = readTable(path, "SELECT version, name, applied_at_ms FROM lash_migrations ORDER BY version");
+    assert.deepEqual(firstRun.map((r) => [r.version, r.name]), MIGRATIONS.map((m) => [m.version, m.name]));
+    await SqliteRegistry.open(path).close();
+    await SqliteRegistry.open(path).close();
+    assert.deepEqual(readTable(path, "SELECT version, name, applied_at_ms FROM lash_migrations ORDER BY version"), firstRun);
+    const objects = readTable(path, "SELECT name FROM sqlite_master WHERE name LIKE 'lash_%' ORDER BY name").map((r) => r.name);
+    assert.deepEqual(objects, [
+      "lash_events",
+      "lash_events_by_type",
+      "lash_events_replay_key",
+      "lash_migrations",
+      "lash_processes",
+      "lash_processes_by_session",
+      "lash_processes_by_status",
+      "lash_processes_live_by_id",
+    ]);
+  });
+
+  it("refuses a database that a newer build migrated", async () => {
+    const path = join(dir, "registry.db");
+    await SqliteRegistry.open(path).close();
+    const db = new DatabaseSync(path);
+    db.prepare("INSERT INTO lash_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)").run(99, "from_the_future", 0);
+    db.close();
+    assert.throws(() => SqliteRegistry.open(path), /migration 99 "from_the_future".*upgrade/);
+  });
+
+  it("two OS processes appending 500 events each to one process id get sequences 1..1000, no gap, no duplicate", async () => {
+    const path = join(dir, "shared.db"); // fresh: both children also race to create and migrate it
+    const barrier = join(dir, "barrier");
+    await mkdir(barrier);
+    const writers = ["w1", "w2"];
+    const results = await Promise.all(writers.map((w) => runNode([APPENDER, path, "shared", w, "500", barrier, String(writers.length)])));
+    for (const r of results) assert.deepEqual([r.code, r.stderr], [0, ""], r.stderr); // no ExperimentalWarning either
+    const reported = results.map((r) => JSON.parse(r.stdout) as { writer: string; sequences: number[] });
+    const allReported = reported.flatMap((r) => r.sequences).sort((a, b) => a - b);
+    assert.deepEqual(allReported, Array.from({ length: 1000 }, (_, i) => i + 1));
+
+    const registry = SqliteRegistry.open(path);
+    try {
+      const events = await registry.eventsAfter("shared", 0, 1000);
+      assert.deepEqual(events.map((e) => e.sequence), Array.from({ length: 1000 }, (_, i) => i + 1));
+      for (const w of writers) {
+        const own = events.filter((e) => (e.payload as { writer: string }).writer === w).map((e) => (e.payload as { i: number }).i);
+        assert.deepEqual(own, Array.from({ length: 500 }, (_, i) => i), `${w}'s events are all there, in its order`);
+      }
+      const switches = events.filter((e, i) => i > 0 && (e.payload as { writer: string }).writer !== (events[i - 1]!.payload as { writer: string }).writer);
+      assert.ok(switches.length > 100, `the writers contended for the sequence (their appends interleave; ${switches.length} switches)`);
+      assert.equal((await registry.list()).items.length, 1);
+    } finally {
+      await registry.close();
+    }
+  });
+});
