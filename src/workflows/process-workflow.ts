@@ -59,7 +59,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
 
   /** Writes the outcome (first writer wins), wakes the owner if this run wrote it, releases awaiters. */
   async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: ProcessAwaitOutput) {
-    const writer = ctx.request().id;
+    const writer = runKey(ctx, record.attempt);
     const done = await ctx.run("complete", () => registry.complete(record.id, boundOutput(output), { replayKey: writer }));
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
     await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), done.outcome);
@@ -103,9 +103,13 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const early = await cancel.peek();
           const record = await ctx.run("register", async () => {
             const { record } = await registry.register(registration);
-            return early !== undefined || isTerminalStatus(record.status) ? record : registry.markStarted(record.id, ctx.request().id);
+            return early !== undefined || isTerminalStatus(record.status) ? record : registry.markStarted(record.id, runKey(ctx, record.attempt));
           });
-          if (record.outcome !== undefined) return finish(ctx, record, record.outcome);
+          if (record.outcome !== undefined) {
+            // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
+            await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), record.outcome);
+            return record.outcome;
+          }
           if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"));
 
           const { output, children } = await runBody(ctx, record, new CancelGate(cancel.get()));
@@ -254,6 +258,14 @@ function boundOutput(output: ProcessAwaitOutput): ProcessAwaitOutput {
     code: "output_too_large",
     message: `the outcome is ${size} bytes; the limit is ${Limits.outcomeMaxBytes} (keep large values in an external store)`,
   };
+}
+
+/**
+ * Identifies one run of a process: Restate reuses a workflow's invocation id
+ * for the same key even after a purge, so the attempt tells resubmissions apart.
+ */
+function runKey(ctx: restate.WorkflowContext, attempt: number): string {
+  return `${ctx.request().id}/${attempt}`;
 }
 
 /** Resolves a durable promise; one already resolved (a concurrent or earlier writer) is fine. */

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
+import { RestateAdmin } from "../../src/services/restate-admin.ts";
+import { sweepPage } from "../../src/services/recovery-sweep.ts";
+import { waitFor } from "../support/restate-server.ts";
+import { assertStepsExactlyOnce, startCrashStack, type CrashStack } from "../support/crash-stack.ts";
+
+const stepsReg = (s: CrashStack, id: string, count: number, extra: Record<string, unknown> = {}) => ({
+  id,
+  input: { type: "tool_call" as const, call: { tool: "std.steps", args: { count, file: `${s.dir}/steps.txt`, stepMs: 0 } } },
+  provenance: { ownerScope: { sessionId: "crash" }, hostProfileId: "" },
+  ...extra,
+});
+
+describe("LashProcessRecovery", () => {
+  let s: CrashStack;
+  before(async () => {
+    s = await startCrashStack({ LASH_RETRY_MAX_ATTEMPTS: "3" });
+  });
+  after(async () => s?.close());
+
+  it("submits a row that was registered but never reached Restate, and it completes", async () => {
+    await s.registry.register(stepsReg(s, "orphan", 3));
+    const report = await s.sweep();
+    assert.equal(report.submitted, 1);
+    assert.deepEqual(report.failed, []);
+    await s.waitTerminal(["orphan"]);
+    assert.deepEqual(await s.lines("orphan"), ["orphan 0", "orphan 1", "orphan 2"]);
+  });
+
+  it("never submits external rows, and counts every row once", async () => {
+    await s.registry.register({ id: "ext-row", input: { type: "external", metadata: {} }, provenance: { ownerScope: { sessionId: "x" }, hostProfileId: "" } });
+    const report = await s.sweep();
+    assert.equal(report.skippedExternal, 1);
+    assert.equal(report.scanned, report.submitted + report.alreadyActive + report.reconciled + report.resumed + report.skippedExternal + report.failed.length);
+    assert.equal(await s.runInvocation("ext-row"), undefined);
+  });
+
+  it("an operator kill: the sweep purges and resubmits (attempt 2) and it completes", async () => {
+    await s.startSteps("killed", { count: 4, stepMs: 400 });
+    await waitFor(async () => (await s.lines("killed")).length >= 1, { timeoutMs: 10_000, what: "first step" });
+    const inv = await s.runInvocation("killed");
+    assert.ok((await fetch(`${s.restate.adminUrl}/invocations/${inv!.id}/kill`, { method: "PATCH" })).ok);
+    await waitFor(async () => (await s.runInvocation("killed"))?.status === "completed", { timeoutMs: 10_000, what: "killed" });
+    const report = await s.sweep();
+    assert.equal(report.submitted, 1);
+    await s.waitTerminal(["killed"]);
+    const record = await s.registry.get("killed");
+    assert.equal(record?.status, "completed");
+    assert.equal(record?.attempt, 2);
+    const started = (await s.registry.eventsAfter("killed", 0)).filter((e) => e.type === "process.started");
+    assert.deepEqual(started.map((e) => e.payload), [{ attempt: 1 }, { attempt: 2 }]);
+  });
+
+  it("an operator kill with maxAttempts 1: abandoned{engine_gave_up}, and awaiters are released", async () => {
+    await s.startSteps("given-up", { count: 4, stepMs: 400 }, { maxAttempts: 1 });
+    await waitFor(async () => (await s.lines("given-up")).length >= 1, { timeoutMs: 10_000, what: "first step" });
+    const inv = await s.runInvocation("given-up");
+    await fetch(`${s.restate.adminUrl}/invocations/${inv!.id}/kill`, { method: "PATCH" });
+    await waitFor(async () => (await s.runInvocation("given-up"))?.status === "completed", { timeoutMs: 10_000, what: "killed" });
+    const report = await s.sweep();
+    assert.equal(report.reconciled, 1);
+    const record = await s.registry.get("given-up");
+    assert.equal(record?.status, "abandoned");
+    assert.equal(record?.outcome?.type === "abandoned" && record.outcome.evidence.writer, "engine_gave_up");
+    const awaited = await s.post("/LashProcessWorkflow/given-up/awaitTerminal");
+    assert.equal(awaited.body.type, "abandoned");
+  });
+
+  it("a paused invocation (endpoint down past the retry policy) is resumed and completes", async () => {
+    await s.startSteps("paused", { count: 4, stepMs: 300 });
+    await waitFor(async () => (await s.lines("paused")).length >= 1, { timeoutMs: 10_000, what: "first step" });
+    await s.endpoint.kill();
+    await waitFor(async () => (await s.runInvocation("paused"))?.status === "paused", { timeoutMs: 30_000, what: "paused" });
+    await s.endpoint.restart();
+    await delay(300);
+    assert.equal((await s.runInvocation("paused"))?.status, "paused");
+    const report = await s.sweep();
+    assert.equal(report.resumed, 1);
+    await s.waitTerminal(["paused"]);
+    assert.equal((await s.registry.get("paused"))?.status, "completed");
+    assert.deepEqual(assertStepsExactlyOnce("paused", await s.lines("paused"), 4, 1), []);
+  });
+
+  it("a finished run whose row was reset to running: the outcome is copied back, the body does not run again", async () => {
+    await s.startSteps("lost-write", { count: 2 });
+    await s.waitTerminal(["lost-write"]);
+    const db = new DatabaseSync(s.dbPath);
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.prepare("UPDATE lash_processes SET status = 'running', outcome = NULL WHERE id = ?").run("lost-write");
+    db.prepare("DELETE FROM lash_events WHERE process_id = ? AND type = 'process.completed'").run("lost-write");
+    db.close();
+    assert.equal((await s.registry.get("lost-write"))?.status, "running");
+    const report = await s.sweep();
+    assert.equal(report.reconciled, 1);
+    const record = await s.registry.get("lost-write");
+    assert.equal(record?.status, "completed");
+    assert.deepEqual(record?.outcome, { type: "success", value: { steps: 2 } });
+    assert.deepEqual(await s.lines("lost-write"), ["lost-write 0", "lost-write 1"]);
+  });
+
+  it("two sweeps started together never submit a key twice; the reports add up", async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `twin-${i}`);
+    for (const id of ids) await s.registry.register(stepsReg(s, id, 1));
+    const [a, b] = await Promise.all([s.sweep(), s.sweep()]);
+    assert.equal(a.submitted + b.submitted, 30);
+    await s.waitTerminal(ids);
+    for (const id of ids) assert.deepEqual(await s.lines(id), [`${id} 0`]);
+  });
+
+  it("a row the sweep cannot handle is reported in failed[] and the rest of the page goes through", async () => {
+    const db = await SqliteRegistry.open(`${s.dir}/faults.db`);
+    try {
+      await db.register(stepsReg(s, "live-elsewhere", 1));
+      await s.startSteps("live-elsewhere", { count: 1, stepMs: 10_000 });
+      await db.register(stepsReg(s, "cannot-submit", 1));
+      // The admin API answers, the ingress does not: submissions fail, the active row is still counted.
+      const admin = new RestateAdmin({ adminUrl: s.restate.adminUrl, ingressUrl: "http://127.0.0.1:9" });
+      const { report } = await sweepPage(db, admin, 100, undefined);
+      assert.equal(report.scanned, 2);
+      assert.equal(report.alreadyActive, 1);
+      assert.deepEqual(report.failed.map((f) => f.id), ["cannot-submit"]);
+      assert.match(report.failed[0]!.error, /unreachable/);
+    } finally {
+      await db.close();
+      await s.post("/LashProcessWorkflow/live-elsewhere/cancel", {});
+    }
+  });
+
+  it("schedule re-arms a durable sweep; unschedule stops it", async () => {
+    const scheduled = await s.post("/LashProcessRecovery/default/schedule", { everyMs: 1000 });
+    assert.equal(scheduled.status, 200);
+    await s.registry.register(stepsReg(s, "cron-found", 1));
+    await s.waitTerminal(["cron-found"], 15_000);
+    assert.equal((await s.post("/LashProcessRecovery/default/unschedule", {})).status, 200);
+    await delay(1500);
+    await s.registry.register(stepsReg(s, "after-unschedule", 1));
+    await delay(2500);
+    assert.equal((await s.registry.get("after-unschedule"))?.status, "pending");
+    assert.equal(await s.runInvocation("after-unschedule"), undefined);
+  });
+});
