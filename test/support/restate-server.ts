@@ -54,7 +54,7 @@ const STOP_GRACE_MS = 10_000;
  * `/restate/health` answer 200. `baseDir` defaults to a fresh temp dir that
  * `stop()` removes (unless `LASH_KEEP_TEST_DATA=1`).
  */
-export async function startRestateServer(opts: { baseDir?: string } = {}): Promise<RestateServer> {
+export async function startRestateServer(opts: { baseDir?: string; env?: Record<string, string> } = {}): Promise<RestateServer> {
   const ownsBaseDir = opts.baseDir === undefined;
   const baseDir = opts.baseDir ?? (await mkdtemp(join(tmpdir(), "lash-restate-")));
   await mkdir(baseDir, { recursive: true });
@@ -66,7 +66,7 @@ export async function startRestateServer(opts: { baseDir?: string } = {}): Promi
 
   const launch = async (): Promise<void> => {
     child = spawnLogged(restateServerBinary(), ["--base-dir", baseDir, "--no-logo"], {
-      env: serverEnv(ports),
+      env: { ...serverEnv(ports), ...opts.env },
       logPath,
       cwd: baseDir,
     });
