@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { lashctl } from "./cli-runner.ts";
 import { devEnv, freeDevPorts, startDev, type DevPorts, type DevStackProcess } from "./dev-stack-runner.ts";
 import { keepTestData, pidGone } from "./support/child.ts";
-import { startRestateServer, waitFor } from "./support/restate-server.ts";
+import { REPO_ROOT, startRestateServer, waitFor } from "./support/restate-server.ts";
 
 const allPids = (dev: DevStackProcess) => [dev.pids.lashctl, dev.pids.restateServer, dev.pids.endpoint].filter((p): p is number => p !== undefined);
 
@@ -93,17 +93,24 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
     for (const pid of allPids(dev)) assert.ok(pidGone(pid), `pid ${pid} still running`);
   });
 
-  it("uses a Restate server that already answers, and leaves it running", async () => {
+  it("uses a Restate server that already answers (and leaves it running), with LASH_DEV_ENTRY as the endpoint", async () => {
     const server = await startRestateServer();
     try {
       const endpointPort = (await freeDevPorts()).endpoint;
-      const external = { RESTATE_INGRESS_URL: server.ingressUrl, RESTATE_ADMIN_URL: server.adminUrl, PORT: String(endpointPort), LASH_DEV_DIR: "external" };
+      const external = {
+        RESTATE_INGRESS_URL: server.ingressUrl,
+        RESTATE_ADMIN_URL: server.adminUrl,
+        PORT: String(endpointPort),
+        LASH_DEV_DIR: "external",
+        LASH_DEV_ENTRY: join(REPO_ROOT, "examples", "custom-endpoint.ts"),
+      };
       const dev = await startDev({ cwd, env: external });
       running.push(dev);
       assert.match(dev.output(), new RegExp(`using the Restate server that answers at ${server.adminUrl}`));
       assert.equal(dev.pids.restateServer, undefined);
-      const echo = await lashctl(["start", "std.echo", "--args", '{"value":1}', "--wait"], { env: external, cwd });
-      assert.equal(echo.code, 0, echo.stderr);
+      const greet = await lashctl(["start", "greet.hello", "--args", '{"name":"dev"}', "--wait"], { env: external, cwd });
+      assert.equal(greet.code, 0, greet.stderr);
+      assert.match(greet.stdout, /^completed \{"greeting":"hello dev"\}$/m);
       assert.equal(await dev.stop("SIGINT"), 0);
       for (const pid of allPids(dev)) assert.ok(pidGone(pid), `pid ${pid} still running`);
       assert.ok(!pidGone(server.pid), "the external server is not ours to stop");
