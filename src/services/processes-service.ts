@@ -4,19 +4,20 @@ import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatus
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
-import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
+import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
 export const StartInput = z.object({ registration: ProcessRegistration });
 export const StartOutput = z.object({ id: z.string(), status: ProcessStatusSchema, invocationId: z.string().optional() });
-/** A JSON object is required (send `{}` for everything): Restate treats an input that accepts "nothing" as a no-body handler. */
-export const ListInput = z.object({
+export const ListInput = z
+  .object({
     status: ProcessStatusSchema.optional(),
     sessionId: z.string().optional(),
     limit: z.number().int().min(1).max(Limits.pageMax).optional(),
     cursor: z.string().optional(),
-  });
+  })
+  .default({});
 export const ListOutput = z.object({ items: z.array(ProcessRecord), nextCursor: z.string().optional() });
 export const EventsInput = IdInput.extend({
   after: z.number().int().min(0).default(0),
@@ -49,7 +50,7 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         return record;
       }),
 
-      list: restate.handlers.handler({ input: json(ListInput), output: json(ListOutput) }, async (_ctx: restate.Context, filter) =>
+      list: restate.handlers.handler({ input: json(ListInput), output: json(ListOutput), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) =>
         registry.list(filter),
       ),
 

@@ -3,13 +3,14 @@ import { z } from "zod";
 import { ServiceNames } from "../model/index.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
+import { OPTIONAL_JSON } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
 import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
 
 export type { RestateEndpoints };
 
-export const SweepInput = z.object({ limit: z.number().int().min(1).optional() });
+export const SweepInput = z.object({ limit: z.number().int().min(1).optional() }).default({});
 export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000) });
 const TickInput = z.object({ generation: z.number().int() });
 
@@ -58,7 +59,7 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
     name: ServiceNames.recovery,
     handlers: {
       sweep: restate.handlers.object.exclusive(
-        { input: json(SweepInput), output: json(SweepReport) },
+        { input: json(SweepInput), output: json(SweepReport), accept: OPTIONAL_JSON },
         async (ctx: restate.ObjectContext, { limit }) => sweep(ctx, limit),
       ),
 

@@ -27,7 +27,7 @@ export const RunRequest = z.object({
   /** Opaque host data passed through to the body. */
   executionContext: z.record(z.string(), z.json()).optional(),
 });
-export const CancelInput = z.object({ reason: z.string().max(2000).optional() });
+export const CancelInput = z.object({ reason: z.string().max(2000).optional() }).default({});
 export const SignalInput = z.object({
   name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
   payload: z.json().optional(),
@@ -37,6 +37,11 @@ export const CancelOutput = z.object({ accepted: z.boolean(), alreadyTerminal: z
 export type CancelOutput = z.infer<typeof CancelOutput>;
 
 const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
+/**
+ * For inputs whose fields are all optional: accept a JSON body or none. (An input
+ * schema that accepts "nothing" alone makes Restate refuse any body.)
+ */
+export const OPTIONAL_JSON = "application/json";
 
 export interface WorkflowOptions {
   retryPolicy?: restate.RetryPolicy;
@@ -121,7 +126,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       cancel: restate.handlers.workflow.shared(
-        { input: json(CancelInput), output: json(CancelOutput) },
+        { input: json(CancelInput), output: json(CancelOutput), accept: OPTIONAL_JSON },
         async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelOutput> => {
           const id = ctx.key;
           const state = await ctx.run("cancel request", async () => {
@@ -164,7 +169,11 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
 
       awaitTerminal: restate.handlers.workflow.shared(
         { output: json(ProcessAwaitOutput) },
-        async (ctx: restate.WorkflowSharedContext): Promise<ProcessAwaitOutput> => ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).get(),
+        async (ctx: restate.WorkflowSharedContext): Promise<ProcessAwaitOutput> => {
+          // The registry first: it outlives the workflow's retention, the promise does not.
+          const record = await ctx.run("get", () => registry.get(ctx.key));
+          return record?.outcome ?? ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).get();
+        },
       ),
 
       status: restate.handlers.workflow.shared(async (ctx: restate.WorkflowSharedContext): Promise<ProcessRecord> => {

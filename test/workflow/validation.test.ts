@@ -85,3 +85,19 @@ describe("a durable deployment over an inline registry", () => {
     assert.equal(await s.registry.get("inline-1"), undefined);
   });
 });
+
+describe("handlers whose input fields are all optional", () => {
+  let s: LashStack;
+  before(async () => {
+    s = await startLashStack();
+  });
+  after(async () => s?.close());
+
+  it("accept either no body or a JSON object", async () => {
+    assert.equal((await s.post("/LashProcesses/list")).status, 200);
+    assert.equal((await s.post("/LashProcesses/list", {})).status, 200);
+    assert.equal((await s.post("/LashProcessRecovery/default/sweep")).status, 200);
+    assert.equal((await s.post("/LashProcessWorkflow/nobody-yet/cancel")).status, 200);
+    assert.equal((await s.post("/LashProcesses/list", { limit: "ten" })).status, 400);
+  });
+});
