@@ -3,7 +3,7 @@
  * written or executed. Each failure is a LashError with a stable code; the
  * services turn it into a TerminalError (never a retry loop).
  */
-import { LashError, isTerminalStatus, type ProcessRecord, type ProcessRegistrationInput } from "../model/index.ts";
+import { LashError, type ProcessRegistrationInput } from "../model/index.ts";
 import { prepareRegistration, type PreparedRegistration } from "../registry/rules.ts";
 import type { LashRuntime } from "./runtime-config.ts";
 
@@ -54,5 +54,3 @@ export function checkRegistration(rt: LashRuntime, key: string, input: ProcessRe
   rt.plugins.resolve(registration.input);
   return prepared;
 }
-
-export const isTerminal = (record: ProcessRecord): boolean => isTerminalStatus(record.status);

@@ -237,7 +237,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   }
 
   now(): Promise<number> {
-    return this.#deps.gate.guard(this.#deps.ctx.run("now", () => Date.now()));
+    return this.#deps.ctx.date.now();
   }
 
   uuid(): string {
