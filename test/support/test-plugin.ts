@@ -85,5 +85,30 @@ export const testPlugin = definePlugin({
         return "all done";
       },
     }),
+    defineProgram({
+      name: "test.throw_plain",
+      args: z.object({}),
+      run: async () => {
+        throw new Error("boom outside any step");
+      },
+    }),
+    defineProgram({
+      name: "test.big",
+      args: z.object({ where: z.enum(["output", "step"]), bytes: z.number().int() }),
+      run: async (ctx) => {
+        const big = "x".repeat(ctx.args.bytes);
+        return ctx.args.where === "step" ? ctx.step("big", () => big) : big;
+      },
+    }),
+    defineProgram({
+      name: "test.timeout_then_wait",
+      args: z.object({}),
+      run: async (ctx) => {
+        const first = await ctx.waitFor("late", { timeoutMs: 200 });
+        await ctx.emit("first_wait_done", first.timedOut);
+        const second = await ctx.waitFor("late");
+        return { first, second: second.timedOut ? "timed out" : second.payload };
+      },
+    }),
   ],
 });

@@ -100,4 +100,26 @@ describe("outcomes, external processes and wake delivery", () => {
     assert.equal(out.type, "failure");
     assert.match(out.message, /event type "nope" is not declared/);
   });
+
+  it("an error thrown outside a step ends the process as body_error, not a retry loop", async () => {
+    const out = await run("plain-throw", program("test.throw_plain", {}));
+    assert.deepEqual(out, { type: "failure", class: "internal", code: "body_error", message: "boom outside any step" });
+  });
+
+  it("an outcome over 256 KiB and a step result over 1 MiB fail with resource_limit", async () => {
+    const output = await run("big-output", program("test.big", { where: "output", bytes: 300 * 1024 }));
+    assert.equal(output.code, "output_too_large");
+    assert.equal(output.class, "resource_limit");
+    const step = await run("big-step", program("test.big", { where: "step", bytes: 2 * 1024 * 1024 }));
+    assert.equal(step.code, "step_result_too_large");
+  });
+
+  it("a timed-out wait does not consume the signal: the next wait receives it", async () => {
+    const reg = registration("late-signal", program("test.timeout_then_wait", {}), { eventTypes: [{ name: "first_wait_done" }] });
+    assert.equal((await s.post("/LashProcesses/start", { registration: reg })).status, 200);
+    await waitFor(async () => (await s.registry.eventsAfter("late-signal", 0)).some((e) => e.type === "first_wait_done"), { timeoutMs: 10_000, what: "first wait timed out" });
+    await s.post("/LashProcessWorkflow/late-signal/signal", { name: "late", payload: "finally" });
+    const out = (await s.post("/LashProcessWorkflow/late-signal/awaitTerminal")).body;
+    assert.deepEqual(out, { type: "success", value: { first: { timedOut: true }, second: "finally" } });
+  });
 });
