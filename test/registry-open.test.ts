@@ -39,7 +39,12 @@ describe("openRegistry(url)", () => {
 
   it("postgres:// and postgresql:// load the PostgreSQL adapter on demand", async () => {
     for (const url of ["postgres://user:secret@localhost/db", "postgresql://localhost/db"]) {
-      await assert.rejects(openRegistry(url), /PostgreSQL registry not implemented yet/);
+      // No server has a database "db": the adapter was loaded and tried it, without echoing the URL.
+      await assert.rejects(openRegistry(url), (err: Error) => {
+        assert.match(err.message, /cannot open the PostgreSQL registry at localhost:5432\/db/);
+        assert.doesNotMatch(err.message, /secret/);
+        return true;
+      });
     }
   });
 

@@ -67,8 +67,9 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
     // COLLATE "C" on ids: keyset paging by id must order bytewise, as SQLite's BINARY
     // collation and the memory adapter do, whatever the database's locale is.
-    // JSONB cannot hold a \u0000 inside a string; SQLite's TEXT can. Payloads are
-    // validated JSON either way, but the PostgreSQL adapter should map that error.
+    // JSONB cannot hold a \u0000 inside a string (nor an unpaired surrogate); SQLite's
+    // TEXT can. The PostgreSQL adapter refuses such values up front as invalid_input
+    // naming the field (postgres-rows.ts `assertStorable`), so they never reach the server.
     postgres: [
       `CREATE TABLE lash_processes (
         id                TEXT COLLATE "C" NOT NULL PRIMARY KEY,
@@ -128,7 +129,10 @@ export const BACKEND_PROFILES: Readonly<Record<Dialect, BackendProfile>> = {
   },
   postgres: {
     // CREATE TABLE IF NOT EXISTS is not safe under concurrency in PostgreSQL; a
-    // transaction-scoped advisory lock makes concurrent openers take turns.
+    // transaction-scoped advisory lock makes concurrent openers take turns. The key is
+    // per database, so openers of different schemas take (brief) turns as well; the
+    // adapter creates a `?schema=` under this lock too (CREATE SCHEMA IF NOT EXISTS races
+    // the same way).
     beginMigration: ["BEGIN", "SELECT pg_advisory_xact_lock(hashtext('lash_migrations'))"],
     versionTable: `CREATE TABLE IF NOT EXISTS lash_migrations (
       version       INTEGER NOT NULL PRIMARY KEY,

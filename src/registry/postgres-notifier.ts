@@ -1,0 +1,186 @@
+/**
+ * `waitEventAfter` for PostgreSQL without a polling loop: one dedicated connection
+ * (not from the pool: a LISTEN belongs to one session and must stay open) LISTENs on
+ * `lash_events`; every transaction that appends an event runs
+ * `pg_notify('lash_events', '<namespace>/<processId>')`, which PostgreSQL delivers to
+ * every listener when, and only if, that transaction commits. The namespace (the
+ * registry's schema) keeps registries that share a database from waking each other.
+ *
+ * A waiter is registered BEFORE its first lookup, so an event committed while the
+ * lookup runs still wakes it (the wake is remembered and the lookup repeated).
+ * Notifications sent while the LISTEN connection is down are lost: on reconnect every
+ * waiter looks again, and a long safety re-check (default 5 s, `recheckMs`) covers
+ * anything else. That re-check is a backstop, not the mechanism: a cross-process
+ * append wakes a waiter within milliseconds.
+ */
+import pg from "pg";
+import type { ProcessEvent } from "../model/index.ts";
+
+export const NOTIFY_CHANNEL = "lash_events";
+export const DEFAULT_RECHECK_MS = 5_000;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+/** setTimeout fires at once for delays above 2^31-1 ms; longer waits are clamped to this. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+type Lookup = () => Promise<ProcessEvent | undefined>;
+
+export interface NotifierLog {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+export interface NotifierOptions {
+  /** Connection settings of the LISTEN session. */
+  client: pg.ClientConfig;
+  /** Only notifications of this namespace wake waiters. */
+  namespace: string;
+  recheckMs?: number;
+  log?: NotifierLog;
+}
+
+export class PgEventNotifier {
+  readonly #opts: NotifierOptions;
+  readonly #recheckMs: number;
+  readonly #log: NotifierLog;
+  readonly #wakers = new Map<string, Set<() => void>>();
+  readonly #closers = new Set<(err: Error) => void>();
+  #client: pg.Client | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  /** Connects and LISTENs before returning, so no notification after `start` resolves is missed. */
+  static async start(opts: NotifierOptions): Promise<PgEventNotifier> {
+    const notifier = new PgEventNotifier(opts);
+    await notifier.#connect();
+    return notifier;
+  }
+
+  private constructor(opts: NotifierOptions) {
+    this.#opts = opts;
+    this.#recheckMs = opts.recheckMs ?? DEFAULT_RECHECK_MS;
+    this.#log = opts.log ?? console;
+  }
+
+  /** The payload an appending transaction passes to `pg_notify`. */
+  payloadFor(processId: string): string {
+    return `${this.#opts.namespace}/${processId}`;
+  }
+
+  /** Wakes this process's waiters at once (after a local commit), without the NOTIFY round trip. */
+  wake(processId: string): void {
+    for (const wake of this.#wakers.get(processId) ?? []) wake();
+  }
+
+  /** First result of `lookup` that is not `undefined`, re-checked on every wake; `undefined` at the timeout. */
+  wait(processId: string, timeoutMs: number, lookup: Lookup): Promise<ProcessEvent | undefined> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (!(timeoutMs > 0)) return lookup();
+    return new Promise((resolve, reject) => {
+      let looking = false;
+      let again = false;
+      let done = false;
+      const wakers = this.#wakers.get(processId) ?? new Set();
+      this.#wakers.set(processId, wakers);
+      const finish = (result: ProcessEvent | undefined, err?: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearInterval(recheck);
+        wakers.delete(wake);
+        if (wakers.size === 0 && this.#wakers.get(processId) === wakers) this.#wakers.delete(processId);
+        this.#closers.delete(onClose);
+        if (err !== undefined) reject(err);
+        else resolve(result);
+      };
+      const wake = (): void => {
+        if (done) return;
+        if (looking) {
+          again = true;
+          return;
+        }
+        looking = true;
+        again = false;
+        lookup().then(
+          (event) => {
+            looking = false;
+            if (event !== undefined) finish(event);
+            else if (again) wake();
+          },
+          (err: unknown) => finish(undefined, err),
+        );
+      };
+      const onClose = (err: Error): void => finish(undefined, err);
+      wakers.add(wake);
+      this.#closers.add(onClose);
+      const timer = setTimeout(() => finish(undefined), Math.min(timeoutMs, MAX_TIMER_MS));
+      const recheck = setInterval(wake, this.#recheckMs);
+      wake();
+    });
+  }
+
+  /** Ends the LISTEN session; waits still pending reject. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    for (const close of [...this.#closers]) close(closedError());
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client(this.#opts.client);
+    // Attached before connecting: an 'error' event without a listener would crash the process.
+    client.on("error", (err) => this.#lost(client, err));
+    client.on("end", () => this.#lost(client, new Error("connection ended")));
+    client.on("notification", (msg) => {
+      if (msg.channel !== NOTIFY_CHANNEL || msg.payload === undefined) return;
+      const slash = msg.payload.indexOf("/");
+      if (msg.payload.slice(0, slash) === this.#opts.namespace) this.wake(msg.payload.slice(slash + 1));
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (this.#closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.#client = client;
+  }
+
+  #lost(client: pg.Client, err: Error): void {
+    if (this.#client !== client || this.#closed) return; // still connecting, already handled, or closing
+    this.#client = undefined;
+    client.end().catch(() => {});
+    this.#log.warn(`lash: PostgreSQL registry lost its LISTEN connection (${err.message}); reconnecting`);
+    this.#scheduleReconnect(RECONNECT_MIN_MS);
+  }
+
+  #scheduleReconnect(delayMs: number): void {
+    this.#reconnectTimer = setTimeout(() => {
+      if (this.#closed) return;
+      this.#connect().then(
+        () => {
+          if (this.#closed) return;
+          this.#log.info("lash: PostgreSQL registry LISTEN connection restored");
+          // Anything appended while the session was down sent its NOTIFY into the void.
+          for (const wakers of this.#wakers.values()) for (const wake of wakers) wake();
+        },
+        (err: unknown) => {
+          this.#log.warn(`lash: PostgreSQL registry could not restore its LISTEN connection (${String(err)}); retrying`);
+          this.#scheduleReconnect(Math.min(delayMs * 2, RECONNECT_MAX_MS));
+        },
+      );
+    }, delayMs);
+  }
+}
+
+function closedError(): Error {
+  return new Error("the PostgreSQL registry is closed");
+}
