@@ -14,6 +14,7 @@ import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult 
 import {
   assertSameRegistration,
   checkAppend,
+  parseAppend,
   dispositionOf,
   matchesFilter,
   newRecord,
@@ -84,10 +85,10 @@ export class MemoryRegistry implements ProcessRegistry {
 
   async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
     const entry = this.#entry(id);
-    const append = checkAppend(entry.record, input);
+    const append = parseAppend(input);
     const previous = append.replayKey === undefined ? undefined : entry.events.find((e) => e.replayKey === append.replayKey);
     if (previous !== undefined) return structuredClone(replayOf(previous, append));
-    return structuredClone(this.#push(entry, append));
+    return structuredClone(this.#push(entry, checkAppend(entry.record, append)));
   }
 
   async countEvents(id: string, type: string, upToSequence: number): Promise<number> {
@@ -102,7 +103,8 @@ export class MemoryRegistry implements ProcessRegistry {
       const event = entry.events.find((e) => e.type === terminalEventType(record.outcome!))!;
       return structuredClone({ disposition: dispositionOf(record.outcome, offered), record, outcome: record.outcome, event });
     }
-    const event = this.#push(entry, { type: terminalEventType(offered), payload: offered, ...opts });
+    const writer = opts.replayKey === undefined ? {} : { replayKey: opts.replayKey };
+    const event = this.#push(entry, { type: terminalEventType(offered), payload: offered, ...writer });
     record.outcome = offered;
     this.#touch(record, statusOfOutcome(offered));
     return structuredClone({ disposition: "applied" as const, record, outcome: offered, event });

@@ -32,6 +32,7 @@ import {
 import {
   assertSameRegistration,
   checkAppend,
+  parseAppend,
   dispositionOf,
   newRecord,
   notFound,
@@ -194,10 +195,11 @@ export class PostgresRegistry implements ProcessRegistry {
     return this.#writeNotifying(id, async (db) => {
       const target = await this.#one<AppendTargetRow>(db, "lockAppendTarget", [id]);
       if (target === undefined) throw notFound(id);
-      const append = checkAppend(toAppendTarget(target), input);
-      assertStorable(append, "event");
+      const append = parseAppend(input);
       const previous = append.replayKey === undefined ? undefined : await this.#one<EventRow>(db, "eventByReplayKey", [id, append.replayKey]);
       if (previous !== undefined) return { result: replayOf(toEvent(previous), append), appended: false };
+      checkAppend(toAppendTarget(target), append);
+      assertStorable(append, "event");
       return { result: await this.#insertEvent(db, id, append, Date.now()), appended: true };
     });
   }

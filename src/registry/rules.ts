@@ -86,12 +86,19 @@ export interface CheckedAppend {
 /** The part of a record an append is checked against (adapters need not load `input`). */
 export type AppendTarget = Pick<ProcessRecord, "id" | "status" | "eventTypes" | "registrationHash">;
 
+/** Parses an append's shape (type, payload, replay key) without looking at the process. */
+export function parseAppend(input: EventAppend): CheckedAppend {
+  const event = parseOrThrow(EventAppend, input, "event");
+  return event.replayKey === undefined ? { type: event.type, payload: event.payload } : event;
+}
+
 /**
  * Checks an append against the process's declared types and schemas. Terminal
  * events are written only by `complete`, `process.started` only by `markStarted`.
+ * Adapters answer a replayed append (`replayOf`) before calling this, so a retried
+ * step still gets its original event after the process ended.
  */
-export function checkAppend(record: AppendTarget, input: EventAppend): CheckedAppend {
-  const event = parseOrThrow(EventAppend, input, "event");
+export function checkAppend(record: AppendTarget, event: CheckedAppend): CheckedAppend {
   if (isTerminalStatus(record.status)) {
     throw new LashError("process_terminal", `process "${record.id}" is ${record.status}; no event may follow its terminal event`);
   }
@@ -108,7 +115,7 @@ export function checkAppend(record: AppendTarget, input: EventAppend): CheckedAp
     throw new LashError("event_type_undeclared", `event type "${event.type}" ${why}`, { field: "event.type" });
   }
   if (decl?.payloadSchema !== undefined) assertPayloadMatches(record.registrationHash, decl, event.payload);
-  return event.replayKey === undefined ? { type: event.type, payload: event.payload } : event;
+  return event;
 }
 
 const validators = new Map<string, Validator>();

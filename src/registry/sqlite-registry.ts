@@ -18,6 +18,7 @@ import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult 
 import {
   assertSameRegistration,
   checkAppend,
+  parseAppend,
   dispositionOf,
   newRecord,
   notFound,
@@ -166,10 +167,10 @@ export class SqliteRegistry implements ProcessRegistry {
     return this.#writeNotifying(id, () => {
       const target = this.#one<AppendTargetRow>(SQL.appendTarget, id);
       if (target === undefined) throw notFound(id);
-      const append = checkAppend(toAppendTarget(target), input);
+      const append = parseAppend(input);
       const previous = append.replayKey === undefined ? undefined : this.#one<EventRow>(SQL.eventByReplayKey, id, append.replayKey);
       if (previous !== undefined) return { result: replayOf(toEvent(previous), append), appended: false };
-      return { result: this.#insertEvent(id, append, Date.now()), appended: true };
+      return { result: this.#insertEvent(id, checkAppend(toAppendTarget(target), append), Date.now()), appended: true };
     });
   }
 

@@ -88,6 +88,14 @@ export function eventCases(test: Case): void {
       assert.deepEqual((await registry.eventsAfter("ev-j", 0)).map((e) => e.sequence), [1, 2]);
     });
 
+    test("a replayed append after the process ended still returns the original event", async (registry) => {
+      await registry.register(registration("ev-replay-late"));
+      const first = await registry.appendEvent("ev-replay-late", { type: "signal.go", payload: 1, replayKey: "sig-1" });
+      await registry.complete("ev-replay-late", { type: "success", value: null });
+      assert.deepEqual(await registry.appendEvent("ev-replay-late", { type: "signal.go", payload: 1, replayKey: "sig-1" }), first);
+      await rejectsWith(registry.appendEvent("ev-replay-late", { type: "signal.go", payload: 2, replayKey: "sig-2" }), "process_terminal");
+    });
+
     test("the same replayKey with another payload or type -> replay_conflict, nothing written", async (registry) => {
       await registry.register(registration("ev-k"));
       await registry.appendEvent("ev-k", { type: "note", payload: { a: 1 }, replayKey: "step-1" });
