@@ -16,6 +16,8 @@ const httpUrl = (fallback: string) => z.url({ protocol: /^https?$/, message: "mu
  */
 export const EnvConfig = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(9080),
+  /** Interface the endpoint binds; all of them by default (Restate may run on another host). */
+  LASH_BIND_HOST: z.string().min(1).optional(),
   LASH_REGISTRY_URL: z.string().min(1).default("sqlite:./.lash/registry.db"),
   /** Key of the `LashProcessRecovery` object for this registry. */
   LASH_REGISTRY_NAME: z.string().regex(/^[A-Za-z0-9._:-]+$/).default("default"),

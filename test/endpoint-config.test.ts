@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:http2";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -26,6 +27,25 @@ describe("node src/main.ts configuration", () => {
       assert.match(result.stderr, new RegExp(variable === "LASH_REGISTRY_URL" ? "registryUrl|LASH_REGISTRY_URL" : variable));
     });
   }
+});
+
+describe("LASH_BIND_HOST", () => {
+  let endpoint: EndpointProcess | undefined;
+  after(async () => endpoint?.stop());
+
+  it("binds only the interface it names", async () => {
+    endpoint = await startEndpointProcess({ entry: "src/main.ts", env: { LASH_BIND_HOST: "127.0.0.1", LASH_REGISTRY_URL: "memory:", LASH_DURABILITY: "inline", LASH_RECOVER_ON_START: "0" } });
+    const reachable = (host: string) =>
+      new Promise<boolean>((resolve) => {
+        const socket = netConnect({ host, port: endpoint!.port }, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+      });
+    assert.equal(await reachable("127.0.0.1"), true);
+    assert.equal(await reachable("127.0.0.2"), false);
+  });
 });
 
 /** Status of a plain (unsigned) HTTP/2 GET: the endpoint speaks h2c only. */

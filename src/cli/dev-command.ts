@@ -151,6 +151,8 @@ function startEndpoint(plan: DevPlan, ctx: CliContext): DevChild {
       RESTATE_LOGGING: "WARN",
       ...ctx.env,
       PORT: String(plan.endpointPort),
+      // The dev endpoint is for this machine only, unless the caller says otherwise.
+      LASH_BIND_HOST: ctx.env.LASH_BIND_HOST ?? "127.0.0.1",
       LASH_REGISTRY_URL: plan.registryUrl,
       LASH_REGISTRY_NAME: plan.registryName,
       RESTATE_ADMIN_URL: plan.admin,
