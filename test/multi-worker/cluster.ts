@@ -12,7 +12,8 @@ import { registerDeployment, startRestateServer, type RestateServer } from "../s
 export interface Cluster {
   readonly restate: RestateServer;
   readonly endpoints: readonly EndpointProcess[];
-  readonly haproxy: Haproxy;
+  /** Absent with `direct: true`. */
+  readonly haproxy: Haproxy | undefined;
   readonly registryUrl: string;
   readonly ingress: string;
   /** Every pid started for the cluster (server, endpoints including restarts, haproxy). */
@@ -25,13 +26,17 @@ export interface ClusterOptions {
   schema: TestSchema;
   /** Extra endpoint environment (e.g. `RESTATE_LOGGING`). */
   env?: Record<string, string>;
+  /** Register the (single) endpoint itself, without HAProxy: to measure what the balancer costs. */
+  direct?: boolean;
+  /** Extra registry URL parameters for the endpoints, e.g. `{ pool: "4", application_name: "x" }`. */
+  registryParams?: Record<string, string>;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const restate = await startRestateServer();
   const endpoints: EndpointProcess[] = [];
   let haproxy: Haproxy | undefined;
-  const registryUrl = opts.schema.url();
+  const registryUrl = opts.schema.url(opts.registryParams);
   const stopAll = async () => {
     await haproxy?.stop();
     for (const endpoint of endpoints) await endpoint.stop();
@@ -48,8 +53,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     };
     // Started together: they race to create and migrate the fresh schema, as real replicas would.
     endpoints.push(...(await Promise.all(Array.from({ length: opts.endpoints }, () => startEndpointProcess({ entry: "src/main.ts", env })))));
-    haproxy = await startHaproxy({ backends: endpoints.map((e, i) => ({ name: `ep${i + 1}`, port: e.port })) });
-    await registerDeployment(restate.adminUrl, haproxy.url);
+    if (opts.direct) {
+      if (endpoints.length !== 1) throw new Error("direct: true needs exactly one endpoint");
+      await registerDeployment(restate.adminUrl, endpoints[0]!.url);
+    } else {
+      haproxy = await startHaproxy({ backends: endpoints.map((e, i) => ({ name: `ep${i + 1}`, port: e.port })) });
+      await registerDeployment(restate.adminUrl, haproxy.url);
+    }
   } catch (err) {
     await stopAll();
     throw err;
@@ -61,7 +71,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     haproxy: lb,
     registryUrl,
     ingress: restate.ingressUrl,
-    pids: () => [...restate.pids, ...endpoints.flatMap((e) => e.pids), lb.pid],
+    pids: () => [...restate.pids, ...endpoints.flatMap((e) => e.pids), ...(lb ? [lb.pid] : [])],
     close: stopAll,
   };
 }

@@ -99,7 +99,7 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
     assert.ok(onVictim.size > 0 && onSurvivor.size > 0, `runs per endpoint: ${onVictim.size} and ${onSurvivor.size}`);
     assert.ok(movedOver.length > 0, "runs interrupted by the kill were resumed on the other endpoint");
     for (const id of repeatedBy.keys()) assert.ok(onVictim.has(id), `${id} repeated a step but never ran on the killed endpoint`);
-    const servedByLb = (name: string) => cluster!.haproxy.output().split("\n").filter((l) => l.includes(`lash_endpoints/${name} `)).length;
+    const servedByLb = (name: string) => cluster!.haproxy!.output().split("\n").filter((l) => l.includes(`lash_endpoints/${name} `)).length;
     assert.ok(servedByLb("ep1") > 0 && servedByLb("ep2") > 0, "HAProxy's log shows requests on both servers");
 
     // Reported by the test runner, for the deploy docs and for whoever reads a CI log.
