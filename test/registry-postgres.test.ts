@@ -213,6 +213,11 @@ describe("PostgresRegistry on a server", () => {
     await rejectsWith(registry.appendEvent("p-1", { type: "note", payload: { text: "a\u0000b" } }), "invalid_input", "event.payload.text");
     await rejectsWith(registry.appendEvent("p-1", { type: "note", payload: { half: "\ud800" } }), "invalid_input", "event.payload.half");
     await rejectsWith(registry.appendEvent("p-1", { type: "signal.x\u0000", payload: null }), "invalid_input", "event.type");
+    await rejectsWith(registry.appendEvent("p-1", { type: "note", payload: 1, replayKey: "k\u0000" }), "invalid_input", "event.replayKey");
+    // Lookups too: a typed error, never a server error that a Restate step would retry forever.
+    await rejectsWith(registry.get("p\u0000"), "invalid_input");
+    await rejectsWith(registry.countEvents("p-1", "signal.\u0000", 9), "invalid_input");
+    await rejectsWith(registry.list({ sessionId: "s\u0000" }), "invalid_input");
     await rejectsWith(registry.complete("p-1", { type: "success", value: "\udc00" }), "invalid_input", "output.value");
     assert.deepEqual(await registry.eventsAfter("p-1", 0), []);
     assert.equal((await registry.get("p-1"))?.status, "pending");

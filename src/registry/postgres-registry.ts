@@ -166,6 +166,7 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
+    assertStorable(replayKey, "replayKey");
     return this.#writeNotifying(id, async (db) => {
       const row = await this.#lockProcess(db, id);
       if (isTerminalStatus(row.status) || (await this.#one<EventRow>(db, "eventByReplayKey", [id, replayKey])) !== undefined) {
@@ -196,10 +197,13 @@ export class PostgresRegistry implements ProcessRegistry {
       const target = await this.#one<AppendTargetRow>(db, "lockAppendTarget", [id]);
       if (target === undefined) throw notFound(id);
       const append = parseAppend(input);
+      // Before the replay lookup: a NUL in the replay key would fail that query with a
+      // server error (retried forever); and an unstorable append was never stored, so it
+      // cannot be a replay.
+      assertStorable(append, "event");
       const previous = append.replayKey === undefined ? undefined : await this.#one<EventRow>(db, "eventByReplayKey", [id, append.replayKey]);
       if (previous !== undefined) return { result: replayOf(toEvent(previous), append), appended: false };
       checkAppend(toAppendTarget(target), append);
-      assertStorable(append, "event");
       return { result: await this.#insertEvent(db, id, append, Date.now()), appended: true };
     });
   }
@@ -213,6 +217,7 @@ export class PostgresRegistry implements ProcessRegistry {
   async complete(id: string, output: ProcessAwaitOutput, opts: { replayKey?: string } = {}): Promise<CompleteResult> {
     const offered = parseOutput(output);
     assertStorable(offered, "output");
+    assertStorable(opts.replayKey, "opts.replayKey");
     const writer = opts.replayKey === undefined ? {} : { replayKey: opts.replayKey };
     return this.#writeNotifying(id, async (db) => {
       const row = await this.#lockProcess(db, id);
@@ -330,6 +335,12 @@ export class PostgresRegistry implements ProcessRegistry {
 
   async #query<T extends pg.QueryResultRow>(db: Queryable, query: pg.QueryConfig): Promise<pg.QueryResult<T>> {
     if (this.#closed) throw new Error("the PostgreSQL registry is closed");
+    // TEXT cannot hold NUL: the server would answer with an error that looks transient
+    // (and a Restate step would retry it forever). Writes name the field earlier
+    // (assertStorable); this catches any other text parameter, e.g. a lookup key.
+    if (query.values?.some((v) => typeof v === "string" && v.includes("\u0000"))) {
+      throw new LashError("invalid_input", "a NUL character (\\u0000) cannot be stored in or looked up from the PostgreSQL registry");
+    }
     return db.query<T>(query);
   }
 }
