@@ -1,0 +1,19 @@
+/**
+ * Serves a Restate endpoint on 127.0.0.1:PORT only (the SDK's `listen` binds every
+ * interface), and exits cleanly on SIGTERM/SIGINT so `--cpu-prof` output is written.
+ */
+import http2 from "node:http2";
+import type * as restate from "@restatedev/restate-sdk";
+
+export async function serveLocal(endpoint: restate.RestateEndpoint, port: number, onStop: () => Promise<void> = async () => {}): Promise<void> {
+  const server = http2.createServer(endpoint.http2Handler());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const stop = () => {
+    void onStop().finally(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
