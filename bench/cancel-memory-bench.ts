@@ -1,0 +1,211 @@
+/**
+ * Scenarios 4 and 5: `processes` lash processes blocked in `waitFor` (std.wait_signal),
+ * and as many bare workflows blocked on a durable promise, for comparison. Measures
+ * each endpoint's RSS (VmRSS of the child) idle, with every process waiting while
+ * Restate still holds its invocation stream open, and, when `suspendWaitMs` > 0,
+ * after Restate suspended them (its inactivity timeout, 1 min by default). Cancel
+ * latency: `cancel` request to `cancelled` visible in the registry, one at a time.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { adminQuery } from "../test/support/restate-server.ts";
+import { endWindow, startWindow } from "./analysis-bench.ts";
+import { startBenchStack, type BenchStack } from "./lib/bench-stack.ts";
+import { summarizeHeapProfile } from "./lib/cpu-profile.ts";
+import { postOk } from "./lib/http-client.ts";
+import { memoryOf, residentBreakdown } from "./lib/proc.ts";
+import { registrationFor, toolCall } from "./lib/requests.ts";
+import { sleep, summarize, type LatencySummary } from "./lib/stats.ts";
+
+export interface HeapInfo {
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  arrayBuffersMiB: number;
+}
+
+export interface MemoryPoint {
+  phase: string;
+  lashRssMiB: number;
+  bareRssMiB: number;
+  restateRssMiB: number;
+  /** RSS and heap after a forced full GC in the endpoint (what is live, not garbage). */
+  lashAfterGc: { rssMiB: number; heap: HeapInfo; resident: ReturnType<typeof residentBreakdown> };
+  bareAfterGc: { rssMiB: number; heap: HeapInfo; resident: ReturnType<typeof residentBreakdown> };
+  /** `sys_invocation` status counts of the waiting `run`s. */
+  invocations: Record<string, number>;
+}
+
+export interface CancelSeries {
+  phase: string;
+  /** Request sent -> registry row `cancelled`. */
+  visible: LatencySummary;
+  /** Request sent -> `cancel` answered. */
+  answered: LatencySummary;
+  timeouts: number;
+}
+
+export interface CancelMemoryResult {
+  processes: number;
+  /** Extra Node flags of both endpoints (besides --expose-gc). */
+  nodeFlags: string;
+  startSeconds: number;
+  memory: MemoryPoint[];
+  cancels: CancelSeries[];
+  /** Live heap (sampled) allocated from the first start until all waited, by allocating code. */
+  heap: { lash: ReturnType<typeof summarizeHeapProfile>; bare: ReturnType<typeof summarizeHeapProfile> };
+  /** Seconds until Restate showed every remaining run suspended (undefined: not waited for / not reached). */
+  suspendedAfterSeconds?: number;
+}
+
+const SEND_CONCURRENCY = 32;
+
+export async function runCancelMemory(
+  opts: { processes: number; cancels: number; suspendWaitMs: number; timeoutMs: number; nodeFlags?: string },
+  log: (line: string) => void,
+): Promise<CancelMemoryResult> {
+  const gcEnv = { NODE_OPTIONS: `--expose-gc ${opts.nodeFlags ?? ""}`.trim(), LASH_BENCH_HEAP_SAMPLING: "1" };
+  const stack = await startBenchStack({ lash: true, bare: true, controlDir: true, lashEnv: gcEnv, bareEnv: gcEnv });
+  let probes = 0;
+  const db = new DatabaseSync(stack.registryPath, { readOnly: true, timeout: 5000 });
+  try {
+    const memory: MemoryPoint[] = [];
+    const point = async (phase: string) => {
+      const lashRssMiB = memoryOf(stack.lash!.pid).rssMiB;
+      const bareRssMiB = memoryOf(stack.bare!.pid).rssMiB;
+      const restateRssMiB = memoryOf(stack.restate.pid).rssMiB;
+      probes += 1;
+      const [lashHeap, bareHeap] = await Promise.all([heapProbe(stack.lash!.pid, stack.controlDir!, "lash", probes), heapProbe(stack.bare!.pid, stack.controlDir!, "bare", probes)]);
+      const p: MemoryPoint = {
+        phase,
+        lashRssMiB,
+        bareRssMiB,
+        restateRssMiB,
+        lashAfterGc: { rssMiB: memoryOf(stack.lash!.pid).rssMiB, heap: lashHeap, resident: residentBreakdown(stack.lash!.pid) },
+        bareAfterGc: { rssMiB: memoryOf(stack.bare!.pid).rssMiB, heap: bareHeap, resident: residentBreakdown(stack.bare!.pid) },
+        invocations: await runStatusCounts(stack),
+      };
+      memory.push(p);
+      log(
+        `  RSS ${phase}: lash ${p.lashRssMiB.toFixed(1)} MiB (after GC ${p.lashAfterGc.rssMiB.toFixed(1)}: ${describe(lashHeap, p.lashAfterGc.resident)}), ` +
+          `bare ${p.bareRssMiB.toFixed(1)} MiB (after GC ${p.bareAfterGc.rssMiB.toFixed(1)}: ${describe(bareHeap, p.bareAfterGc.resident)}), restate ${p.restateRssMiB.toFixed(1)} MiB; runs ${JSON.stringify(p.invocations)}`,
+      );
+    };
+    await point("idle (after start)");
+
+    const lashWindow = await startWindow(stack.lash!, stack.controlDir!, "lash", 1);
+    const bareWindow = await startWindow(stack.bare!, stack.controlDir!, "bare", 1);
+    const ids = Array.from({ length: opts.processes }, (_, i) => `wait-${String(i).padStart(5, "0")}`);
+    const t0 = performance.now();
+    await forEachLimited(ids, SEND_CONCURRENCY, async (id) => {
+      await postOk(`${stack.ingress}/LashProcessWorkflow/${id}/run/send`, { registration: registrationFor(id, toolCall("std.wait_signal", { name: "go" })) });
+      await postOk(`${stack.ingress}/BareWorkflow/${id}/run/send`, { steps: 0, hold: true });
+    });
+    const waiting = db.prepare("SELECT count(*) AS n FROM lash_processes WHERE status = 'waiting'");
+    const deadline = t0 + opts.timeoutMs;
+    while ((waiting.get() as { n: number }).n < opts.processes && performance.now() < deadline) await sleep(100);
+    const startSeconds = (performance.now() - t0) / 1000;
+    const n = (waiting.get() as { n: number }).n;
+    if (n < opts.processes) throw new Error(`only ${n}/${opts.processes} processes reached waitFor within ${opts.timeoutMs} ms`);
+    log(`  ${opts.processes} lash processes waiting (and as many bare workflows held) after ${startSeconds.toFixed(1)} s`);
+    await sleep(1000); // let the bare side settle too
+    await endWindow(stack.lash!, lashWindow);
+    await endWindow(stack.bare!, bareWindow);
+    const heap = { lash: summarizeHeapProfile(`${lashWindow}.heapprofile`), bare: summarizeHeapProfile(`${bareWindow}.heapprofile`) };
+    log(`  live sampled heap allocated while starting: lash ${heap.lash.totalMiB.toFixed(1)} MiB, bare ${heap.bare.totalMiB.toFixed(1)} MiB`);
+    await point(`${opts.processes} waiting, streams open`);
+
+    const status = db.prepare("SELECT status FROM lash_processes WHERE id = ?");
+    const cancels: CancelSeries[] = [];
+    let next = 0;
+    const cancelSeries = async (phase: string) => {
+      const visible: number[] = [];
+      const answered: number[] = [];
+      let timeouts = 0;
+      for (let k = 0; k < opts.cancels && next < ids.length; k++) {
+        const id = ids[next++]!;
+        const begun = performance.now();
+        let answeredAt: number | undefined;
+        const call = postOk(`${stack.ingress}/LashProcessWorkflow/${id}/cancel`, {}).then(() => {
+          answeredAt = performance.now();
+        });
+        const limit = begun + 10_000;
+        let seen = false;
+        while (performance.now() < limit) {
+          if ((status.get(id) as { status: string }).status === "cancelled") {
+            seen = true;
+            break;
+          }
+          await sleep(1);
+        }
+        if (seen) visible.push(performance.now() - begun);
+        else timeouts += 1;
+        await call;
+        answered.push(answeredAt! - begun);
+      }
+      const series: CancelSeries = { phase, visible: summarize(visible), answered: summarize(answered), timeouts };
+      cancels.push(series);
+      log(`  cancel (${phase}): visible p50=${series.visible.p50.toFixed(1)}ms p99=${series.visible.p99.toFixed(1)}ms, answered p50=${series.answered.p50.toFixed(1)}ms, n=${series.visible.n}, timeouts=${timeouts}`);
+    };
+    await cancelSeries("streams open");
+
+    const result: CancelMemoryResult = { processes: opts.processes, nodeFlags: opts.nodeFlags ?? "", startSeconds, memory, cancels, heap };
+    if (opts.suspendWaitMs > 0) {
+      const live = opts.processes - next;
+      const s0 = performance.now();
+      const until = s0 + opts.suspendWaitMs;
+      let suspended = 0;
+      while (performance.now() < until) {
+        const counts = await runStatusCounts(stack);
+        suspended = counts["LashProcessWorkflow suspended"] ?? 0;
+        if (suspended >= live && (counts["BareWorkflow suspended"] ?? 0) >= opts.processes) break;
+        await sleep(1000);
+      }
+      if (suspended >= live) result.suspendedAfterSeconds = startSeconds + (performance.now() - s0) / 1000;
+      await sleep(2000); // give the endpoint a moment to release what the streams held
+      await point(`${live} suspended`);
+      await cancelSeries("suspended (replayed on cancel)");
+    }
+    return result;
+  } finally {
+    db.close();
+    await stack.close();
+  }
+}
+
+const describe = (h: HeapInfo, r: ReturnType<typeof residentBreakdown>) =>
+  `heap ${h.heapUsedMiB.toFixed(1)}/${h.heapTotalMiB.toFixed(1)}, external ${h.externalMiB.toFixed(1)}, ` +
+  `files ${r.fileMiB.toFixed(1)}, wasm-sized reservations ${r.largeReservationMiB.toFixed(1)}, other anon ${r.otherAnonMiB.toFixed(1)}`;
+
+/** Asks an endpoint child (SIGHUP) for its heap breakdown after a forced GC; see lib/bench-control.ts. */
+async function heapProbe(pid: number, dir: string, name: string, n: number): Promise<HeapInfo> {
+  const file = join(dir, `${name}-mem-${n}.json`);
+  process.kill(pid, "SIGHUP");
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`no heap probe from ${name} (${file})`);
+    await sleep(20);
+  }
+  await sleep(20); // written in one call; give it a moment to land
+  const { before, after } = JSON.parse(readFileSync(file, "utf8")) as { before: NodeJS.MemoryUsage; after?: NodeJS.MemoryUsage };
+  const m = after ?? before;
+  const mib = (b: number) => b / 1024 / 1024;
+  return { heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
+}
+
+async function runStatusCounts(stack: BenchStack): Promise<Record<string, number>> {
+  const rows = await adminQuery<{ s: string; st: string; n: number }>(
+    stack.admin,
+    "SELECT target_service_name AS s, status AS st, count(*) AS n FROM sys_invocation WHERE target_handler_name = 'run' GROUP BY target_service_name, status",
+  );
+  return Object.fromEntries(rows.map((r) => [`${r.s} ${r.st}`, Number(r.n)]));
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,42 @@
+/**
+ * What-if runs that isolate the registry's share of lash's overhead: the same
+ * 3-step workload with the product's SQLite registry (`synchronous = FULL`), with
+ * SQLite at `synchronous = NORMAL` (no fsync per commit in WAL mode), and with the
+ * in-memory registry (no I/O at all; `LASH_DURABILITY=inline`, benchmark only).
+ * Each variant gets a fresh stack with its own bare endpoint measured alongside.
+ */
+import { startBenchStack } from "./lib/bench-stack.ts";
+import { runThroughput, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
+
+export interface WhatIfVariant {
+  name: string;
+  description: string;
+  env: Record<string, string>;
+}
+
+export const WHAT_IF_VARIANTS: WhatIfVariant[] = [
+  { name: "sqlite FULL", description: "the product: SQLite, WAL, synchronous=FULL (fsync per commit)", env: {} },
+  { name: "sqlite NORMAL", description: "SQLite, WAL, synchronous=NORMAL (no fsync per commit)", env: { LASH_BENCH_SQLITE_SYNC: "NORMAL" } },
+  { name: "memory", description: "in-memory registry (no I/O; not durable)", env: { LASH_REGISTRY_URL: "memory:", LASH_DURABILITY: "inline" } },
+];
+
+export interface WhatIfResult {
+  variant: string;
+  description: string;
+  cells: ThroughputCell[];
+}
+
+export async function runWhatIf(opts: Omit<ThroughputOptions, "startVariantSteps">, log: (line: string) => void): Promise<WhatIfResult[]> {
+  const results: WhatIfResult[] = [];
+  for (const variant of WHAT_IF_VARIANTS) {
+    log(` variant ${variant.name}`);
+    const stack = await startBenchStack({ lash: true, bare: true, lashEnv: variant.env });
+    try {
+      const cells = await runThroughput(stack, { ...opts, startVariantSteps: [] }, log);
+      results.push({ variant: variant.name, description: variant.description, cells });
+    } finally {
+      await stack.close();
+    }
+  }
+  return results;
+}
