@@ -1,0 +1,153 @@
+/**
+ * `npm run bench` (full, ~12-15 min on 2 cores; writes BENCHMARKS.md and
+ * bench/results/full.json) and `npm run bench:quick` (`--quick`, < 2 min; writes
+ * bench/results/quick.md and .json, not committed). Every scenario starts its
+ * own restate-server (node_modules, free 127.0.0.1 ports, temp dir) and endpoint
+ * children, bounds its loops in count and time, and stops what it started by pid
+ * (also on error and on SIGINT/SIGTERM). `--out <file>` overrides the report path.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { REPO_ROOT } from "../test/support/restate-server.ts";
+import { runAnalysis } from "./analysis-bench.ts";
+import { runCancelMemory } from "./cancel-memory-bench.ts";
+import { runCleanups } from "./lib/cleanup.ts";
+import { closeClient } from "./lib/http-client.ts";
+import { loadAverage } from "./lib/proc.ts";
+import { runRecovery } from "./recovery-bench.ts";
+import { runRegistryBench } from "./registry-bench.ts";
+import { renderReport, type BenchResults, type MachineInfo } from "./report.ts";
+import { runThroughput } from "./throughput-bench.ts";
+import { runWhatIf } from "./whatif-bench.ts";
+import { startBenchStack } from "./lib/bench-stack.ts";
+
+const quick = process.argv.includes("--quick");
+const outIndex = process.argv.indexOf("--out");
+const outPath = outIndex > 0 ? process.argv[outIndex + 1]! : quick ? join(REPO_ROOT, "bench/results/quick.md") : join(REPO_ROOT, "BENCHMARKS.md");
+const jsonPath = outPath.replace(/\.md$/, "") + ".json";
+const jsonOut = quick || outIndex > 0 ? jsonPath : join(REPO_ROOT, "bench/results/full.json");
+
+/** Sizes per mode: quick is a smoke run with fewer samples and rows. */
+const CONFIG = quick
+  ? {
+      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 400, measureMs: 1_200, maxRequestsPerRound: 4_000, rounds: 1 },
+      analysis: { processes: 150, concurrency: 64, steps: 3 },
+      whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1 },
+      registry: { rows: 500, maxMsPerCell: 400, concurrencies: [1, 16] },
+      recovery: { sizes: [1_000], profileRows: 0, timeoutMs: 60_000 },
+      cancelMemory: { processes: 1_000, cancels: 30, suspendWaitMs: 0, timeoutMs: 60_000, variants: [] as string[] },
+      deadlineMs: 5 * 60_000,
+    }
+  : {
+      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 1_500, measureMs: 6_000, maxRequestsPerRound: 20_000, rounds: 2 },
+      analysis: { processes: 1_500, concurrency: 64, steps: 3 },
+      whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 1 },
+      registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
+      recovery: { sizes: [1_000, 10_000], profileRows: 3_000, timeoutMs: 240_000 },
+      cancelMemory: { processes: 1_000, cancels: 200, suspendWaitMs: 120_000, timeoutMs: 120_000, variants: ["--max-semi-space-size=1"] },
+      deadlineMs: 25 * 60_000,
+    };
+
+const log = (line: string) => console.log(line);
+let stopping = false;
+async function stop(code: number, why: string): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.error(`bench: ${why}; stopping everything it started`);
+    await runCleanups();
+    closeClient();
+  }
+  process.exit(code);
+}
+process.once("SIGINT", () => void stop(130, "interrupted"));
+process.once("SIGTERM", () => void stop(143, "terminated"));
+const deadline = setTimeout(() => void stop(1, `over the ${CONFIG.deadlineMs / 60_000} min deadline`), CONFIG.deadlineMs);
+
+function machineInfo(): MachineInfo {
+  const pkg = (name: string) => (JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    } catch {
+      return "unknown";
+    }
+  };
+  return {
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    restateServer: pkg("@restatedev/restate-server"),
+    sdk: pkg("@restatedev/restate-sdk"),
+    commit: git("rev-parse", "--short", "HEAD"),
+    dirty: git("status", "--porcelain", "--", "src").length > 0,
+    loadAvgStart: loadAverage(),
+    loadAvgEnd: Number.NaN,
+  };
+}
+
+async function section<T>(name: string, errors: { section: string; error: string }[], fn: () => Promise<T>): Promise<T | undefined> {
+  const t0 = performance.now();
+  log(`== ${name}`);
+  try {
+    const value = await fn();
+    log(`   (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    return value;
+  } catch (err) {
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`   FAILED: ${message}`);
+    errors.push({ section: name, error: message.split("\n").slice(0, 6).join("\n") });
+    await runCleanups(); // whatever the failed scenario left running
+    return undefined;
+  }
+}
+
+const started = performance.now();
+const results: BenchResults = { mode: quick ? "quick" : "full", date: new Date().toISOString(), machine: machineInfo(), config: CONFIG, errors: [], seconds: 0 };
+try {
+  const errors = results.errors;
+  results.throughput = await section("1. throughput and latency, lash vs bare", errors, async () => {
+    const stack = await startBenchStack({ lash: true, bare: true });
+    try {
+      return await runThroughput(stack, CONFIG.throughput, log);
+    } finally {
+      await stack.close();
+    }
+  });
+  results.analysis = await section("1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () => runAnalysis(CONFIG.analysis, log));
+  results.whatIf = await section("1c. what-if: registry variants", errors, () => runWhatIf(CONFIG.whatIf, log));
+  results.registry = await section("2. registry micro-benchmarks", errors, () => runRegistryBench(CONFIG.registry, log));
+  results.recovery = await section("3. recovery sweep", errors, async () => {
+    const out = [];
+    for (const rows of CONFIG.recovery.sizes) out.push(await runRecovery(rows, { timeoutMs: CONFIG.recovery.timeoutMs }, log));
+    return out;
+  });
+  if (CONFIG.recovery.profileRows > 0) {
+    results.recoveryProfile = await section("3b. recovery sweep, profiled", errors, () =>
+      runRecovery(CONFIG.recovery.profileRows, { timeoutMs: CONFIG.recovery.timeoutMs, profile: true }, log),
+    );
+  }
+  results.cancelMemory = await section("4+5. cancel latency and memory", errors, async () => {
+    const out = [await runCancelMemory(CONFIG.cancelMemory, log)];
+    for (const flags of CONFIG.cancelMemory.variants) {
+      log(` variant: endpoints with ${flags}`);
+      out.push(await runCancelMemory({ ...CONFIG.cancelMemory, suspendWaitMs: 0, cancels: 30, nodeFlags: flags }, log));
+    }
+    return out;
+  });
+  results.machine.loadAvgEnd = loadAverage();
+  results.seconds = (performance.now() - started) / 1000;
+  mkdirSync(dirname(outPath), { recursive: true });
+  mkdirSync(dirname(jsonOut), { recursive: true });
+  writeFileSync(jsonOut, JSON.stringify(results, null, 1));
+  writeFileSync(outPath, renderReport(results));
+  log(`wrote ${outPath} and ${jsonOut} in ${(results.seconds / 60).toFixed(1)} min${results.errors.length ? ` (${results.errors.length} section(s) failed)` : ""}`);
+} finally {
+  clearTimeout(deadline);
+  await runCleanups();
+  closeClient();
+}
+process.exit(results.errors.length > 0 ? 1 : 0);
