@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import type { LashError } from "../src/model/index.ts";
 import { MIGRATIONS } from "../src/registry/migrations.ts";
+import { parsePostgresUrl } from "../src/registry/postgres-config.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration, rejectsWith, sleep, timed } from "./registry-conformance/fixtures.ts";
@@ -119,6 +121,24 @@ describe("PostgresRegistry on a server", () => {
     assert.deepEqual(tables.map((t) => t.table_name), ["lash_events", "lash_migrations", "lash_processes"]);
     const defaults = await open(schema.url());
     assert.equal(defaults.poolSize, 10, "the default pool size");
+  });
+
+  it("session options: the URL's own options= are kept, then search_path and idle_in_transaction_session_timeout", async () => {
+    const settings = parsePostgresUrl(schema.url({ options: "-c statement_timeout=4321", pool: "2" }));
+    assert.doesNotMatch(settings.connectionString, /schema=|pool=|options=/);
+    const client = new pg.Client({ connectionString: settings.connectionString, options: settings.sessionOptions });
+    await client.connect();
+    try {
+      const show = async (name: string) => Object.values((await client.query(`SHOW ${name}`)).rows[0] ?? {})[0];
+      assert.deepEqual(
+        [await show("statement_timeout"), await show("search_path"), await show("idle_in_transaction_session_timeout")],
+        ["4321ms", `"${schema.name}"`, "1min"],
+      );
+    } finally {
+      await client.end();
+    }
+    const registry = await open(schema.url({ options: "-c statement_timeout=4321" }));
+    assert.equal((await registry.register(registration("p-1"))).created, true, "the pool connects with the combined options");
   });
 
   it("refuses bad ?pool= and ?schema= values, and never echoes the URL (it may carry a password)", async () => {

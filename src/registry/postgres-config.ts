@@ -6,14 +6,22 @@
  *   `search_path` (usually `public`).
  * - `?pool=<n>`: the pool size, 1..1000, default 10. Each registry also keeps one
  *   extra connection for LISTEN, so an endpoint uses at most `pool + 1` connections.
- * Every other parameter (`sslmode`, `application_name`, `host=/socket/dir`, …) is
- * passed to `pg` as is. Error messages never echo the URL: it may carry a password.
+ * Every other parameter (`sslmode`, `host=/socket/dir`, …) is passed to `pg` as is;
+ * an `options=` parameter is kept and lash's session settings are appended to it.
+ * Error messages never echo the URL: it may carry a password.
  */
 import { LashError } from "../model/index.ts";
 
 export const DEFAULT_POOL_SIZE = 10;
 export const MAX_POOL_SIZE = 1000;
 export const DEFAULT_APPLICATION_NAME = "lash-processes";
+/**
+ * A transaction of the registry lasts milliseconds. One left open by an endpoint that
+ * vanished without closing its socket (a network partition, a frozen VM) would hold its
+ * process row lock until TCP keepalive notices, hours by default; the server ends such
+ * a session after this long instead.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 /** Letters, digits and `_`, not starting with a digit, at most 63 bytes (PostgreSQL's NAMEDATALEN - 1). */
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -24,6 +32,8 @@ export interface PostgresSettings {
   schema: string | undefined;
   poolSize: number;
   applicationName: string;
+  /** The `options` startup parameter: the URL's own, then lash's session settings. */
+  sessionOptions: string;
 }
 
 export function parsePostgresUrl(url: string): PostgresSettings {
@@ -45,10 +55,16 @@ export function parsePostgresUrl(url: string): PostgresSettings {
     throw invalid(`?pool= must be an integer from 1 to ${MAX_POOL_SIZE}`);
   }
   const applicationName = params.get("application_name") ?? DEFAULT_APPLICATION_NAME;
-  params.delete("schema");
-  params.delete("pool");
-  params.delete("application_name"); // set explicitly below, so the listener can get its own name
-  return { connectionString: parsed.toString(), schema, poolSize, applicationName };
+  const sessionOptions = [
+    params.get("options") ?? "",
+    schema === undefined ? "" : searchPathOption(schema),
+    `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+  ]
+    .filter((o) => o.length > 0)
+    .join(" ");
+  for (const own of ["schema", "pool", "options"]) params.delete(own);
+  params.delete("application_name"); // set explicitly, so the listener can get its own name
+  return { connectionString: parsed.toString(), schema, poolSize, applicationName, sessionOptions };
 }
 
 /** A double-quoted SQL identifier (`"` doubled), for the few places a name cannot be a parameter. */

@@ -13,7 +13,7 @@ import {
 } from "../model/index.ts";
 import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
-import { parsePostgresUrl, quoteIdent, searchPathOption, type PostgresSettings } from "./postgres-config.ts";
+import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
 import { PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
 import {
   EVENT_COLUMNS,
@@ -350,7 +350,7 @@ function connectionConfig(settings: PostgresSettings, applicationName: string): 
   return {
     connectionString: settings.connectionString,
     application_name: applicationName,
-    ...(settings.schema === undefined ? {} : { options: searchPathOption(settings.schema) }),
+    options: settings.sessionOptions,
     // Fail (and let Restate retry) rather than hang when the server does not answer.
     connectionTimeoutMillis: 30_000,
     keepAlive: true,
