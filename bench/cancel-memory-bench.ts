@@ -14,7 +14,7 @@ import { endWindow, startWindow } from "./analysis-bench.ts";
 import { startBenchStack, type BenchStack } from "./lib/bench-stack.ts";
 import { summarizeHeapProfile } from "./lib/cpu-profile.ts";
 import { postOk } from "./lib/http-client.ts";
-import { memoryOf, residentBreakdown } from "./lib/proc.ts";
+import { memoryOf, residentBreakdown, type ResidentBreakdown } from "./lib/proc.ts";
 import { registrationFor, toolCall } from "./lib/requests.ts";
 import { sleep, summarize, type LatencySummary } from "./lib/stats.ts";
 
@@ -31,8 +31,8 @@ export interface MemoryPoint {
   bareRssMiB: number;
   restateRssMiB: number;
   /** RSS and heap after a forced full GC in the endpoint (what is live, not garbage). */
-  lashAfterGc: { rssMiB: number; heap: HeapInfo; resident: ReturnType<typeof residentBreakdown> };
-  bareAfterGc: { rssMiB: number; heap: HeapInfo; resident: ReturnType<typeof residentBreakdown> };
+  lashAfterGc: { rssMiB: number; heap: HeapInfo; resident: ResidentBreakdown };
+  bareAfterGc: { rssMiB: number; heap: HeapInfo; resident: ResidentBreakdown };
   /** `sys_invocation` status counts of the waiting `run`s. */
   invocations: Record<string, number>;
 }
@@ -174,9 +174,9 @@ export async function runCancelMemory(
   }
 }
 
-const describe = (h: HeapInfo, r: ReturnType<typeof residentBreakdown>) =>
-  `heap ${h.heapUsedMiB.toFixed(1)}/${h.heapTotalMiB.toFixed(1)}, external ${h.externalMiB.toFixed(1)}, ` +
-  `files ${r.fileMiB.toFixed(1)}, wasm-sized reservations ${r.largeReservationMiB.toFixed(1)}, other anon ${r.otherAnonMiB.toFixed(1)}`;
+const describe = (h: HeapInfo, r: ResidentBreakdown) =>
+  `heap ${h.heapUsedMiB.toFixed(1)}/${h.heapTotalMiB.toFixed(1)}, external ${h.externalMiB.toFixed(1)}; resident: ` +
+  `files ${r.fileMiB.toFixed(1)}, malloc ${r.mallocMiB.toFixed(1)}, wasm ${r.wasmMiB.toFixed(1)}, other anon (V8 heap pages, stacks) ${r.otherAnonMiB.toFixed(1)}`;
 
 /** Asks an endpoint child (SIGHUP) for its heap breakdown after a forced GC; see lib/bench-control.ts. */
 async function heapProbe(pid: number, dir: string, name: string, n: number): Promise<HeapInfo> {

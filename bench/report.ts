@@ -150,6 +150,15 @@ function targets(p: P, r: BenchResults): void {
     mem ? `${fmt(mem.lashRssMiB, 0)} MiB = ${fmt((mem.lashRssMiB * 2 ** 20) / 1e6, 0)} MB (${mem.phase})${suspended ? "" : "; quick mode does not wait for Restate to suspend them"}` : "n/a",
     verdict(mem ? mem.lashRssMiB <= MB200_IN_MIB : undefined),
   ]);
+  const semi = r.cancelMemory?.find((x) => x.nodeFlags !== "");
+  const semiMem = semi?.memory.find((x) => x.phase.includes("suspended")) ?? semi?.memory.find((x) => x.phase.includes("waiting"));
+  if (semi && semiMem) {
+    rows.push([
+      `(the same with the endpoint run with \`${semi.nodeFlags}\`)`,
+      `${fmt(semiMem.lashRssMiB, 0)} MiB = ${fmt((semiMem.lashRssMiB * 2 ** 20) / 1e6, 0)} MB (${semiMem.phase})`,
+      semiMem.lashRssMiB <= MB200_IN_MIB ? "met with the flag" : "missed with the flag",
+    ]);
+  }
   p("## Targets", "", "| target | measured | |", "|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`), "");
 }
 
@@ -323,7 +332,8 @@ function recoverySection(p: P, results: RecoveryResult[], profiled: RecoveryResu
 function memRow(p: P, flags: string, m: MemoryPoint): void {
   const h = m.lashAfterGc.heap;
   p(
-    `| ${flags || "default"} | ${m.phase} | ${fmt(m.lashRssMiB, 1)} | ${fmt(m.lashAfterGc.rssMiB, 1)} | ${fmt(h.heapUsedMiB, 1)} / ${fmt(h.heapTotalMiB, 1)} | ${fmt(m.bareRssMiB, 1)} | ${fmt(m.bareAfterGc.heap.heapUsedMiB, 1)} / ${fmt(m.bareAfterGc.heap.heapTotalMiB, 1)} | ${fmt(m.restateRssMiB, 0)} | ${Object.entries(m.invocations).map(([k, v]) => `${v} ${k}`).join(", ")} |`,
+    `| ${flags || "default"} | ${m.phase} | ${fmt(m.lashRssMiB, 1)} | ${fmt(m.lashAfterGc.rssMiB, 1)} | ${fmt(h.heapUsedMiB, 1)} / ${fmt(h.heapTotalMiB, 1)} | ` +
+      `${fmt(m.lashAfterGc.resident.fileMiB, 0)} / ${fmt(m.lashAfterGc.resident.mallocMiB, 0)} / ${fmt(m.lashAfterGc.resident.wasmMiB, 0)} / ${fmt(m.lashAfterGc.resident.otherAnonMiB, 0)} | ${fmt(m.bareRssMiB, 1)} | ${fmt(m.bareAfterGc.heap.heapUsedMiB, 1)} / ${fmt(m.bareAfterGc.heap.heapTotalMiB, 1)} | ${fmt(m.restateRssMiB, 0)} | ${Object.entries(m.invocations).map(([k, v]) => `${v} ${k}`).join(", ")} |`,
   );
 }
 
@@ -348,8 +358,8 @@ function cancelMemorySection(p: P, results: CancelMemoryResult[]): void {
       ` all ${main.processes} were started within ${fmt(main.startSeconds, 1)} s. "After GC" is read after a forced full GC in the child (\`--expose-gc\`), with the V8 heap used / committed.` +
       (main.suspendedAfterSeconds !== undefined ? ` Restate showed them suspended ${fmt(main.suspendedAfterSeconds, 0)} s after the first start.` : ""),
     "",
-    "| endpoint flags | phase | lash RSS MiB | lash RSS after GC | lash heap used / committed MiB | bare RSS MiB | bare heap used / committed MiB | restate-server RSS MiB | runs in Restate |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    "| endpoint flags | phase | lash RSS MiB | lash RSS after GC | lash heap used / committed MiB | lash resident: files / malloc / wasm / V8 pages+other MiB | bare RSS MiB | bare heap used / committed MiB | restate-server RSS MiB | runs in Restate |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
   );
   for (const r of results) for (const m of r.memory) memRow(p, r.nodeFlags, m);
   const h = main.heap;
@@ -367,7 +377,6 @@ function cancelMemorySection(p: P, results: CancelMemoryResult[]): void {
 
 function findings(p: P, r: BenchResults): void {
   const lashProfile = r.analysis?.profiles.find((x) => x.system === "lash");
-  const bareProfile = r.analysis?.profiles.find((x) => x.system === "bare");
   const exec = lashProfile?.summary.topSelf.find((f) => f.fn === "exec");
   const regMs = lashProfile?.registryCalls?.reduce((n, c) => n + c.msPerProcess, 0);
   const j3 = (s: string) => r.analysis?.journal.find((j) => j.steps === 3 && j.system === s);
@@ -386,65 +395,118 @@ function findings(p: P, r: BenchResults): void {
   const semi = r.cancelMemory?.find((x) => x.nodeFlags !== "");
   const waitingMain = main?.memory.find((m) => m.phase.includes("waiting"));
   const waitingSemi = semi?.memory.find((m) => m.phase.includes("waiting"));
+  const suspendedMain = main?.memory.find((m) => m.phase.includes("suspended"));
+  const suspendedSemi = semi?.memory.find((m) => m.phase.includes("suspended"));
   const idle = main?.memory[0];
   const b0 = cell(r.throughput, "bare", 0, 1);
   const b10 = cell(r.throughput, "bare", 10, 1);
   const perStep = b0 && b10 ? (b10.latency.p50 - b0.latency.p50) / 10 : undefined;
+  const b64 = cell(r.throughput, "bare", 3, 64);
+  const l64 = cell(r.throughput, "lash", 3, 64);
+  const cpu = (c: ThroughputCell) => c.cpuMsPerProcess.endpoint + c.cpuMsPerProcess.restate + c.cpuMsPerProcess.client;
+  const semiWhatIf = r.whatIf?.find((v) => v.variant.includes("semi-space"));
+  const semiRatio = semiWhatIf ? ratioOf(semiWhatIf.variant) : undefined;
+  const rec10k = r.recovery?.find((x) => x.rows === 10_000) ?? r.recovery?.at(-1);
+
+  p("## Findings", "", "All numbers are from this run's tables above.", "");
+  if (b64 && l64) {
+    const utilB = (b64.throughput * cpu(b64)) / 10 / (r.machine.cores * 100);
+    const utilL = (l64.throughput * cpu(l64)) / 10 / (r.machine.cores * 100);
+    p(
+      "1. **Throughput at concurrency 64 is CPU-bound, and lash needs more CPU per process.** Both systems keep",
+      `   the ${r.machine.cores} cores busy (${fmt(utilB * 100, 0)}% bare, ${fmt(utilL * 100, 0)}% lash, counting only endpoint + restate-server + client), so the`,
+      `   ratio of throughputs follows the ratio of CPU per process: bare ${fmt(cpu(b64), 2)} ms, lash ${fmt(cpu(l64), 2)} ms (x${fmt(cpu(l64) / cpu(b64), 2)}),`,
+      `   throughput ratio ${fmt(l64.throughput / b64.throughput, 2)}. restate-server's share grows from ${fmt(b64.cpuMsPerProcess.restate, 2)} to ${fmt(l64.cpuMsPerProcess.restate, 2)} ms`,
+      `   (the journal is ${j3("lash") && j3("bare") ? `${j3("lash")!.entries} entries instead of ${j3("bare")!.entries}` : "about twice as long"}), the endpoint's from ${fmt(b64.cpuMsPerProcess.endpoint, 2)} to ${fmt(l64.cpuMsPerProcess.endpoint, 2)} ms`,
+      "   (SQLite, the SDK handling more entries, zod validation of the registration twice: at the handler and in",
+      "   `register`). With the registry's cost removed entirely (*memory* what-if) the ratio is still",
+      `   ${fmt(ratioOf("memory"), 2)}: on this machine 0.8 x bare needs fewer journal entries per process, not only a faster registry.`,
+      "",
+    );
+  }
   p(
-    "## Findings",
-    "",
-    "Numbers below are from this run's tables.",
-    "",
-    "1. **The SQLite registry's commits block the endpoint's event loop.** `node:sqlite` is synchronous and the",
+    "2. **The SQLite registry's commits block the endpoint's event loop.** `node:sqlite` is synchronous and the",
     "   registry opens the file with `synchronous=FULL`, so every write transaction ends in an fsync on the JS thread.",
-    `   Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "3"} calls per process` +
-      ` (register and markStarted are two transactions inside the one "register" step), ${regMs !== undefined ? `${fmt(regMs, 2)} ms of wall time per process at concurrency 64` : ""};` +
-      ` in the profile, SQLite's native \`exec\` (where BEGIN/COMMIT run) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "the largest item"}.`,
-    "   Nothing else runs on that endpoint while a commit waits for the disk, so this is a hard ceiling on processes/s",
-    "   that grows worse when the disk is busy (restate-server fsyncs its own log on the same disk).",
-    `   What-if (same stack, only the registry differs): 3-step concurrency-64 ratio lash/bare ${fmt(ratioOf("sqlite FULL"), 2)} with the product's`,
-    `   SQLite, ${fmt(ratioOf("sqlite NORMAL"), 2)} with \`synchronous=NORMAL\`, ${fmt(ratioOf("memory"), 2)} with no registry I/O at all` +
-      (overheadOf("memory") !== undefined
-        ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.`
-        : "."),
-    `2. **Lash's journal is ${j3("lash") && j3("bare") ? `${j3("lash")!.entries} entries against ${j3("bare")!.entries}` : "about twice as long"} for 3 steps**, and 4 of the extra entries are round trips the`,
-    "   `run` handler waits for before it can go on: `PeekPromise` (early cancel check), the `register` step, the `complete`",
-    "   step and the awaited `CompletePromise` of the outcome promise. At concurrency 1 each round trip is a sequential",
-    "   log append in restate-server, so even with a free registry (the *memory* what-if) lash stays several ms above bare" +
-      (perStep !== undefined ? ` (bare's own cost per \`ctx.run\` round trip at concurrency 1 is about ${fmt(perStep, 1)} ms: its 0- vs 10-step p50).` : "."),
-    `   restate-server also spends more CPU per lash process (${bareProfile && lashProfile ? `${fmt(lashProfile.restateCpuMsPerProcess, 2)} vs ${fmt(bareProfile.restateCpuMsPerProcess, 2)} ms` : "see the CPU table"}), and on 2 shared cores`,
-    "   that CPU is taken from the endpoints: this is why even the memory-registry variant stays well under 0.8 x bare.",
-    `3. **Memory**: the lash endpoint starts at ${idle ? fmt(idle.lashRssMiB, 0) : "?"} MiB (bare ${idle ? fmt(idle.bareRssMiB, 0) : "?"}: zod, node:sqlite and the lash modules).` +
+    `   Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "3 registry"} calls per process` +
+      ` (register and markStarted are two transactions inside the one "register" step)${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process` : ""};` +
+      ` SQLite's native \`exec\` (where BEGIN/COMMIT run) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process in the profile, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "the largest item in the profile"}.`,
+    "   Nothing else runs on the endpoint meanwhile, and an fsync gets slow when the disk is busy: in earlier runs of",
+    "   this benchmark while colleagues' test suites loaded the machine, the same three calls took 5-6 ms per process",
+    "   and `exec` was ~40% of the endpoint's busy time. What-if, same workload, only the registry differs:",
+    `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O)` +
+      (overheadOf("memory") !== undefined ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.` : "."),
+    "",
+    `3. **Latency at concurrency 1: four extra round trips.** Every \`Notification\` in the journal listing is a round trip the`,
+    "   `run` handler waits for; lash has four more than bare: `PeekPromise` (early-cancel check), the `register` step,",
+    "   the `complete` step and the awaited `CompletePromise` of the outcome promise" +
+      (perStep !== undefined ? `. One round trip costs about ${fmt(perStep, 1)} ms here (bare's p50 at 10 steps minus 0 steps, /10),` : ",") +
+      ` so even with a free registry lash stays ${signed(overheadOf("memory"))} ms above bare; the SQLite registry adds the rest.`,
+    "",
+  );
+  p(
+    `4. **Memory**: the lash endpoint starts at ${idle ? fmt(idle.lashRssMiB, 0) : "?"} MiB (bare ${idle ? fmt(idle.bareRssMiB, 0) : "?"}: zod, node:sqlite and the lash modules).` +
       (waitingMain
-        ? ` With ${main!.processes} runs waiting, the live heap after GC is ${fmt(waitingMain.lashAfterGc.heap.heapUsedMiB, 0)} MiB but V8 keeps ${fmt(waitingMain.lashAfterGc.heap.heapTotalMiB, 0)} MiB committed (bare: ${fmt(waitingMain.bareAfterGc.heap.heapUsedMiB, 0)} / ${fmt(waitingMain.bareAfterGc.heap.heapTotalMiB, 0)}),`
+        ? ` With ${main!.processes} runs waiting, the live heap after a full GC is ${fmt(waitingMain.lashAfterGc.heap.heapUsedMiB, 0)} MiB but V8 keeps ${fmt(waitingMain.lashAfterGc.heap.heapTotalMiB, 0)} MiB committed` +
+          ` (bare: ${fmt(waitingMain.bareAfterGc.heap.heapUsedMiB, 0)} / ${fmt(waitingMain.bareAfterGc.heap.heapTotalMiB, 0)}): the heap grew while the runs were started in a burst (lash allocates more per run, so V8 grows the young generation).`
         : "") +
-      " grown while the runs were started in a burst; the committed heap, not live objects, is most of the RSS." +
-      (waitingSemi ? ` With \`${semi!.nodeFlags}\` the same state is ${fmt(waitingSemi.lashRssMiB, 0)} MiB (heap ${fmt(waitingSemi.lashAfterGc.heap.heapUsedMiB, 0)} / ${fmt(waitingSemi.lashAfterGc.heap.heapTotalMiB, 0)}).` : ""),
-    "4. **Recovery** is bounded by the same per-process cost: the sweep's submits start the runs on the same endpoint at",
-    "   once, so one sweep of N rows takes about N / (lash processes/s)" +
-      (r.recoveryProfile?.profile ? "; the profiled sweep shows the same SQLite commits (`markStarted` and `complete`, one fsync each per row) as the largest item." : "."),
-    "5. **Cancel** is fast: the cancel handler's registry write and the durable promise resolve race the body's wait",
-    "   deterministically; a suspended run costs one replay more.",
+      (suspendedMain
+        ? ` Once Restate has suspended them the live heap is ${fmt(suspendedMain.lashAfterGc.heap.heapUsedMiB, 0)} MiB, yet the RSS stays at ${fmt(suspendedMain.lashRssMiB, 0)} MiB` +
+          ` (V8 pages and other anonymous memory ${fmt(suspendedMain.lashAfterGc.resident.otherAnonMiB, 0)} MiB, malloc ${fmt(suspendedMain.lashAfterGc.resident.mallocMiB, 0)} MiB, the SDK's wasm memory ${fmt(suspendedMain.lashAfterGc.resident.wasmMiB, 0)} MiB):` +
+          " V8 does not hand the grown heap back, so suspension alone does not lower the RSS."
+        : "") +
+      (waitingSemi
+        ? ` With \`${semi!.nodeFlags}\` the waiting state is ${fmt(waitingSemi.lashRssMiB, 0)} MiB (heap ${fmt(waitingSemi.lashAfterGc.heap.heapUsedMiB, 0)} / ${fmt(waitingSemi.lashAfterGc.heap.heapTotalMiB, 0)})` +
+          (suspendedSemi ? ` and the suspended state ${fmt(suspendedSemi.lashRssMiB, 0)} MiB` : "") +
+          (semiRatio !== undefined ? `, at a throughput ratio of ${fmt(semiRatio, 2)} (what-if table; the product's setting: ${fmt(ratioOf("sqlite FULL"), 2)}).` : ".")
+        : ""),
+    "",
+    "5. **Recovery** is bounded by process throughput, not by the sweep: the sweep's `/run/send` calls start the runs at",
+    "   once on the same endpoint, so the sweep's request-response answer comes about when the last run finished" +
+      (rec10k ? ` (${rec10k.rows} rows: ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s, close to lash's concurrency-64 throughput)` : "") +
+      (r.recoveryProfile?.profile ? "; the profiled sweep shows the same per-run SQLite commits as the largest item." : "."),
+    "",
+    ...startFinding(r),
+    "6. **Cancel** is well inside its target: the cancel handler's registry write and the durable promise resolve race",
+    "   the body's wait deterministically; a suspended run costs one replay more.",
     "",
     "## Suggestions for the runtime (not applied here; src/ belongs to others)",
     "",
-    "1. **Take registry commits off the event loop, or make them cheaper.** In order of effort:",
-    "   (a) one transaction for `register` + `markStarted` (a `registerAndStart(reg, runKey)` on the port, or markStarted",
-    "   folded into register when a run key is given): one fsync less per process;",
-    "   (b) `PRAGMA synchronous=NORMAL` in WAL mode as an option (`sqlite:…?synchronous=normal`): a commit survives",
-    "   the endpoint's crash, only an OS crash or power loss can lose the last commits — and Restate's journal, which",
-    "   is the source of truth for the run, still has them (recovery's `reconciled` path copies the outcome back);",
-    "   (c) run SQLite in a worker thread with group commit (one fsync for all writes queued meanwhile): keeps FULL",
-    "   durability and frees the event loop. The what-if rows bound what (a)+(b) can give.",
-    "2. **Cut round trips in `run`**: (a) do not await the outcome promise's resolve before returning (the command is",
-    "   journaled before `Output`; handle 'already resolved' without waiting — one round trip less); (b) issue",
-    "   `cancel.peek()` while the register step runs (`RestatePromise.all`) instead of before it — one round trip less;",
-    "   the step then cannot see the early cancel, so it would mark the row started and an early cancel would end it",
-    "   `cancelled before it started` right after a `process.started` event: a small semantic change to weigh.",
-    "   Each round trip costs about the bare workflow's per-step latency at concurrency 1 (see finding 2).",
-    "3. **Memory**: document `--max-semi-space-size` (or a heap cap) for endpoints that hold many waiting runs, and",
-    "   consider a shorter `inactivityTimeout` on `LashProcessWorkflow` (a handler option) so waiting runs suspend —",
-    "   releasing their stream and JS state — sooner than Restate's 1-minute default.",
+    "1. **Fewer journal entries and round trips in `run`** (throughput and latency):",
+    "   (a) do not await the outcome promise's resolve before returning (the command is journaled before `Output`;",
+    "   'already resolved' needs no answer; check with a crash test that the unawaited command is journaled) — one",
+    "   round trip less;",
+    "   (b) issue `cancel.peek()` while the register step runs (`RestatePromise.all`) instead of before it — one round",
+    "   trip less; the step then cannot see the early cancel, so it would mark the row started and an early cancel",
+    "   would end it `cancelled before it started` right after a `process.started` event: a small semantic change;",
+    "   (c) or drop the peek entirely: the cancel handler already writes `process.cancel_requested` to the registry when",
+    "   the row exists; if it also recorded a cancel for a not-yet-registered id (a tombstone row), the register step",
+    "   could read it, saving two journal entries and a round trip per process.",
+    "2. **Take registry commits off the event loop, or make them fewer.** (a) one transaction for `register` +",
+    "   `markStarted` (e.g. `register(reg, { startWith: runKey })`): one fsync less per process; (b) an opt-in",
+    "   `synchronous=NORMAL` (`sqlite:…?synchronous=normal`): WAL commits then survive an endpoint crash and lose at",
+    "   most the last commits on an OS crash or power loss — which recovery's `reconciled` path repairs from Restate's",
+    "   journal; (c) SQLite in a worker thread with group commit keeps FULL and frees the event loop. The what-if rows",
+    "   bound the gain; it matters most when the disk is busy.",
+    "3. **Memory**: run endpoints with a capped young generation (`--max-semi-space-size=8` through `NODE_OPTIONS` in",
+    "   `lashctl dev` and the deployment docs) — see section 5 and the what-if row for its cost; and allocate less per",
+    "   await: `CancelGate.guard` wraps every durable await in `RestatePromise.race` plus two `map`s, which shows up",
+    "   (with `waitFor`) as the largest lash-owned share of the live heap per waiting run.",
+    "4. **Validate once**: the `run` handler parses the registration with zod at the boundary and `register` parses it",
+    "   again (`prepareRegistration` -> `parseOrThrow`); passing the parsed value through saves that CPU per process.",
     "",
   );
+}
+
+/** `LashProcesses/start` + `awaitTerminal` against one request-response `run`, at 3 steps. */
+function startFinding(r: BenchResults): string[] {
+  const rows = [1, 16, 64].map((c) => ({ c, l: cell(r.throughput, "lash", 3, c), s: cell(r.throughput, "lash-start", 3, c) })).filter((x) => x.l && x.s);
+  if (rows.length === 0) return [];
+  return [
+    "7. **`LashProcesses/start` + `awaitTerminal`** (how a host starts a process and later waits for it) costs a second",
+    `   invocation (\`start\`: ${r.analysis?.startJournal?.entries ?? "?"} journal entries, one registry write) and a third (\`awaitTerminal\`, which now reads the registry in a step`,
+    "   before waiting on the outcome promise): " +
+      rows.map((x) => `${fmt(x.s!.throughput, 0)}/s vs ${fmt(x.l!.throughput, 0)}/s at concurrency ${x.c}`).join(", ") +
+      ". A host that can wait for the outcome in one call saves both by calling `run` request-response.",
+    "",
+  ];
 }

@@ -46,7 +46,7 @@ const CONFIG = quick
       whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 1 },
       registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
       recovery: { sizes: [1_000, 10_000], profileRows: 3_000, timeoutMs: 240_000 },
-      cancelMemory: { processes: 1_000, cancels: 200, suspendWaitMs: 120_000, timeoutMs: 120_000, variants: ["--max-semi-space-size=1"] },
+      cancelMemory: { processes: 1_000, cancels: 200, suspendWaitMs: 120_000, timeoutMs: 120_000, variants: ["--max-semi-space-size=8"] },
       deadlineMs: 25 * 60_000,
     };
 
@@ -134,7 +134,7 @@ try {
     const out = [await runCancelMemory(CONFIG.cancelMemory, log)];
     for (const flags of CONFIG.cancelMemory.variants) {
       log(` variant: endpoints with ${flags}`);
-      out.push(await runCancelMemory({ ...CONFIG.cancelMemory, suspendWaitMs: 0, cancels: 30, nodeFlags: flags }, log));
+      out.push(await runCancelMemory({ ...CONFIG.cancelMemory, cancels: 30, nodeFlags: flags }, log));
     }
     return out;
   });

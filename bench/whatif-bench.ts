@@ -1,8 +1,9 @@
 /**
  * What-if runs that isolate the registry's share of lash's overhead: the same
  * 3-step workload with the product's SQLite registry (`synchronous = FULL`), with
- * SQLite at `synchronous = NORMAL` (no fsync per commit in WAL mode), and with the
- * in-memory registry (no I/O at all; `LASH_DURABILITY=inline`, benchmark only).
+ * SQLite at `synchronous = NORMAL` (no fsync per commit in WAL mode), with the
+ * in-memory registry (no I/O at all; `LASH_DURABILITY=inline`, benchmark only),
+ * and with the product's registry under a smaller V8 young generation.
  * Each variant gets a fresh stack with its own bare endpoint measured alongside.
  */
 import { startBenchStack } from "./lib/bench-stack.ts";
@@ -18,6 +19,11 @@ export const WHAT_IF_VARIANTS: WhatIfVariant[] = [
   { name: "sqlite FULL", description: "the product: SQLite, WAL, synchronous=FULL (fsync per commit)", env: {} },
   { name: "sqlite NORMAL", description: "SQLite, WAL, synchronous=NORMAL (no fsync per commit)", env: { LASH_BENCH_SQLITE_SYNC: "NORMAL" } },
   { name: "memory", description: "in-memory registry (no I/O; not durable)", env: { LASH_REGISTRY_URL: "memory:", LASH_DURABILITY: "inline" } },
+  {
+    name: "sqlite FULL, semi-space 8 MiB",
+    description: "the product's registry, endpoint run with `--max-semi-space-size=8` (the memory suggestion: does it cost throughput?)",
+    env: { NODE_OPTIONS: "--max-semi-space-size=8" },
+  },
 ];
 
 export interface WhatIfResult {

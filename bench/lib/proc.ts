@@ -31,36 +31,40 @@ export function machineCpuMs(): { busy: number; total: number } {
   return { busy: (total - idle) * 10, total: total * 10 };
 }
 
-/**
- * Where a process's resident memory is, from /proc/<pid>/smaps (MiB): mapped
- * files (the node binary, libraries), anonymous mappings reserved at >= 1 GiB
- * (V8 reserves WebAssembly memories that way; the Restate SDK's VM is wasm, and a
- * wasm memory grows but never shrinks), and other anonymous memory (JS heap,
- * malloc: HTTP/2 sessions, SQLite page cache, …).
- */
-export function residentBreakdown(pid: number): { fileMiB: number; largeReservationMiB: number; otherAnonMiB: number } {
-  const text = readFileSync(`/proc/${pid}/smaps`, "utf8");
-  let file = 0;
-  let large = 0;
-  let anon = 0;
-  let path = "";
-  let size = 0;
-  for (const line of text.split("\n")) {
-    const header = /^[0-9a-f]+-[0-9a-f]+\s+\S+\s+\S+\s+\S+\s+\d+\s*(.*)$/.exec(line);
+/** Resident memory by kind of mapping, MiB (see `residentBreakdown`). */
+export interface ResidentBreakdown {
+  /** Mapped files: the node binary, libraries. */
+  fileMiB: number;
+  /** malloc: the brk heap and glibc's per-thread 64 MiB arenas (HTTP/2 sessions, SQLite, zlib, …). */
+  mallocMiB: number;
+  /** WebAssembly memories (an accessible part followed by a >= 1 GiB guard reservation): the SDK's VM. */
+  wasmMiB: number;
+  /** Other anonymous memory: mostly V8 heap pages (committed or pooled) and thread stacks. */
+  otherAnonMiB: number;
+}
+
+/** Where a process's resident memory is, from the layout of /proc/<pid>/smaps. */
+export function residentBreakdown(pid: number): ResidentBreakdown {
+  const maps: { perms: string; path: string; size: number; rss: number }[] = [];
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+\s+(\S+)\s+\S+\s+\S+\s+\d+\s*(.*)$/.exec(line);
     if (header) {
-      path = header[1] ?? "";
+      maps.push({ perms: header[1]!, path: header[2] ?? "", size: 0, rss: 0 });
       continue;
     }
     const field = /^(Size|Rss):\s+(\d+) kB/.exec(line);
-    if (!field) continue;
-    const kb = Number(field[2]);
-    if (field[1] === "Size") {
-      size = kb;
-      continue;
-    }
-    if (path.startsWith("/")) file += kb;
-    else if (size >= 1024 * 1024) large += kb;
-    else anon += kb;
+    const last = maps.at(-1);
+    if (field && last) last[field[1] === "Size" ? "size" : "rss"] = Number(field[2]);
   }
-  return { fileMiB: file / 1024, largeReservationMiB: large / 1024, otherAnonMiB: anon / 1024 };
+  const kb = { file: 0, malloc: 0, wasm: 0, anon: 0 };
+  maps.forEach((m, i) => {
+    const next = maps[i + 1];
+    const guard = next !== undefined && next.perms === "---p" && next.path === "";
+    if (m.path.startsWith("/")) kb.file += m.rss;
+    else if (m.path === "[heap]") kb.malloc += m.rss;
+    else if (guard && m.size + next.size === 64 * 1024) kb.malloc += m.rss;
+    else if (guard && next.size >= 1024 * 1024) kb.wasm += m.rss;
+    else kb.anon += m.rss;
+  });
+  return { fileMiB: kb.file / 1024, mallocMiB: kb.malloc / 1024, wasmMiB: kb.wasm / 1024, otherAnonMiB: kb.anon / 1024 };
 }
