@@ -17,7 +17,7 @@
  * and haproxy on PATH. Prints a markdown table (median round per configuration).
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { mapConcurrent, startCluster, startProcess, stepsRegistration } from "../test/multi-worker/cluster.ts";
@@ -136,6 +136,7 @@ async function measure(config: Config): Promise<{ median: Round; busy: Busy }> {
   }
 }
 
+const loadBefore = loadavg()[0]!;
 const results: [Config, { median: Round; busy: Busy }][] = [];
 for (const config of CONFIGS) {
   process.stderr.write(`${config.label}…\n`);
@@ -146,7 +147,7 @@ const baseline = results.find(([c]) => c.endpoints === 1 && !c.direct)?.[1].medi
 console.log(
   `${PROCESSES} processes × ${STEPS} steps (std.steps, stepMs 0), concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds, ` +
     `registry pool ${POOL ?? "10 (default)"} per endpoint; ${cpus().length} CPUs shared by restate-server, PostgreSQL, ` +
-    "HAProxy, the endpoints and this driver.\n",
+    `HAProxy, the endpoints and this driver (1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after).\n`,
 );
 console.log("| configuration | processes/s | vs 1 behind HAProxy | p50 start→terminal | p95 start→terminal | busy registry connections (mean / max) |");
 console.log("|---|---:|---:|---:|---:|---:|");
