@@ -94,20 +94,26 @@ export async function runCancelMemory(
     };
     await point("idle (after start)");
 
+    const waiting = db.prepare("SELECT count(*) AS n FROM lash_processes WHERE status = 'waiting' AND id LIKE ? || '%'");
+    /** Starts lash processes blocked in waitFor (and, with `bare`, as many held bare workflows); resolves when all wait. */
+    const startWaiting = async (prefix: string, count: number, bare: boolean): Promise<string[]> => {
+      const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+      await forEachLimited(ids, SEND_CONCURRENCY, async (id) => {
+        await postOk(`${stack.ingress}/LashProcessWorkflow/${id}/run/send`, { registration: registrationFor(id, toolCall("std.wait_signal", { name: "go" })) });
+        if (bare) await postOk(`${stack.ingress}/BareWorkflow/${id}/run/send`, { steps: 0, hold: true });
+      });
+      const deadline = performance.now() + opts.timeoutMs;
+      const count0 = () => (waiting.get(prefix) as { n: number }).n;
+      while (count0() < count && performance.now() < deadline) await sleep(100);
+      if (count0() < count) throw new Error(`only ${count0()}/${count} processes reached waitFor within ${opts.timeoutMs} ms`);
+      return ids;
+    };
+
     const lashWindow = await startWindow(stack.lash!, stack.controlDir!, "lash", 1);
     const bareWindow = await startWindow(stack.bare!, stack.controlDir!, "bare", 1);
-    const ids = Array.from({ length: opts.processes }, (_, i) => `wait-${String(i).padStart(5, "0")}`);
     const t0 = performance.now();
-    await forEachLimited(ids, SEND_CONCURRENCY, async (id) => {
-      await postOk(`${stack.ingress}/LashProcessWorkflow/${id}/run/send`, { registration: registrationFor(id, toolCall("std.wait_signal", { name: "go" })) });
-      await postOk(`${stack.ingress}/BareWorkflow/${id}/run/send`, { steps: 0, hold: true });
-    });
-    const waiting = db.prepare("SELECT count(*) AS n FROM lash_processes WHERE status = 'waiting'");
-    const deadline = t0 + opts.timeoutMs;
-    while ((waiting.get() as { n: number }).n < opts.processes && performance.now() < deadline) await sleep(100);
+    const ids = await startWaiting("wait-", opts.processes, true);
     const startSeconds = (performance.now() - t0) / 1000;
-    const n = (waiting.get() as { n: number }).n;
-    if (n < opts.processes) throw new Error(`only ${n}/${opts.processes} processes reached waitFor within ${opts.timeoutMs} ms`);
     log(`  ${opts.processes} lash processes waiting (and as many bare workflows held) after ${startSeconds.toFixed(1)} s`);
     await sleep(1000); // let the bare side settle too
     await endWindow(stack.lash!, lashWindow);
@@ -118,13 +124,12 @@ export async function runCancelMemory(
 
     const status = db.prepare("SELECT status FROM lash_processes WHERE id = ?");
     const cancels: CancelSeries[] = [];
-    let next = 0;
-    const cancelSeries = async (phase: string) => {
+    /** Cancels `targets` one at a time: request sent -> registry row `cancelled`. */
+    const cancelSeries = async (phase: string, targets: readonly string[]) => {
       const visible: number[] = [];
       const answered: number[] = [];
       let timeouts = 0;
-      for (let k = 0; k < opts.cancels && next < ids.length; k++) {
-        const id = ids[next++]!;
+      for (const id of targets) {
         const begun = performance.now();
         let answeredAt: number | undefined;
         const call = postOk(`${stack.ingress}/LashProcessWorkflow/${id}/cancel`, {}).then(() => {
@@ -148,25 +153,28 @@ export async function runCancelMemory(
       cancels.push(series);
       log(`  cancel (${phase}): visible p50=${series.visible.p50.toFixed(1)}ms p99=${series.visible.p99.toFixed(1)}ms, answered p50=${series.answered.p50.toFixed(1)}ms, n=${series.visible.n}, timeouts=${timeouts}`);
     };
-    await cancelSeries("streams open");
 
     const result: CancelMemoryResult = { processes: opts.processes, nodeFlags: opts.nodeFlags ?? "", startSeconds, memory, cancels, heap };
+    const cancelCount = Math.min(opts.cancels, opts.processes);
     if (opts.suspendWaitMs > 0) {
-      const live = opts.processes - next;
+      // All N suspended first (the memory target), then cancel some of them (each cancel replays its journal).
       const s0 = performance.now();
       const until = s0 + opts.suspendWaitMs;
-      let suspended = 0;
+      let counts: Record<string, number> = {};
       while (performance.now() < until) {
-        const counts = await runStatusCounts(stack);
-        suspended = counts["LashProcessWorkflow suspended"] ?? 0;
-        if (suspended >= live && (counts["BareWorkflow suspended"] ?? 0) >= opts.processes) break;
+        counts = await runStatusCounts(stack);
+        if ((counts["LashProcessWorkflow suspended"] ?? 0) >= opts.processes && (counts["BareWorkflow suspended"] ?? 0) >= opts.processes) break;
         await sleep(1000);
       }
-      if (suspended >= live) result.suspendedAfterSeconds = startSeconds + (performance.now() - s0) / 1000;
+      const suspended = counts["LashProcessWorkflow suspended"] ?? 0;
+      if (suspended >= opts.processes) result.suspendedAfterSeconds = startSeconds + (performance.now() - s0) / 1000;
       await sleep(2000); // give the endpoint a moment to release what the streams held
-      await point(`${live} suspended`);
-      await cancelSeries("suspended (replayed on cancel)");
+      await point(`${suspended} suspended`);
+      await cancelSeries("suspended (replayed on cancel)", ids.slice(0, cancelCount));
     }
+    // Cancels of runs whose streams are still open: a fresh batch, so the counts above stay whole.
+    const fresh = await startWaiting("wait-open-", cancelCount, false);
+    await cancelSeries("streams open", fresh);
     return result;
   } finally {
     db.close();

@@ -344,7 +344,9 @@ function cancelMemorySection(p: P, results: CancelMemoryResult[]): void {
     "",
     `${main.processes} processes run \`std.wait_signal\` (blocked in \`waitFor\`); then, one at a time, \`POST /LashProcessWorkflow/<id>/cancel {}\`` +
       " and the registry row polled every ~1 ms until it reads `cancelled`. Restate keeps a waiting invocation's stream open until its" +
-      " inactivity timeout (1 min by default) and then suspends it; a cancel of a suspended one replays its journal on a new attempt.",
+      " inactivity timeout (1 min by default) and then suspends it; a cancel of a suspended one replays its journal on a new attempt." +
+      " The suspended series cancels some of the N once all are suspended (after the memory reading); the streams-open series uses a" +
+      " fresh batch started afterwards, cancelled while Restate still holds their streams.",
     "",
     "| endpoint flags | state of the waiting runs | n | cancel -> `cancelled` in registry p50 ms | p99 ms | max ms | cancel answered p50 ms | timeouts |",
     "|---|---|---:|---:|---:|---:|---:|---:|",
