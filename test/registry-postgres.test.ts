@@ -352,6 +352,18 @@ describe("PostgresRegistry on a server", () => {
     assert.ok(lagMs < 1_000, `woken ${lagMs} ms after the other process committed (the default safety re-check is 5000 ms)`);
   });
 
+  it("a wait started right before an append (no tick between) still resolves with it: the waiter is registered before its first lookup", async () => {
+    const registry = await open(schema.url(), { recheckMs: 120_000 });
+    await registry.register(registration("p-1"));
+    for (let i = 0; i < 10; i++) {
+      const waiting = timed(() => registry.waitEventAfter("p-1", "note", i, 5_000));
+      const appended = await registry.appendEvent("p-1", { type: "note", payload: i });
+      const { result, ms } = await waiting;
+      assert.deepEqual(result, appended);
+      assert.ok(ms < 1_000, `append ${i}: took ${ms} ms`);
+    }
+  });
+
   it("restores its LISTEN connection after the server drops it, and notifications wake waiters again", async () => {
     const app = schema.name;
     const { lines, log } = captureLog();
