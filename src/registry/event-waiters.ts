@@ -21,14 +21,18 @@ export class EventWaiters {
   }
 
   async wait(processId: string, timeoutMs: number, lookup: Lookup): Promise<ProcessEvent | undefined> {
-    const found = await lookup();
-    if (found !== undefined || timeoutMs <= 0) return found;
+    if (timeoutMs <= 0) return lookup();
+    // The waker is registered before the first lookup, so an append that
+    // lands between the lookup and the registration cannot be missed.
     return new Promise((resolve, reject) => {
       let looking = false;
       let again = false;
+      let done = false;
       const wakers = this.#wakers.get(processId) ?? new Set();
       this.#wakers.set(processId, wakers);
       const finish = (result: ProcessEvent | undefined, err?: unknown) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         if (poll !== undefined) clearInterval(poll);
         wakers.delete(wake);
@@ -57,6 +61,7 @@ export class EventWaiters {
       wakers.add(wake);
       const timer = setTimeout(() => finish(undefined), timeoutMs);
       const poll = this.#pollMs === undefined ? undefined : setInterval(wake, this.#pollMs);
+      wake();
     });
   }
 }

@@ -7,6 +7,14 @@ const LONG_WAIT_MS = 10_000;
 
 export function waitCases(test: Case): void {
   describe("waitEventAfter", () => {
+    test("an append right after the wait starts is not missed", async (registry) => {
+      await registry.register(registration("w-race"));
+      const wait = registry.waitEventAfter("w-race", "note", 0, LONG_WAIT_MS);
+      const appended = registry.appendEvent("w-race", { type: "note", payload: "now" });
+      const { result } = await timed(() => wait);
+      assert.equal(result?.sequence, (await appended).sequence);
+    });
+
     test("resolves at once for an event that already exists", async (registry) => {
       await registry.register(registration("w-a"));
       const appended = await registry.appendEvent("w-a", { type: "note", payload: "here" });
