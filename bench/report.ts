@@ -108,7 +108,8 @@ function method(p: P, r: BenchResults): void {
     "  are request-response calls that answer with the outcome. *lash-start* is",
     "  `POST /LashProcesses/start` followed by `POST /LashProcessWorkflow/<id>/awaitTerminal`.",
     "- Closed loop: `concurrency` workers, each sends the next request when its last one was",
-    "  answered; a warm-up window is discarded, then a measured window. Rounds alternate the order",
+    "  answered; a warm-up window is discarded, then a measured window. In full mode each window first waits up to",
+    "  30 s (4 min in all) for the machine to be quiet (< 15% of all cores busy for 1 s). Rounds alternate the order",
     "  of the systems (bare, lash / lash, bare) and their samples are merged. Throughput = processes",
     "  answered / measured time. Latency percentiles are nearest-rank over all answered requests.",
     "- CPU per process: user+system time of the endpoint child and of restate-server",
@@ -432,9 +433,9 @@ function findings(p: P, r: BenchResults): void {
     `   Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "3 registry"} calls per process` +
       ` (register and markStarted are two transactions inside the one "register" step)${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process` : ""};` +
       ` SQLite's native \`exec\` (where BEGIN/COMMIT run) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process in the profile, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "the largest item in the profile"}.`,
-    "   Nothing else runs on the endpoint meanwhile, and an fsync gets slow when the disk is busy: in earlier runs of",
-    "   this benchmark while colleagues' test suites loaded the machine, the same three calls took 5-6 ms per process",
-    "   and `exec` was ~40% of the endpoint's busy time. What-if, same workload, only the registry differs:",
+    "   Nothing else runs on the endpoint meanwhile, and an fsync gets slow when the disk is busy: in a quick run of",
+    "   this benchmark while parallel test suites loaded the machine (about 60% foreign CPU), the same three calls took",
+    "   5.5 ms per process and `exec` was 42% of the endpoint's busy time. What-if, same workload, only the registry differs:",
     `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O)` +
       (overheadOf("memory") !== undefined ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.` : "."),
     "",

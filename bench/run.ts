@@ -4,7 +4,8 @@
  * bench/results/quick.md and .json, not committed). Every scenario starts its
  * own restate-server (node_modules, free 127.0.0.1 ports, temp dir) and endpoint
  * children, bounds its loops in count and time, and stops what it started by pid
- * (also on error and on SIGINT/SIGTERM). `--out <file>` overrides the report path.
+ * (also on error and on SIGINT/SIGTERM). `--out <file>` overrides the report path;
+ * `--render <results.json>` only re-renders a report from saved results.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -15,13 +16,24 @@ import { runAnalysis } from "./analysis-bench.ts";
 import { runCancelMemory } from "./cancel-memory-bench.ts";
 import { runCleanups } from "./lib/cleanup.ts";
 import { closeClient } from "./lib/http-client.ts";
-import { loadAverage } from "./lib/proc.ts";
+import { loadAverage, setQuietBudget } from "./lib/proc.ts";
 import { runRecovery } from "./recovery-bench.ts";
 import { runRegistryBench } from "./registry-bench.ts";
 import { renderReport, type BenchResults, type MachineInfo } from "./report.ts";
 import { runThroughput } from "./throughput-bench.ts";
 import { runWhatIf } from "./whatif-bench.ts";
 import { startBenchStack } from "./lib/bench-stack.ts";
+
+// `--render <results.json>`: re-render a report from saved results (after a change to report.ts), no benchmark run.
+const renderIndex = process.argv.indexOf("--render");
+if (renderIndex > 0) {
+  const from = process.argv[renderIndex + 1]!;
+  const saved = JSON.parse(readFileSync(from, "utf8")) as BenchResults;
+  const target = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : saved.mode === "full" ? join(REPO_ROOT, "BENCHMARKS.md") : join(REPO_ROOT, "bench/results/quick.md");
+  writeFileSync(target, renderReport(saved));
+  console.log(`rendered ${target} from ${from}`);
+  process.exit(0);
+}
 
 const quick = process.argv.includes("--quick");
 const outIndex = process.argv.indexOf("--out");
@@ -32,25 +44,29 @@ const jsonOut = quick || outIndex > 0 ? jsonPath : join(REPO_ROOT, "bench/result
 /** Sizes per mode: quick is a smoke run with fewer samples and rows. */
 const CONFIG = quick
   ? {
-      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 400, measureMs: 1_200, maxRequestsPerRound: 4_000, rounds: 1 },
+      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 400, measureMs: 1_200, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
       analysis: { processes: 150, concurrency: 64, steps: 3 },
-      whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1 },
+      whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
       registry: { rows: 500, maxMsPerCell: 400, concurrencies: [1, 16] },
       recovery: { sizes: [1_000], profileRows: 0, timeoutMs: 60_000 },
       cancelMemory: { processes: 1_000, cancels: 30, suspendWaitMs: 0, timeoutMs: 60_000, variants: [] as string[] },
       deadlineMs: 5 * 60_000,
+      quietBudgetMs: 0,
     }
   : {
-      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 1_500, measureMs: 6_000, maxRequestsPerRound: 20_000, rounds: 2 },
+      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 1_500, measureMs: 6_000, maxRequestsPerRound: 20_000, rounds: 2, quietWaitMs: 30_000 },
       analysis: { processes: 1_500, concurrency: 64, steps: 3 },
-      whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 1 },
+      whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 1, quietWaitMs: 30_000 },
       registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
       recovery: { sizes: [1_000, 10_000], profileRows: 3_000, timeoutMs: 240_000 },
       cancelMemory: { processes: 1_000, cancels: 200, suspendWaitMs: 120_000, timeoutMs: 120_000, variants: ["--max-semi-space-size=8"] },
       deadlineMs: 25 * 60_000,
+      /** In all, how long throughput windows may wait for other work on the machine to finish. */
+      quietBudgetMs: 4 * 60_000,
     };
 
 const log = (line: string) => console.log(line);
+setQuietBudget(CONFIG.quietBudgetMs);
 let stopping = false;
 async function stop(code: number, why: string): Promise<never> {
   if (!stopping) {

@@ -6,7 +6,7 @@
  */
 import type { BenchStack } from "./lib/bench-stack.ts";
 import { closedLoop } from "./lib/load.ts";
-import { cpuMsOf, loadAverage, machineCpuMs } from "./lib/proc.ts";
+import { cpuMsOf, loadAverage, machineCpuMs, waitForQuiet } from "./lib/proc.ts";
 import { runner, type System } from "./lib/requests.ts";
 import { summarize, type LatencySummary } from "./lib/stats.ts";
 
@@ -19,6 +19,8 @@ export interface ThroughputOptions {
   measureMs: number;
   maxRequestsPerRound: number;
   rounds: number;
+  /** Before each window, wait up to this long for the machine to be quiet (see waitForQuiet). */
+  quietWaitMs: number;
 }
 
 export interface ThroughputCell {
@@ -40,6 +42,7 @@ export interface ThroughputCell {
 export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, log: (line: string) => void): Promise<ThroughputCell[]> {
   const cells: ThroughputCell[] = [];
   let seq = 0;
+  let noisyWindows = 0;
   for (const steps of opts.steps) {
     for (const concurrency of opts.concurrencies) {
       const systems: System[] = ["bare", "lash", ...(opts.startVariantSteps.includes(steps) ? (["lash-start"] as const) : [])];
@@ -50,6 +53,8 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
           const endpointPid = system === "bare" ? stack.bare!.pid : stack.lash!.pid;
           const send = runner(stack.ingress, system, steps);
           const prefix = `${system}-s${steps}-c${concurrency}-r${round}-${seq++}`;
+          const gate = await waitForQuiet(opts.quietWaitMs);
+          if (!gate.quiet) noisyWindows += 1;
           await closedLoop({ concurrency, durationMs: opts.warmupMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-w${i}`) });
           const cpu0 = { endpoint: cpuMsOf(endpointPid), restate: cpuMsOf(stack.restate.pid), client: process.cpuUsage(), machine: machineCpuMs() };
           const res = await closedLoop({ concurrency, durationMs: opts.measureMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-${i}`) });
@@ -94,5 +99,6 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
       }
     }
   }
+  if (noisyWindows > 0) log(`  (${noisyWindows} window(s) started while other work kept the machine busy)`);
   return cells;
 }

@@ -68,3 +68,33 @@ export function residentBreakdown(pid: number): ResidentBreakdown {
   });
   return { fileMiB: kb.file / 1024, mallocMiB: kb.malloc / 1024, wasmMiB: kb.wasm / 1024, otherAnonMiB: kb.anon / 1024 };
 }
+
+let quietBudgetMs = 0;
+
+/** How long, in all, `waitForQuiet` may wait during this run (it stops waiting once spent). */
+export function setQuietBudget(ms: number): void {
+  quietBudgetMs = ms;
+}
+
+/**
+ * Waits (within the run's budget, and at most `maxWaitMs`) until the whole machine
+ * is nearly idle for one second — less than `threshold` of all cores busy — so a
+ * measured window does not start while other work (a parallel test suite) runs.
+ * Returns how long it waited and whether the machine was quiet at the end.
+ */
+export async function waitForQuiet(maxWaitMs: number, threshold = 0.15): Promise<{ waitedMs: number; quiet: boolean }> {
+  if (maxWaitMs <= 0 || quietBudgetMs <= 0) return { waitedMs: 0, quiet: true }; // not checked (quick mode, or budget spent)
+  const t0 = performance.now();
+  for (;;) {
+    const a = machineCpuMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = machineCpuMs();
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    const waited = performance.now() - t0;
+    if (busy < threshold || waited >= maxWaitMs || waited >= quietBudgetMs) {
+      // The first second is a measurement, not a wait: only the rest is taken from the budget.
+      quietBudgetMs = Math.max(0, quietBudgetMs - Math.max(0, waited - 1000));
+      return { waitedMs: waited, quiet: busy < threshold };
+    }
+  }
+}
