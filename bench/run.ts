@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { REPO_ROOT } from "../test/support/restate-server.ts";
 import { runAnalysis } from "./analysis-bench.ts";
 import { runCancelMemory } from "./cancel-memory-bench.ts";
-import { runCleanups } from "./lib/cleanup.ts";
+import { isStopping, markStopping, runCleanups } from "./lib/cleanup.ts";
 import { closeClient } from "./lib/http-client.ts";
 import { loadAverage, setQuietBudget } from "./lib/proc.ts";
 import { runRecovery } from "./recovery-bench.ts";
@@ -71,11 +71,16 @@ let stopping = false;
 async function stop(code: number, why: string): Promise<never> {
   if (!stopping) {
     stopping = true;
+    markStopping();
     console.error(`bench: ${why}; stopping everything it started`);
     await runCleanups();
+    // A scenario may have registered more while the first pass ran: once more, then leave.
+    await new Promise((r) => setTimeout(r, 200));
+    await runCleanups();
     closeClient();
+    process.exit(code);
   }
-  process.exit(code);
+  return new Promise<never>(() => {});
 }
 process.once("SIGINT", () => void stop(130, "interrupted"));
 process.once("SIGTERM", () => void stop(143, "terminated"));
@@ -106,6 +111,7 @@ function machineInfo(): MachineInfo {
 }
 
 async function section<T>(name: string, errors: { section: string; error: string }[], fn: () => Promise<T>): Promise<T | undefined> {
+  if (isStopping()) return undefined;
   const t0 = performance.now();
   log(`== ${name}`);
   try {

@@ -5,8 +5,11 @@
  * machine's load does not favour one side; samples of all rounds are merged.
  */
 import type { BenchStack } from "./lib/bench-stack.ts";
-import { closedLoop } from "./lib/load.ts";
-import { cpuMsOf, loadAverage, machineCpuMs, waitForQuiet } from "./lib/proc.ts";
+import { closedLoop, type LoadResult } from "./lib/load.ts";
+import { cpuMsOf, loadAverage, machineCpuMs, spendQuietBudget, waitForQuiet } from "./lib/proc.ts";
+
+const MAX_FOREIGN = 0.1;
+const MAX_ATTEMPTS = 3;
 import { runner, type System } from "./lib/requests.ts";
 import { summarize, type LatencySummary } from "./lib/stats.ts";
 
@@ -43,6 +46,7 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
   const cells: ThroughputCell[] = [];
   let seq = 0;
   let noisyWindows = 0;
+  let retriedWindows = 0;
   for (const steps of opts.steps) {
     for (const concurrency of opts.concurrencies) {
       const systems: System[] = ["bare", "lash", ...(opts.startVariantSteps.includes(steps) ? (["lash-start"] as const) : [])];
@@ -52,25 +56,43 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
         for (const system of order) {
           const endpointPid = system === "bare" ? stack.bare!.pid : stack.lash!.pid;
           const send = runner(stack.ingress, system, steps);
-          const prefix = `${system}-s${steps}-c${concurrency}-r${round}-${seq++}`;
-          const gate = await waitForQuiet(opts.quietWaitMs);
-          if (!gate.quiet) noisyWindows += 1;
-          await closedLoop({ concurrency, durationMs: opts.warmupMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-w${i}`) });
-          const cpu0 = { endpoint: cpuMsOf(endpointPid), restate: cpuMsOf(stack.restate.pid), client: process.cpuUsage(), machine: machineCpuMs() };
-          const res = await closedLoop({ concurrency, durationMs: opts.measureMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-${i}`) });
-          const clientUs = process.cpuUsage(cpu0.client);
-          const machine = machineCpuMs();
+          // A window during which other work took more than MAX_FOREIGN of the machine is measured again
+          // (at most MAX_ATTEMPTS times, and only while the run's quiet budget lasts).
+          let attempt = 0;
+          let window: { res: LoadResult; cpu0: { endpoint: number; restate: number }; cpu1: { endpoint: number; restate: number }; clientMs: number; busy: number; total: number };
+          for (;;) {
+            attempt += 1;
+            const prefix = `${system}-s${steps}-c${concurrency}-r${round}-${seq++}`;
+            const gate = await waitForQuiet(opts.quietWaitMs);
+            if (!gate.quiet) noisyWindows += 1;
+            await closedLoop({ concurrency, durationMs: opts.warmupMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-w${i}`) });
+            const cpu0 = { endpoint: cpuMsOf(endpointPid), restate: cpuMsOf(stack.restate.pid) };
+            const client0 = process.cpuUsage();
+            const machine0 = machineCpuMs();
+            const res = await closedLoop({ concurrency, durationMs: opts.measureMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-${i}`) });
+            const clientUs = process.cpuUsage(client0);
+            const machine1 = machineCpuMs();
+            const cpu1 = { endpoint: cpuMsOf(endpointPid), restate: cpuMsOf(stack.restate.pid) };
+            const clientMs = (clientUs.user + clientUs.system) / 1000;
+            const busy = machine1.busy - machine0.busy;
+            const total = machine1.total - machine0.total;
+            window = { res, cpu0, cpu1, clientMs, busy, total };
+            const foreign = Math.max(0, busy - (cpu1.endpoint - cpu0.endpoint) - (cpu1.restate - cpu0.restate) - clientMs) / Math.max(1, total);
+            if (foreign <= MAX_FOREIGN || attempt >= MAX_ATTEMPTS || !spendQuietBudget(res.elapsedMs)) break;
+            retriedWindows += 1;
+          }
+          const { res, cpu0, cpu1, clientMs } = window;
           const a = acc.get(system) ?? { lat: [], completed: 0, elapsed: 0, errors: 0, cpu: { endpoint: 0, restate: 0, client: 0 }, machineBusy: 0, machineTotal: 0 };
-          a.machineBusy += machine.busy - cpu0.machine.busy;
-          a.machineTotal += machine.total - cpu0.machine.total;
+          a.machineBusy += window.busy;
+          a.machineTotal += window.total;
           a.lat.push(...res.latenciesMs);
           a.completed += res.completed;
           a.elapsed += res.elapsedMs;
           a.errors += res.errors;
           if (res.firstError !== undefined) a.firstError ??= res.firstError;
-          a.cpu.endpoint += cpuMsOf(endpointPid) - cpu0.endpoint;
-          a.cpu.restate += cpuMsOf(stack.restate.pid) - cpu0.restate;
-          a.cpu.client += (clientUs.user + clientUs.system) / 1000;
+          a.cpu.endpoint += cpu1.endpoint - cpu0.endpoint;
+          a.cpu.restate += cpu1.restate - cpu0.restate;
+          a.cpu.client += clientMs;
           acc.set(system, a);
         }
       }
@@ -99,6 +121,6 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
       }
     }
   }
-  if (noisyWindows > 0) log(`  (${noisyWindows} window(s) started while other work kept the machine busy)`);
+  if (noisyWindows > 0 || retriedWindows > 0) log(`  (${noisyWindows} window(s) started on a busy machine; ${retriedWindows} measured again because other work took > ${MAX_FOREIGN * 100}% of it)`);
   return cells;
 }

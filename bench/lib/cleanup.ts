@@ -23,3 +23,14 @@ export async function runCleanups(): Promise<void> {
     }
   }
 }
+
+let stopping = false;
+
+/** Set on SIGINT/SIGTERM: load loops end at their next request and no new section starts. */
+export function markStopping(): void {
+  stopping = true;
+}
+
+export function isStopping(): boolean {
+  return stopping;
+}

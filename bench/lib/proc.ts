@@ -76,6 +76,13 @@ export function setQuietBudget(ms: number): void {
   quietBudgetMs = ms;
 }
 
+/** Takes `ms` from the quiet budget (for a window measured again); false when the budget is spent. */
+export function spendQuietBudget(ms: number): boolean {
+  if (quietBudgetMs < ms) return false;
+  quietBudgetMs -= ms;
+  return true;
+}
+
 /**
  * Waits (within the run's budget, and at most `maxWaitMs`) until the whole machine
  * is nearly idle for one second — less than `threshold` of all cores busy — so a
