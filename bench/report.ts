@@ -280,7 +280,14 @@ function whatIfSection(p: P, results: WhatIfResult[]): void {
       );
     }
   }
-  p("", ...results.map((v) => `- *${v.variant}*: ${v.description}.`), "");
+  p(
+    "",
+    ...results.map((v) => `- *${v.variant}*: ${v.description}.`),
+    "",
+    "Each variant runs in a fresh stack, so compare lash with the bare row beside it; between stacks the same",
+    "configuration varies by about 10% (compare the *sqlite FULL* rows with the 3-step rows of section 1).",
+    "",
+  );
 }
 
 function registrySection(p: P, r: RegistryBenchResult): void {
