@@ -160,6 +160,8 @@ try {
     }
     return out;
   });
+  // Interrupted: never overwrite a report with a partial run; stop() exits once everything is stopped.
+  if (isStopping()) await new Promise<never>(() => {});
   results.machine.loadAvgEnd = loadAverage();
   results.seconds = (performance.now() - started) / 1000;
   mkdirSync(dirname(outPath), { recursive: true });
