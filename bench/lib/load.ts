@@ -34,6 +34,7 @@ export async function closedLoop(opts: {
       if (performance.now() - lastYield > 50) {
         lastYield = performance.now();
         await yieldToEventLoop();
+        continue; // the bounds may have been reached meanwhile: check them again
       }
       const i = started++;
       const begun = performance.now();
