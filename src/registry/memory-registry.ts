@@ -42,16 +42,15 @@ export class MemoryRegistry implements ProcessRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #waiters = new EventWaiters();
 
-  async register(input: ProcessRegistrationInput): Promise<RegisterResult> {
+  async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
     const existing = this.#entries.get(prepared.registration.id);
-    if (existing !== undefined) {
-      assertSameRegistration(existing.record, prepared.hash);
-      return { record: structuredClone(existing.record), created: false };
-    }
-    const record = newRecord(prepared, Date.now());
-    this.#entries.set(record.id, { record, events: [] });
-    return { record: structuredClone(record), created: true };
+    if (existing !== undefined) assertSameRegistration(existing.record, prepared.hash);
+    const created = existing === undefined;
+    const entry = existing ?? { record: newRecord(prepared, Date.now()), events: [] };
+    if (created) this.#entries.set(entry.record.id, entry);
+    if (opts.startRun !== undefined) this.#start(entry, opts.startRun);
+    return { record: structuredClone(entry.record), created };
   }
 
   async get(id: string): Promise<ProcessRecord | undefined> {
@@ -61,12 +60,16 @@ export class MemoryRegistry implements ProcessRegistry {
 
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
     const entry = this.#entry(id);
+    this.#start(entry, replayKey);
+    return structuredClone(entry.record);
+  }
+
+  #start(entry: Entry, replayKey: string): void {
     const { record } = entry;
     if (!isTerminalStatus(record.status) && !entry.events.some((e) => e.replayKey === replayKey)) {
       this.#push(entry, { type: CoreEventTypes.started, payload: { attempt: record.attempt }, replayKey });
       this.#touch(record, "running");
     }
-    return structuredClone(record);
   }
 
   async setStatus(id: string, status: "running" | "waiting"): Promise<void> {

@@ -53,8 +53,12 @@ export interface ProcessRegistry {
   readonly kind: string;
   readonly durabilityTier: DurabilityTier;
 
-  /** Same content -> the existing row; other content under the id -> `registration_conflict`. */
-  register(registration: ProcessRegistrationInput): Promise<RegisterResult>;
+  /**
+   * Same content -> the existing row; other content under the id -> `registration_conflict`.
+   * With `startRun`, a live row is also marked started under that key, as `markStarted`
+   * does, in the same write (one commit instead of two on the hot path of every run).
+   */
+  register(registration: ProcessRegistrationInput, opts?: { startRun?: string }): Promise<RegisterResult>;
   get(id: string): Promise<ProcessRecord | undefined>;
 
   /**

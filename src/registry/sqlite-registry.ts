@@ -114,18 +114,21 @@ export class SqliteRegistry implements ProcessRegistry {
     this.#waiters = new EventWaiters({ pollMs: opts.pollMs ?? 25 });
   }
 
-  async register(input: ProcessRegistrationInput): Promise<RegisterResult> {
+  async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
-    return this.#write(() => {
-      const existing = this.#processRow(prepared.registration.id);
+    const id = prepared.registration.id;
+    return this.#writeNotifying(id, () => {
+      const existing = this.#processRow(id);
+      let record: ProcessRecord;
       if (existing !== undefined) {
-        const record = toRecord(existing);
+        record = toRecord(existing);
         assertSameRegistration(record, prepared.hash);
-        return { record, created: false };
+      } else {
+        record = newRecord(prepared, Date.now());
+        this.#run(SQL.insertProcess, ...processParams(record));
       }
-      const record = newRecord(prepared, Date.now());
-      this.#run(SQL.insertProcess, ...processParams(record));
-      return { record, created: true };
+      const started = opts.startRun === undefined ? undefined : this.#start(id, opts.startRun);
+      return { result: { record: started?.result ?? record, created: existing === undefined }, appended: started?.appended ?? false };
     });
   }
 
@@ -135,16 +138,19 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
-    return this.#writeNotifying(id, () => {
-      const row = this.#requireProcess(id);
-      if (isTerminalStatus(row.status) || this.#one<EventRow>(SQL.eventByReplayKey, id, replayKey) !== undefined) {
-        return { result: toRecord(row), appended: false };
-      }
-      const now = Date.now();
-      this.#insertEvent(id, { type: CoreEventTypes.started, payload: { attempt: row.attempt }, replayKey }, now);
-      this.#run(SQL.setStatus, "running", now, id);
-      return { result: toRecord(this.#requireProcess(id)), appended: true };
-    });
+    return this.#writeNotifying(id, () => this.#start(id, replayKey));
+  }
+
+  /** Inside a write: one `process.started` per replay key on a live row. */
+  #start(id: string, replayKey: string): { result: ProcessRecord; appended: boolean } {
+    const row = this.#requireProcess(id);
+    if (isTerminalStatus(row.status) || this.#one<EventRow>(SQL.eventByReplayKey, id, replayKey) !== undefined) {
+      return { result: toRecord(row), appended: false };
+    }
+    const now = Date.now();
+    this.#insertEvent(id, { type: CoreEventTypes.started, payload: { attempt: row.attempt }, replayKey }, now);
+    this.#run(SQL.setStatus, "running", now, id);
+    return { result: toRecord(this.#requireProcess(id)), appended: true };
   }
 
   async setStatus(id: string, status: "running" | "waiting"): Promise<void> {

@@ -67,7 +67,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
     const writer = runKey(ctx, record.attempt);
     const done = await ctx.run("complete", () => registry.complete(record.id, boundOutput(output), { replayKey: writer }));
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
-    await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), done.outcome);
+    releaseAwaiters(ctx, done.outcome);
     return done.outcome;
   }
 
@@ -107,12 +107,14 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const cancel = ctx.promise<CancelRequest>(PromiseNames.cancel);
           const early = await cancel.peek();
           const record = await ctx.run("register", async () => {
-            const { record } = await registry.register(registration);
-            return early !== undefined || isTerminalStatus(record.status) ? record : registry.markStarted(record.id, runKey(ctx, record.attempt));
+            if (early !== undefined) return (await registry.register(registration)).record;
+            // The attempt is only known once the row is read: the first run of a new row is attempt 1.
+            const existing = await registry.get(registration.id);
+            return (await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) })).record;
           });
           if (record.outcome !== undefined) {
             // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
-            await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), record.outcome);
+            releaseAwaiters(ctx, record.outcome);
             return record.outcome;
           }
           if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"));
@@ -275,6 +277,16 @@ function boundOutput(output: ProcessAwaitOutput): ProcessAwaitOutput {
  */
 function runKey(ctx: restate.WorkflowContext, attempt: number): string {
   return `${ctx.request().id}/${attempt}`;
+}
+
+/**
+ * Resolves the outcome promise `awaitTerminal` waits on. The command is journaled
+ * when issued, before the run's output, so the run does not wait for Restate's
+ * acknowledgement (one round trip less per process); an earlier resolution
+ * (an external completion) is fine and needs no answer.
+ */
+function releaseAwaiters(ctx: restate.WorkflowContext, outcome: ProcessAwaitOutput): void {
+  void ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).resolve(outcome);
 }
 
 /** Resolves a durable promise; one already resolved (a concurrent or earlier writer) is fine. */

@@ -12,6 +12,20 @@ const OUTCOMES: [ProcessAwaitOutput, string][] = [
 
 export function lifecycleCases(test: Case): void {
   describe("markStarted / setStatus / recordRetry", () => {
+    test("register with startRun registers and starts in one call, once per key, and leaves terminal rows alone", async (registry) => {
+      const first = await registry.register(registration("lc-start"), { startRun: "inv-1/1" });
+      assert.equal(first.created, true);
+      assert.equal(first.record.status, "running");
+      const again = await registry.register(registration("lc-start"), { startRun: "inv-1/1" });
+      assert.equal(again.created, false);
+      const started = (await registry.eventsAfter("lc-start", 0)).filter((e) => e.type === "process.started");
+      assert.deepEqual(started.map((e) => [e.payload, e.replayKey]), [[{ attempt: 1 }, "inv-1/1"]]);
+      await registry.complete("lc-start", { type: "success", value: 1 });
+      const late = await registry.register(registration("lc-start"), { startRun: "inv-2/1" });
+      assert.equal(late.record.status, "completed");
+      assert.equal((await registry.eventsAfter("lc-start", 0)).filter((e) => e.type === "process.started").length, 1);
+    });
+
     test("markStarted sets running and appends one process.started per replay key", async (registry) => {
       await registry.register(registration("lc-a"));
       const started = await registry.markStarted("lc-a", "inv-1");
