@@ -43,7 +43,13 @@ const MB200_IN_MIB = 200e6 / 2 ** 20;
 /** A difference with its sign: +1.2 / -0.4. */
 const signed = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? "n/a" : `${v >= 0 ? "+" : "-"}${fmt(Math.abs(v), digits)}`);
 
-export function renderReport(r: BenchResults): string {
+/** An earlier full run to compare with (a before/after section). */
+export interface Baseline {
+  label: string;
+  results: BenchResults;
+}
+
+export function renderReport(r: BenchResults, baseline?: Baseline): string {
   const out: string[] = [];
   const p = (...lines: string[]) => out.push(...lines);
   const m = r.machine;
@@ -86,6 +92,7 @@ export function renderReport(r: BenchResults): string {
   if (r.registry) registrySection(p, r.registry);
   if (r.recovery) recoverySection(p, r.recovery, r.recoveryProfile);
   if (r.cancelMemory) cancelMemorySection(p, r.cancelMemory);
+  if (baseline) beforeAfterSection(p, baseline, r);
   findings(p, r);
   return `${out.join("\n")}\n`;
 }
@@ -439,7 +446,10 @@ function findings(p: P, r: BenchResults): void {
     "2. **The SQLite registry's commits block the endpoint's event loop.** `node:sqlite` is synchronous and the",
     "   registry opens the file with `synchronous=FULL`, so every write transaction ends in an fsync on the JS thread.",
     `   Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "3 registry"} calls per process` +
-      ` (register and markStarted are two transactions inside the one "register" step)${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process` : ""};` +
+      (lashProfile?.registryCalls?.some((c) => c.method === "markStarted")
+        ? ` (register and markStarted are two transactions inside the one "register" step)`
+        : ` (one write transaction when the run starts — \`register(reg, { startRun })\` — one for \`complete\`, and a read)`) +
+      `${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process` : ""};` +
       ` SQLite's native \`exec\` (where BEGIN/COMMIT run) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process in the profile, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "the largest item in the profile"}.`,
     "   Nothing else runs on the endpoint meanwhile, and an fsync gets slow when the disk is busy: in a quick run of",
     "   this benchmark while parallel test suites loaded the machine (about 60% foreign CPU), the same three calls took",
@@ -447,9 +457,10 @@ function findings(p: P, r: BenchResults): void {
     `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O)` +
       (overheadOf("memory") !== undefined ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.` : "."),
     "",
-    `3. **Latency at concurrency 1: four extra round trips.** Every \`Notification\` in the journal listing is a round trip the`,
-    "   `run` handler waits for; lash has four more than bare: `PeekPromise` (early-cancel check), the `register` step,",
-    "   the `complete` step and the awaited `CompletePromise` of the outcome promise" +
+    `3. **Latency at concurrency 1: extra round trips.** A \`Notification\` in the journal listing is restate-server's answer to a`,
+    "   command; lash has four command/answer pairs more than bare: `PeekPromise` (early-cancel check), the `register`",
+    "   step, the `complete` step and `CompletePromise` of the outcome promise. `run` waits for the first three (since",
+    "   commit d9de906 it no longer waits for the fourth; see the before/after section)" +
       (perStep !== undefined ? `. One round trip costs about ${fmt(perStep, 1)} ms here (bare's p50 at 10 steps minus 0 steps, /10),` : ",") +
       ` so even with a free registry lash stays ${signed(overheadOf("memory"))} ms above bare; the SQLite registry adds the rest.`,
     "",
@@ -483,17 +494,17 @@ function findings(p: P, r: BenchResults): void {
     "## Suggestions for the runtime (not applied here; src/ belongs to others)",
     "",
     "1. **Fewer journal entries and round trips in `run`** (throughput and latency):",
-    "   (a) do not await the outcome promise's resolve before returning (the command is journaled before `Output`;",
-    "   'already resolved' needs no answer; check with a crash test that the unawaited command is journaled) — one",
-    "   round trip less;",
+    "   (a) *done in d9de906*: `run` no longer awaits the outcome promise's resolve (the command is journaled before",
+    "   `Output`) — one round trip less;",
     "   (b) issue `cancel.peek()` while the register step runs (`RestatePromise.all`) instead of before it — one round",
     "   trip less; the step then cannot see the early cancel, so it would mark the row started and an early cancel",
     "   would end it `cancelled before it started` right after a `process.started` event: a small semantic change;",
     "   (c) or drop the peek entirely: the cancel handler already writes `process.cancel_requested` to the registry when",
     "   the row exists; if it also recorded a cancel for a not-yet-registered id (a tombstone row), the register step",
     "   could read it, saving two journal entries and a round trip per process.",
-    "2. **Take registry commits off the event loop, or make them fewer.** (a) one transaction for `register` +",
-    "   `markStarted` (e.g. `register(reg, { startWith: runKey })`): one fsync less per process; (b) an opt-in",
+    "2. **Take registry commits off the event loop, or make them fewer.** (a) *done in d9de906*: one transaction for",
+    "   `register` + `markStarted` (`register(reg, { startRun })`) — one fsync less per process; it added a `get` before",
+    "   it (to learn the attempt), which could be folded into the same transaction; (b) an opt-in",
     "   `synchronous=NORMAL` (`sqlite:…?synchronous=normal`): WAL commits still survive an endpoint crash, but an OS",
     "   crash or power loss can lose the last ones — a lost `complete` is repaired by recovery's `reconciled` path, a",
     "   lost `register` row is not (its journaled step does not run again), so this is a durability trade-off for the",
@@ -521,4 +532,53 @@ function startFinding(r: BenchResults): string[] {
       ". A host that can wait for the outcome in one call saves both by calling `run` request-response.",
     "",
   ];
+}
+
+/** Key numbers of an earlier full run next to this one's. */
+function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
+  const b = base.results;
+  const rows: string[][] = [];
+  const add = (metric: string, before: number | undefined, after: number | undefined, digits = 1, unit = "") => {
+    const change = before !== undefined && after !== undefined && Number.isFinite(before) && before !== 0 ? `${signed(((after - before) / before) * 100, 0)}%` : "";
+    rows.push([metric, `${fmt(before, digits)}${unit}`, `${fmt(after, digits)}${unit}`, change]);
+  };
+  const c = (x: BenchResults, system: string, steps: number, conc: number) => cell(x.throughput, system, steps, conc);
+  for (const [steps, conc] of [[0, 1], [3, 1], [3, 64], [10, 64]] as const) {
+    const bl = c(b, "lash", steps, conc);
+    const bb = c(b, "bare", steps, conc);
+    const al = c(r, "lash", steps, conc);
+    const ab = c(r, "bare", steps, conc);
+    if (conc === 1) {
+      add(`lash p50 ms, ${steps} steps, concurrency 1`, bl?.latency.p50, al?.latency.p50);
+      add(`  p50 overhead over bare (same run) ms`, bl && bb ? bl.latency.p50 - bb.latency.p50 : undefined, al && ab ? al.latency.p50 - ab.latency.p50 : undefined);
+    } else {
+      add(`lash processes/s, ${steps} steps, concurrency ${conc}`, bl?.throughput, al?.throughput, 0);
+      add(`  lash / bare (same run)`, bl && bb ? bl.throughput / bb.throughput : undefined, al && ab ? al.throughput / ab.throughput : undefined, 2);
+      add(`  lash endpoint CPU ms/process`, bl?.cpuMsPerProcess.endpoint, al?.cpuMsPerProcess.endpoint, 2);
+      add(`  restate-server CPU ms/process (lash)`, bl?.cpuMsPerProcess.restate, al?.cpuMsPerProcess.restate, 2);
+    }
+  }
+  const regWall = (x: BenchResults) => x.analysis?.profiles.find((q) => q.system === "lash")?.registryCalls?.reduce((n, q) => n + q.msPerProcess, 0);
+  const regCalls = (x: BenchResults) =>
+    x.analysis?.profiles.find((q) => q.system === "lash")?.registryCalls?.map((q) => `${q.method} ${fmt(q.perProcess, 0)}`).join(", ") ?? "n/a";
+  rows.push(["registry calls per process", regCalls(b), regCalls(r), ""]);
+  add("registry wall ms per process (3 steps, concurrency 64)", regWall(b), regWall(r), 2);
+  const sweep = (x: BenchResults) => x.recovery?.find((q) => q.rows === 10_000)?.sweepSeconds;
+  add("sweep of 10,000 rows, s", sweep(b), sweep(r), 1);
+  const rss = (x: BenchResults) => x.cancelMemory?.find((q) => q.nodeFlags === "")?.memory.find((m) => m.phase.includes("suspended"))?.lashRssMiB;
+  add("lash RSS with 1,000 suspended, MiB", rss(b), rss(r), 0);
+  const cancelP50 = (x: BenchResults) => x.cancelMemory?.find((q) => q.nodeFlags === "")?.cancels.find((q) => q.phase.includes("suspended"))?.visible.p50;
+  add("cancel p50 (suspended) ms", cancelP50(b), cancelP50(r), 1);
+  p(
+    "## Before/after: the hot-path change",
+    "",
+    `Before: ${base.label} (full run of ${b.date.slice(0, 16).replace("T", " ")} UTC, \`bench/results/before-hot-path.json\`). After: this run.`,
+    "Throughput and latency move by about 10% between full runs of the same code on this machine, so read the",
+    "*same run* ratios first.",
+    "",
+    "| metric | before | after | change |",
+    "|---|---:|---:|---:|",
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+    "",
+  );
 }

@@ -8,7 +8,7 @@
  * `--render <results.json>` only re-renders a report from saved results.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { REPO_ROOT } from "../test/support/restate-server.ts";
@@ -19,10 +19,20 @@ import { closeClient } from "./lib/http-client.ts";
 import { loadAverage, setQuietBudget } from "./lib/proc.ts";
 import { runRecovery } from "./recovery-bench.ts";
 import { runRegistryBench } from "./registry-bench.ts";
-import { renderReport, type BenchResults, type MachineInfo } from "./report.ts";
+import { renderReport, type Baseline, type BenchResults, type MachineInfo } from "./report.ts";
 import { runThroughput } from "./throughput-bench.ts";
 import { runWhatIf } from "./whatif-bench.ts";
 import { startBenchStack } from "./lib/bench-stack.ts";
+
+/** The full run before commit d9de906 (one commit and one round trip less per run), for the before/after section. */
+function baseline(): Baseline | undefined {
+  const path = join(REPO_ROOT, "bench/results/before-hot-path.json");
+  if (!existsSync(path)) return undefined;
+  return {
+    label: "the code before commit d9de906 — `register` and `markStarted` as two SQLite transactions, and `run` awaiting the outcome promise's resolve",
+    results: JSON.parse(readFileSync(path, "utf8")) as BenchResults,
+  };
+}
 
 // `--render <results.json>`: re-render a report from saved results (after a change to report.ts), no benchmark run.
 const renderIndex = process.argv.indexOf("--render");
@@ -30,7 +40,7 @@ if (renderIndex > 0) {
   const from = process.argv[renderIndex + 1]!;
   const saved = JSON.parse(readFileSync(from, "utf8")) as BenchResults;
   const target = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : saved.mode === "full" ? join(REPO_ROOT, "BENCHMARKS.md") : join(REPO_ROOT, "bench/results/quick.md");
-  writeFileSync(target, renderReport(saved));
+  writeFileSync(target, renderReport(saved, saved.mode === "full" ? baseline() : undefined));
   console.log(`rendered ${target} from ${from}`);
   process.exit(0);
 }
@@ -167,7 +177,7 @@ try {
   mkdirSync(dirname(outPath), { recursive: true });
   mkdirSync(dirname(jsonOut), { recursive: true });
   writeFileSync(jsonOut, JSON.stringify(results, null, 1));
-  writeFileSync(outPath, renderReport(results));
+  writeFileSync(outPath, renderReport(results, quick ? undefined : baseline()));
   log(`wrote ${outPath} and ${jsonOut} in ${(results.seconds / 60).toFixed(1)} min${results.errors.length ? ` (${results.errors.length} section(s) failed)` : ""}`);
 } finally {
   clearTimeout(deadline);
