@@ -452,8 +452,9 @@ function findings(p: P, r: BenchResults): void {
       `${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process` : ""};` +
       ` SQLite's native \`exec\` (where BEGIN/COMMIT run) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process in the profile, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "the largest item in the profile"}.`,
     "   Nothing else runs on the endpoint meanwhile, and an fsync gets slow when the disk is busy: in a quick run of",
-    "   this benchmark while parallel test suites loaded the machine (about 60% foreign CPU), the same three calls took",
-    "   5.5 ms per process and `exec` was 42% of the endpoint's busy time. What-if, same workload, only the registry differs:",
+    "   this benchmark while parallel test suites loaded the machine (about 60% foreign CPU; code before d9de906), the",
+    "   registry calls took 5.5 ms per process and `exec` was 42% of the endpoint's busy time. What-if, same workload,",
+    "   only the registry differs:",
     `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O)` +
       (overheadOf("memory") !== undefined ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.` : "."),
     "",
