@@ -9,6 +9,9 @@
  * than derived from `ProcessStatus`): a migration describes history, and history
  * must not change when the code does.
  */
+
+import type { ProcessRecord } from "../model/index.ts";
+
 export type Dialect = "sqlite" | "postgres";
 
 export interface Migration {
@@ -168,4 +171,27 @@ export function assertMigrationListIsOrdered(list: readonly Migration[] = MIGRAT
     if (m.sqlite.length === 0 || m.postgres.length === 0) throw new Error(`migration "${m.name}" lacks a dialect`);
     names.add(m.name);
   });
+}
+
+/**
+ * Values of a new `lash_processes` row in the column order both dialects'
+ * `insertProcess` statements use: (id, registration_hash, input, event_types,
+ * provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms).
+ * JSON travels as text (SQLite TEXT; PostgreSQL casts it to JSONB).
+ */
+export function processInsertParams(r: ProcessRecord): (string | number)[] {
+  const json = JSON.stringify;
+  return [
+    r.id,
+    r.registrationHash,
+    json(r.input),
+    json(r.eventTypes),
+    json(r.provenance),
+    r.provenance.ownerScope.sessionId,
+    r.maxAttempts,
+    r.status,
+    r.attempt,
+    r.createdAtMs,
+    r.updatedAtMs,
+  ];
 }

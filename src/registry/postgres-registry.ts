@@ -11,7 +11,7 @@ import {
   type ProcessRecord,
   type ProcessRegistrationInput,
 } from "../model/index.ts";
-import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
+import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
 import { PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
@@ -20,7 +20,6 @@ import {
   PROCESS_COLUMNS,
   assertStorable,
   listQuery,
-  processParams,
   toAppendTarget,
   toEvent,
   toPage,
@@ -158,7 +157,7 @@ export class PostgresRegistry implements ProcessRegistry {
     const record = newRecord(prepared, Date.now());
     // One statement, so one transaction: a concurrent insert of the same id makes it
     // wait for that transaction, then do nothing; the read after it sees that row.
-    const inserted = await this.#run(this.#pool, "insertProcess", processParams(record));
+    const inserted = await this.#run(this.#pool, "insertProcess", processInsertParams(record));
     if (inserted.rowCount === 1) return { record, created: true };
     const existing = await this.#processRow(this.#pool, record.id);
     if (existing === undefined) throw new Error(`registry is inconsistent: process "${record.id}" neither inserted nor found`);

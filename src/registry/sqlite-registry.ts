@@ -13,7 +13,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
+import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
@@ -30,7 +30,6 @@ import {
 } from "./rules.ts";
 import {
   listQuery,
-  processParams,
   toAppendTarget,
   toEvent,
   toPage,
@@ -125,7 +124,7 @@ export class SqliteRegistry implements ProcessRegistry {
         assertSameRegistration(record, prepared.hash);
       } else {
         record = newRecord(prepared, Date.now());
-        this.#run(SQL.insertProcess, ...processParams(record));
+        this.#run(SQL.insertProcess, ...processInsertParams(record));
       }
       const started = opts.startRun === undefined ? undefined : this.#start(id, opts.startRun);
       return { result: { record: started?.result ?? record, created: existing === undefined }, appended: started?.appended ?? false };

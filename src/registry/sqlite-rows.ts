@@ -35,22 +35,6 @@ export interface EventRow {
 
 export type AppendTargetRow = Pick<ProcessRow, "id" | "status" | "event_types" | "registration_hash">;
 
-export function processParams(r: ProcessRecord): SQLInputValue[] {
-  const json = JSON.stringify;
-  return [
-    r.id,
-    r.registrationHash,
-    json(r.input),
-    json(r.eventTypes),
-    json(r.provenance),
-    r.provenance.ownerScope.sessionId,
-    r.maxAttempts,
-    r.status,
-    r.attempt,
-    r.createdAtMs,
-    r.updatedAtMs,
-  ];
-}
 
 export function toRecord(row: ProcessRow): ProcessRecord {
   return {
