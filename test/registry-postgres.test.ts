@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration, rejectsWith, sleep, timed } from "./registry-conformance/fixtures.ts";
 import { freshSchema, pgQuery, pgUrl, type TestSchema } from "./support/pg.ts";
+import { runNode } from "./support/child.ts";
 
 registryConformance("postgres", async () => {
   const schema = await freshSchema();
@@ -33,31 +33,6 @@ registryConformance("postgres", async () => {
 
 const CHILD = fileURLToPath(new URL("./support/pg-child.ts", import.meta.url));
 
-interface ChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a Node script to completion with piped output; SIGKILLs it if it outlives `timeoutMs`. */
-function runNode(args: string[], timeoutMs = 60_000): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Collects what the registry logs, instead of printing it. */
 function captureLog() {

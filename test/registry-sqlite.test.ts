@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrat
 import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration } from "./registry-conformance/fixtures.ts";
+import { runNode } from "./support/child.ts";
 
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), "lash-sqlite-"));
 
@@ -27,31 +27,6 @@ registryConformance("sqlite", async () => {
 
 const APPENDER = fileURLToPath(new URL("./support/sqlite-appender.ts", import.meta.url));
 
-interface ChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a Node script to completion with piped output; SIGKILLs it if it outlives `timeoutMs`. */
-function runNode(args: string[], timeoutMs = 60_000): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function readTable(path: string, sql: string): Record<string, unknown>[] {
   const db = new DatabaseSync(path, { readOnly: true });

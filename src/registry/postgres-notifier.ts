@@ -15,13 +15,13 @@
  */
 import pg from "pg";
 import type { ProcessEvent } from "../model/index.ts";
+import { EventWaiters } from "./event-waiters.ts";
 
 export const NOTIFY_CHANNEL = "lash_events";
 export const DEFAULT_RECHECK_MS = 5_000;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 /** setTimeout fires at once for delays above 2^31-1 ms; longer waits are clamped to this. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 type Lookup = () => Promise<ProcessEvent | undefined>;
 
@@ -41,10 +41,8 @@ export interface NotifierOptions {
 
 export class PgEventNotifier {
   readonly #opts: NotifierOptions;
-  readonly #recheckMs: number;
   readonly #log: NotifierLog;
-  readonly #wakers = new Map<string, Set<() => void>>();
-  readonly #closers = new Set<(err: Error) => void>();
+  readonly #waiters: EventWaiters;
   #client: pg.Client | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -58,7 +56,8 @@ export class PgEventNotifier {
 
   private constructor(opts: NotifierOptions) {
     this.#opts = opts;
-    this.#recheckMs = opts.recheckMs ?? DEFAULT_RECHECK_MS;
+    // The re-check is a safety net only: NOTIFY is what wakes a wait.
+    this.#waiters = new EventWaiters({ pollMs: opts.recheckMs ?? DEFAULT_RECHECK_MS });
     this.#log = opts.log ?? console;
   }
 
@@ -69,54 +68,12 @@ export class PgEventNotifier {
 
   /** Wakes this process's waiters at once (after a local commit), without the NOTIFY round trip. */
   wake(processId: string): void {
-    for (const wake of this.#wakers.get(processId) ?? []) wake();
+    this.#waiters.notify(processId);
   }
 
   /** First result of `lookup` that is not `undefined`, re-checked on every wake; `undefined` at the timeout. */
   wait(processId: string, timeoutMs: number, lookup: Lookup): Promise<ProcessEvent | undefined> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (!(timeoutMs > 0)) return lookup();
-    return new Promise((resolve, reject) => {
-      let looking = false;
-      let again = false;
-      let done = false;
-      const wakers = this.#wakers.get(processId) ?? new Set();
-      this.#wakers.set(processId, wakers);
-      const finish = (result: ProcessEvent | undefined, err?: unknown): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        clearInterval(recheck);
-        wakers.delete(wake);
-        if (wakers.size === 0 && this.#wakers.get(processId) === wakers) this.#wakers.delete(processId);
-        this.#closers.delete(onClose);
-        if (err !== undefined) reject(err);
-        else resolve(result);
-      };
-      const wake = (): void => {
-        if (done) return;
-        if (looking) {
-          again = true;
-          return;
-        }
-        looking = true;
-        again = false;
-        lookup().then(
-          (event) => {
-            looking = false;
-            if (event !== undefined) finish(event);
-            else if (again) wake();
-          },
-          (err: unknown) => finish(undefined, err),
-        );
-      };
-      const onClose = (err: Error): void => finish(undefined, err);
-      wakers.add(wake);
-      this.#closers.add(onClose);
-      const timer = setTimeout(() => finish(undefined), Math.min(timeoutMs, MAX_TIMER_MS));
-      const recheck = setInterval(wake, this.#recheckMs);
-      wake();
-    });
+    return this.#waiters.wait(processId, timeoutMs, lookup);
   }
 
   /** Ends the LISTEN session; waits still pending reject. Idempotent. */
@@ -124,7 +81,7 @@ export class PgEventNotifier {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
-    for (const close of [...this.#closers]) close(closedError());
+    this.#waiters.close(closedError());
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});
@@ -170,7 +127,7 @@ export class PgEventNotifier {
           if (this.#closed) return;
           this.#log.info("lash: PostgreSQL registry LISTEN connection restored");
           // Anything appended while the session was down sent its NOTIFY into the void.
-          for (const wakers of this.#wakers.values()) for (const wake of wakers) wake();
+          this.#waiters.notifyAll();
         },
         (err: unknown) => {
           this.#log.warn(`lash: PostgreSQL registry could not restore its LISTEN connection (${String(err)}); retrying`);
