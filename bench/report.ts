@@ -147,7 +147,7 @@ function targets(p: P, r: BenchResults): void {
   const over = b1 && l1 ? l1.latency.p50 - b1.latency.p50 : undefined;
   rows.push(["p50 latency overhead at concurrency 1 <= 3 ms above bare (3 steps)", over === undefined ? "n/a" : `${signed(over)} ms (${fmt(l1!.latency.p50, 1)} vs ${fmt(b1!.latency.p50, 1)} ms)`, verdict(over === undefined ? undefined : over <= 3)]);
   const rec10k = r.recovery?.find((x) => x.rows === 10_000);
-  rows.push(["one sweep submits 10,000 rows in <= 10 s", rec10k ? `${fmt(rec10k.sweepSeconds, 1)} s (${rec10k.report.submitted} submitted)` : "n/a (quick mode: 1,000 rows only)", verdict(rec10k ? rec10k.sweepSeconds <= 10 && rec10k.report.submitted === 10_000 : undefined)]);
+  rows.push(["one sweep submits 10,000 rows in <= 10 s", rec10k ? `${fmt(rec10k.sweepSeconds, 1)} s (${String(rec10k.report.submitted)} submitted)` : "n/a (quick mode: 1,000 rows only)", verdict(rec10k ? rec10k.sweepSeconds <= 10 && rec10k.report.submitted === 10_000 : undefined)]);
   const cm = r.cancelMemory?.find((x) => x.nodeFlags === "");
   const worstCancel = cm?.cancels.reduce((a, b) => (b.visible.p50 > a.visible.p50 ? b : a));
   rows.push(["cancel p50 <= 50 ms (cancel -> `cancelled` in the registry)", worstCancel ? cm!.cancels.map((c) => `${fmt(c.visible.p50, 1)} ms (${c.phase})`).join("; ") : "n/a", verdict(worstCancel ? worstCancel.visible.p50 <= 50 : undefined)]);
@@ -326,7 +326,7 @@ function recoverySection(p: P, results: RecoveryResult[], profiled: RecoveryResu
   );
   for (const x of results) {
     p(
-      `| ${x.rows} | ${fmt(x.registerSeconds, 1)} | ${fmt(x.sweepSeconds, 2)} | ${x.report.submitted} | ${(x.report.failed as unknown[]).length} | ${fmt(x.allTerminalSeconds, 2)} | ${fmt(x.completeRate, 0)} | ${fmt(x.cpuMs.endpoint / 1000, 1)} | ${fmt(x.cpuMs.restate / 1000, 1)} |`,
+      `| ${x.rows} | ${fmt(x.registerSeconds, 1)} | ${fmt(x.sweepSeconds, 2)} | ${String(x.report.submitted)} | ${(x.report.failed as unknown[]).length} | ${fmt(x.allTerminalSeconds, 2)} | ${fmt(x.completeRate, 0)} | ${fmt(x.cpuMs.endpoint / 1000, 1)} | ${fmt(x.cpuMs.restate / 1000, 1)} |`,
     );
   }
   p(

@@ -19,8 +19,8 @@ async function main(): Promise<void> {
     await registry.close();
     process.exit(0);
   };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", () => void shutdown());
+  process.once("SIGINT", () => void shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -39,9 +39,9 @@ export const GLOBAL_OPTIONS = {
 
 export interface CliIo {
   /** Results (one JSON document per command with --json). */
-  out(text: string): void;
+  out: (text: string) => void;
   /** Progress, events during waits with --json, and errors. */
-  err(text: string): void;
+  err: (text: string) => void;
 }
 
 export interface CliContext {

@@ -98,8 +98,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv, 
     checkPositionals(command, positionals);
     json = values.json === true;
     const ctx: CliContext = {
-      ingress: (values.ingress as string | undefined) ?? env.RESTATE_INGRESS_URL ?? DEFAULT_INGRESS,
-      admin: (values.admin as string | undefined) ?? env.RESTATE_ADMIN_URL ?? DEFAULT_ADMIN,
+      ingress: values.ingress ?? env.RESTATE_INGRESS_URL ?? DEFAULT_INGRESS,
+      admin: values.admin ?? env.RESTATE_ADMIN_URL ?? DEFAULT_ADMIN,
       json,
       env,
       io,

@@ -49,7 +49,7 @@ export class EventWaiters {
       let done = false;
       const wakers = this.#wakers.get(processId) ?? new Set();
       this.#wakers.set(processId, wakers);
-      const finish = (result: ProcessEvent | undefined, err?: unknown) => {
+      const finish = (result: ProcessEvent | undefined, err?: Error) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -75,7 +75,7 @@ export class EventWaiters {
             if (event !== undefined) finish(event);
             else if (again) wake();
           },
-          (err: unknown) => finish(undefined, err),
+          (err: unknown) => finish(undefined, err instanceof Error ? err : new Error(String(err))),
         );
       };
       wakers.add(wake);

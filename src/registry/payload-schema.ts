@@ -24,7 +24,7 @@ export function schemaProblem(schema: object): string | undefined {
   const copy = structuredClone(schema); // dereference annotates the objects it walks
   let lookup: Record<string, unknown>;
   try {
-    lookup = dereference(copy as never) as Record<string, unknown>;
+    lookup = dereference(copy);
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -45,7 +45,7 @@ function* subschemas(value: unknown): Generator<DereferencedNode> {
   if (Array.isArray(value)) {
     for (const item of value) yield* subschemas(item);
   } else if (isObject(value)) {
-    if ((value as DereferencedNode).__absolute_uri__ !== undefined) yield value as DereferencedNode;
+    if ((value as DereferencedNode).__absolute_uri__ !== undefined) yield value;
     for (const child of Object.values(value)) yield* subschemas(child);
   }
 }

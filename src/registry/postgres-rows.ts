@@ -97,6 +97,7 @@ export function listQuery(filter: ListFilter, limit: number): { text: string; va
 }
 
 // A NUL, or a surrogate half without its partner (no `u` flag: match code units).
+// eslint-disable-next-line no-control-regex -- matching NUL is the point: PostgreSQL text cannot store it
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**

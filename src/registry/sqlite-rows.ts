@@ -39,9 +39,9 @@ export type AppendTargetRow = Pick<ProcessRow, "id" | "status" | "event_types" |
 export function toRecord(row: ProcessRow): ProcessRecord {
   return {
     id: row.id,
-    input: JSON.parse(row.input),
-    eventTypes: JSON.parse(row.event_types),
-    provenance: JSON.parse(row.provenance),
+    input: JSON.parse(row.input) as ProcessRecord["input"],
+    eventTypes: JSON.parse(row.event_types) as ProcessRecord["eventTypes"],
+    provenance: JSON.parse(row.provenance) as ProcessRecord["provenance"],
     maxAttempts: row.max_attempts,
     registrationHash: row.registration_hash,
     status: row.status,
@@ -53,7 +53,7 @@ export function toRecord(row: ProcessRow): ProcessRecord {
 }
 
 export function toAppendTarget(row: AppendTargetRow): AppendTarget {
-  return { id: row.id, status: row.status, eventTypes: JSON.parse(row.event_types), registrationHash: row.registration_hash };
+  return { id: row.id, status: row.status, eventTypes: JSON.parse(row.event_types) as AppendTarget["eventTypes"], registrationHash: row.registration_hash };
 }
 
 export function toEvent(row: EventRow): ProcessEvent {
@@ -61,7 +61,7 @@ export function toEvent(row: EventRow): ProcessEvent {
     processId: row.process_id,
     sequence: row.sequence,
     type: row.type,
-    payload: JSON.parse(row.payload),
+    payload: JSON.parse(row.payload) as ProcessEvent["payload"],
     occurredAtMs: row.occurred_at_ms,
     ...(row.replay_key === null ? {} : { replayKey: row.replay_key }),
   };

@@ -20,9 +20,8 @@ export interface Plugin {
   programs: ProgramDefinition[];
 }
 
-export const defineTool = <S extends z.ZodType>(tool: ToolDefinition<S>): ToolDefinition => tool as unknown as ToolDefinition;
-export const defineProgram = <S extends z.ZodType>(program: ProgramDefinition<S>): ProgramDefinition =>
-  program as unknown as ProgramDefinition;
+export const defineTool = <S extends z.ZodType>(tool: ToolDefinition<S>): ToolDefinition => tool;
+export const defineProgram = <S extends z.ZodType>(program: ProgramDefinition<S>): ProgramDefinition => program;
 export const definePlugin = (plugin: { name: string; tools?: ToolDefinition[]; programs?: ProgramDefinition[] }): Plugin => ({
   name: plugin.name,
   tools: plugin.tools ?? [],

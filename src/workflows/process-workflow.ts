@@ -101,6 +101,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           try {
             checkRegistration(rt, ctx.key, registration);
           } catch (err) {
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- Restate's DurablePromise.reject takes a message
             await ctx.promise(PromiseNames.outcome).reject(String((err as Error).message));
             throw err;
           }

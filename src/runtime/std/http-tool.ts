@@ -38,7 +38,9 @@ export const httpTool = defineTool({
 async function readCapped(response: Response): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of response.body ?? []) {
+  // The fetch types say ReadableStream<any>; a fetch body yields bytes.
+  const body = response.body as ReadableStream<Uint8Array> | null;
+  for await (const chunk of body ?? []) {
     size += chunk.byteLength;
     if (size > HTTP_RESPONSE_MAX_BYTES) {
       await response.body?.cancel();
