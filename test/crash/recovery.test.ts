@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
+import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
 import { RestateAdmin } from "../../src/services/restate-admin.ts";
 import { sweepPage } from "../../src/services/recovery-sweep.ts";
@@ -66,7 +67,7 @@ describe("LashProcessRecovery", () => {
     const record = await s.registry.get("given-up");
     assert.equal(record?.status, "abandoned");
     assert.equal(record?.outcome?.type === "abandoned" && record.outcome.evidence.writer, "engine_gave_up");
-    const awaited = await s.post("/LashProcessWorkflow/given-up/awaitTerminal");
+    const awaited = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/given-up/awaitTerminal");
     assert.equal(awaited.body.type, "abandoned");
   });
 

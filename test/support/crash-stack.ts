@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
+import type { SweepReport } from "../../src/services/recovery-sweep.ts";
 import { startEndpointProcess, type EndpointProcess } from "./endpoint-process.ts";
 import { adminQuery, registerDeployment, startRestateServer, waitFor, type RestateServer } from "./restate-server.ts";
 
@@ -16,13 +17,14 @@ export interface CrashStack {
   registry: SqliteRegistry;
   dir: string;
   dbPath: string;
-  post(path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** POST JSON to the ingress; `T` is what the caller expects the body to be (the assertions check it). */
+  post<T = unknown>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Starts `std.steps` through LashProcesses.start. */
   startSteps(id: string, args: { count: number; stepMs?: number }, extra?: Record<string, unknown>): Promise<void>;
   /** Lines of the steps file written by process `id`. */
   lines(id: string): Promise<string[]>;
   runInvocation(id: string): Promise<{ id: string; status: string; completion_failure?: string } | undefined>;
-  sweep(): Promise<Record<string, any>>;
+  sweep(): Promise<SweepReport>;
   waitTerminal(ids: string[], timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,14 +47,14 @@ export async function startCrashStack(env: Record<string, string> = {}): Promise
   });
   await registerDeployment(restate.adminUrl, endpoint.url);
   const registry = await SqliteRegistry.open(dbPath);
-  const post = async (path: string, body?: unknown) => {
+  const post = async <T>(path: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${restate.ingressUrl}${path}`, {
       method: "POST",
       signal: AbortSignal.timeout(120_000),
       ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   };
   return {
     restate,
@@ -84,7 +86,7 @@ export async function startCrashStack(env: Record<string, string> = {}): Promise
       return rows[0];
     },
     async sweep() {
-      const res = await post("/LashProcessRecovery/default/sweep", {});
+      const res = await post<SweepReport>("/LashProcessRecovery/default/sweep", {});
       if (res.status !== 200) throw new Error(`sweep: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body;
     },

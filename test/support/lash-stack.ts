@@ -26,15 +26,24 @@ export const wakeInbox = restate.object({
   },
 });
 
+/** What the ingress answers when a call fails (status >= 400). */
+export interface ErrorBody {
+  message: string;
+  code?: number;
+}
+
 export interface LashStack {
   stack: Stack<InProcessEndpoint>;
   registry: ProcessRegistry;
   dir: string;
   ingress: string;
   admin: string;
-  /** POST JSON to the ingress (no body when `body` is undefined); returns status and parsed body (text when not JSON). */
-  post(path: string, body?: unknown, raw?: string): Promise<{ status: number; body: any }>;
-  get(path: string): Promise<{ status: number; body: any }>;
+  /**
+   * POST JSON to the ingress (no body when `body` is undefined); returns status and parsed body (text when not JSON).
+   * `T` is what the caller expects the body to be; nothing checks it, the assertions do.
+   */
+  post<T = unknown>(path: string, body?: unknown, raw?: string): Promise<{ status: number; body: T }>;
+  get<T = unknown>(path: string): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
@@ -55,7 +64,7 @@ export async function startLashStack(config: Partial<ServicesConfig> & { registr
   const services = createServices({ ...config, registry, restate: urls });
   const stack = await startStack([...services.all, wakeInbox]);
   stackRef.stack = stack;
-  const request = async (method: string, path: string, body?: string) => {
+  const request = async <T>(method: string, path: string, body?: string): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${stack.ingress}${path}`, {
       method,
       signal: AbortSignal.timeout(60_000),
@@ -69,7 +78,7 @@ export async function startLashStack(config: Partial<ServicesConfig> & { registr
     } catch {
       // keep text
     }
-    return { status: res.status, body: parsed as any };
+    return { status: res.status, body: parsed as T };
   };
   return {
     stack,
@@ -77,8 +86,8 @@ export async function startLashStack(config: Partial<ServicesConfig> & { registr
     dir,
     ingress: stack.ingress,
     admin: stack.admin,
-    post: (path, body, raw) => request("POST", path, raw ?? (body === undefined ? undefined : JSON.stringify(body))),
-    get: (path) => request("GET", path),
+    post: <T>(path: string, body?: unknown, raw?: string) => request<T>("POST", path, raw ?? (body === undefined ? undefined : JSON.stringify(body))),
+    get: <T>(path: string) => request<T>("GET", path),
     async close() {
       await stack.close();
       await registry.close();

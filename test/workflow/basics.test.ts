@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { ProcessAwaitOutput } from "../../src/model/index.ts";
+import type { StartOutput } from "../../src/services/processes-service.ts";
+import type { z } from "zod";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
 
 describe("LashProcessWorkflow basics", () => {
@@ -13,11 +16,11 @@ describe("LashProcessWorkflow basics", () => {
 
   it("runs std.echo started through LashProcesses.start and records events in order", async () => {
     const reg = registration("echo-1", tool("std.echo", { value: { hello: "world" } }));
-    const started = await s.post("/LashProcesses/start", { registration: reg });
+    const started = await s.post<z.infer<typeof StartOutput>>("/LashProcesses/start", { registration: reg });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     assert.equal(started.body.id, "echo-1");
-    assert.match(started.body.invocationId, /^inv_/);
-    const out = await s.post("/LashProcessWorkflow/echo-1/awaitTerminal");
+    assert.match(started.body.invocationId ?? "", /^inv_/);
+    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/echo-1/awaitTerminal");
     assert.deepEqual(out.body, { type: "success", value: { hello: "world" } });
     const record = await s.registry.get("echo-1");
     assert.equal(record?.status, "completed");
@@ -29,11 +32,11 @@ describe("LashProcessWorkflow basics", () => {
   it("runs through a request-response call to run and never runs the body twice for the same key", async () => {
     const file = join(s.dir, "steps-once.txt");
     const reg = registration("steps-once", tool("std.steps", { count: 3, file }));
-    const first = await s.post("/LashProcessWorkflow/steps-once/run", { registration: reg });
+    const first = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/steps-once/run", { registration: reg });
     assert.deepEqual(first.body, { type: "success", value: { steps: 3 } });
     const again = await s.post("/LashProcessWorkflow/steps-once/run/send", { registration: reg });
     assert.equal(again.status, 202);
-    const restart = await s.post("/LashProcesses/start", { registration: reg });
+    const restart = await s.post<z.infer<typeof StartOutput>>("/LashProcesses/start", { registration: reg });
     assert.equal(restart.status, 200);
     assert.equal(restart.body.status, "completed");
     await new Promise((r) => setTimeout(r, 300));

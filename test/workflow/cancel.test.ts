@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import { adminQuery, waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
 import { sideEffects, testPlugin } from "../support/test-plugin.ts";
@@ -27,9 +28,8 @@ describe("cancellation", () => {
     await writeFile(file, "");
     const cancel = await s.post("/LashProcessWorkflow/pre-cancel/cancel", { reason: "changed my mind" });
     assert.deepEqual(cancel.body, { accepted: true, alreadyTerminal: false });
-    const out = await s.post("/LashProcessWorkflow/pre-cancel/run", { registration: registration("pre-cancel", tool("std.steps", { count: 2, file })) });
-    assert.equal(out.body.type, "cancelled");
-    assert.equal(out.body.reason, "changed my mind");
+    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/pre-cancel/run", { registration: registration("pre-cancel", tool("std.steps", { count: 2, file })) });
+    assert.partialDeepStrictEqual(out.body, { type: "cancelled", reason: "changed my mind" });
     assert.equal(await readFile(file, "utf8"), "");
     const events = await s.registry.eventsAfter("pre-cancel", 0);
     assert.deepEqual(events.map((e) => e.type), ["process.cancelled"]);
@@ -41,9 +41,8 @@ describe("cancellation", () => {
     await new Promise((r) => setTimeout(r, 200));
     const cancel = await s.post("/LashProcessWorkflow/running-cancel/cancel", { reason: "user pressed stop" });
     assert.deepEqual(cancel.body, { accepted: true, alreadyTerminal: false });
-    const out = await s.post("/LashProcessWorkflow/running-cancel/awaitTerminal");
-    assert.equal(out.body.type, "cancelled");
-    assert.equal(out.body.reason, "user pressed stop");
+    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/running-cancel/awaitTerminal");
+    assert.partialDeepStrictEqual(out.body, { type: "cancelled", reason: "user pressed stop" });
     assert.equal(sideEffects.get("rc:aborted"), 1);
     const types = (await s.registry.eventsAfter("running-cancel", 0)).map((e) => e.type);
     assert.deepEqual(types, ["process.started", "process.cancel_requested", "process.cancelled"]);
@@ -53,13 +52,13 @@ describe("cancellation", () => {
     await start(registration("wait-cancel", tool("std.wait_signal", { name: "never" })));
     await waitFor(async () => (await statusOf("wait-cancel")) === "waiting", { timeoutMs: 10_000, what: "waiting" });
     await s.post("/LashProcessWorkflow/wait-cancel/cancel", {});
-    const out = await s.post("/LashProcessWorkflow/wait-cancel/awaitTerminal");
+    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/wait-cancel/awaitTerminal");
     assert.equal(out.body.type, "cancelled");
     assert.equal(await statusOf("wait-cancel"), "cancelled");
   });
 
   it("after terminal: a no-op that says so", async () => {
-    await s.post("/LashProcessWorkflow/done-cancel/run", { registration: registration("done-cancel", tool("std.echo", { value: 1 })) });
+    await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/done-cancel/run", { registration: registration("done-cancel", tool("std.echo", { value: 1 })) });
     const cancel = await s.post("/LashProcessWorkflow/done-cancel/cancel", { reason: "late" });
     assert.deepEqual(cancel.body, { accepted: false, alreadyTerminal: true });
     const record = await s.registry.get("done-cancel");
@@ -73,11 +72,10 @@ describe("cancellation", () => {
     const kids = ["parent-cancel.0", "parent-cancel.1", "parent-cancel.2"];
     await waitFor(async () => (await Promise.all(kids.map(statusOf))).every((st) => st === "waiting"), { timeoutMs: 15_000, what: "children waiting" });
     await s.post("/LashProcessWorkflow/parent-cancel/cancel", { reason: "stop all" });
-    assert.equal((await s.post("/LashProcessWorkflow/parent-cancel/awaitTerminal")).body.type, "cancelled");
+    assert.equal((await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/parent-cancel/awaitTerminal")).body.type, "cancelled");
     for (const kid of kids) {
-      const out = await s.post(`/LashProcessWorkflow/${kid}/awaitTerminal`);
-      assert.equal(out.body.type, "cancelled", kid);
-      assert.equal(out.body.reason, "parent parent-cancel cancelled");
+      const out = await s.post<ProcessAwaitOutput>(`/LashProcessWorkflow/${kid}/awaitTerminal`);
+      assert.partialDeepStrictEqual(out.body, { type: "cancelled", reason: "parent parent-cancel cancelled" }, kid);
     }
   });
 
@@ -87,7 +85,7 @@ describe("cancellation", () => {
     const [inv] = await adminQuery<{ id: string }>(s.admin, "SELECT id FROM sys_invocation WHERE target_service_key = 'operator-cancel' AND target_handler_name = 'run'");
     const res = await fetch(`${s.admin}/invocations/${inv!.id}/cancel`, { method: "PATCH" });
     assert.ok(res.ok, `cancel answered ${res.status}`);
-    const out = await s.post("/LashProcessWorkflow/operator-cancel/awaitTerminal");
+    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/operator-cancel/awaitTerminal");
     assert.equal(out.body.type, "cancelled");
     assert.equal(await statusOf("operator-cancel"), "cancelled");
   });
@@ -98,7 +96,7 @@ describe("cancellation", () => {
     const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) || undefined, { timeoutMs: 10_000, what: "pid file" });
     assert.equal(pidGone(pid), false);
     await s.post("/LashProcessWorkflow/shell-cancel/cancel", {});
-    assert.equal((await s.post("/LashProcessWorkflow/shell-cancel/awaitTerminal")).body.type, "cancelled");
+    assert.equal((await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/shell-cancel/awaitTerminal")).body.type, "cancelled");
     await waitFor(async () => pidGone(pid), { timeoutMs: 5_000, what: "shell child gone" });
   });
 });

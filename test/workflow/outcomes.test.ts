@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import { waitFor } from "../support/restate-server.ts";
-import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
+import { registration, startLashStack, tool, type ErrorBody, type LashStack } from "../support/lash-stack.ts";
 import { sideEffects, testPlugin } from "../support/test-plugin.ts";
 
 const program = (name: string, args: unknown) => ({ type: "program", name, args });
@@ -14,7 +15,7 @@ describe("outcomes, external processes and wake delivery", () => {
   after(async () => s?.close());
 
   const run = async (id: string, input: unknown, extra: Record<string, unknown> = {}) =>
-    (await s.post(`/LashProcessWorkflow/${id}/run`, { registration: registration(id, input, extra) })).body;
+    (await s.post<ProcessAwaitOutput>(`/LashProcessWorkflow/${id}/run`, { registration: registration(id, input, extra) })).body;
 
   it("std.fail ends as the failure it describes", async () => {
     const out = await run("fail-1", tool("std.fail", { class: "permission_denied", code: "nope", message: "not allowed" }));
@@ -57,13 +58,13 @@ describe("outcomes, external processes and wake delivery", () => {
     await waitFor(async () => (await s.registry.get("ext-1"))?.status === "waiting", { timeoutMs: 10_000, what: "external waiting" });
     const done = await s.post("/LashProcessWorkflow/ext-1/complete", { output: { type: "success", value: { built: true } } });
     assert.deepEqual(done.body, { accepted: true, alreadyTerminal: false });
-    assert.deepEqual((await s.post("/LashProcessWorkflow/ext-1/awaitTerminal")).body, { type: "success", value: { built: true } });
+    assert.deepEqual((await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/ext-1/awaitTerminal")).body, { type: "success", value: { built: true } });
     const again = await s.post("/LashProcessWorkflow/ext-1/complete", { output: { type: "success", value: { built: false } } });
     assert.deepEqual(again.body, { accepted: false, alreadyTerminal: true });
     assert.deepEqual((await s.registry.get("ext-1"))?.outcome, { type: "success", value: { built: true } });
 
     await run("not-ext", tool("std.echo", { value: 1 }));
-    const refused = await s.post("/LashProcessWorkflow/not-ext/complete", { output: { type: "success", value: 2 } });
+    const refused = await s.post<ErrorBody>("/LashProcessWorkflow/not-ext/complete", { output: { type: "success", value: 2 } });
     assert.equal(refused.status, 409);
     assert.match(refused.body.message, /^not_external:/);
   });
@@ -74,7 +75,7 @@ describe("outcomes, external processes and wake delivery", () => {
       eventTypes,
       provenance: { ownerScope: { sessionId: "inbox-a" }, hostProfileId: "" },
     });
-    const out = (await s.post("/LashProcessWorkflow/wake-1/run", { registration: reg })).body;
+    const out = (await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/wake-1/run", { registration: reg })).body;
     assert.deepEqual(out, { type: "success", value: { sequences: [2, 3, 4] } });
     const wakes = await waitFor(
       async () => {
@@ -108,10 +109,9 @@ describe("outcomes, external processes and wake delivery", () => {
 
   it("an outcome over 256 KiB and a step result over 1 MiB fail with resource_limit", async () => {
     const output = await run("big-output", program("test.big", { where: "output", bytes: 300 * 1024 }));
-    assert.equal(output.code, "output_too_large");
-    assert.equal(output.class, "resource_limit");
+    assert.partialDeepStrictEqual(output, { type: "failure", class: "resource_limit", code: "output_too_large" });
     const step = await run("big-step", program("test.big", { where: "step", bytes: 2 * 1024 * 1024 }));
-    assert.equal(step.code, "step_result_too_large");
+    assert.partialDeepStrictEqual(step, { type: "failure", class: "resource_limit", code: "step_result_too_large" });
   });
 
   it("a timed-out wait does not consume the signal: the next wait receives it", async () => {
@@ -119,7 +119,7 @@ describe("outcomes, external processes and wake delivery", () => {
     assert.equal((await s.post("/LashProcesses/start", { registration: reg })).status, 200);
     await waitFor(async () => (await s.registry.eventsAfter("late-signal", 0)).some((e) => e.type === "first_wait_done"), { timeoutMs: 10_000, what: "first wait timed out" });
     await s.post("/LashProcessWorkflow/late-signal/signal", { name: "late", payload: "finally" });
-    const out = (await s.post("/LashProcessWorkflow/late-signal/awaitTerminal")).body;
+    const out = (await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/late-signal/awaitTerminal")).body;
     assert.deepEqual(out, { type: "success", value: { first: { timedOut: true }, second: "finally" } });
   });
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import { waitFor } from "../support/restate-server.ts";
-import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
+import { registration, startLashStack, tool, type ErrorBody, type LashStack } from "../support/lash-stack.ts";
 import { testPlugin } from "../support/test-plugin.ts";
 
 const program = (name: string, args: unknown) => ({ type: "program", name, args });
@@ -17,13 +18,13 @@ describe("signals and child processes", () => {
     const res = await s.post("/LashProcesses/start", { registration: reg });
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
-  const result = async (id: string) => (await s.post(`/LashProcessWorkflow/${id}/awaitTerminal`)).body;
+  const result = async (id: string) => (await s.post<ProcessAwaitOutput>(`/LashProcessWorkflow/${id}/awaitTerminal`)).body;
 
   it("buffers signals sent before the body waits and consumes them in send order", async () => {
     await start(registration("buffered", program("test.sleep_then_wait", { sleepMs: 800, name: "msg", count: 3 })));
     const sequences = [];
     for (const payload of ["first", "second", "third"]) {
-      const sent = await s.post("/LashProcessWorkflow/buffered/signal", { name: "msg", payload });
+      const sent = await s.post<{ sequence: number }>("/LashProcessWorkflow/buffered/signal", { name: "msg", payload });
       assert.equal(sent.status, 200, JSON.stringify(sent.body));
       sequences.push(sent.body.sequence);
     }
@@ -51,11 +52,11 @@ describe("signals and child processes", () => {
   });
 
   it("a signal to an unknown process is a 404, to a terminal one a 409", async () => {
-    const unknown = await s.post("/LashProcessWorkflow/nobody/signal", { name: "x" });
+    const unknown = await s.post<ErrorBody>("/LashProcessWorkflow/nobody/signal", { name: "x" });
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.message, /^not_found:/);
-    await s.post("/LashProcessWorkflow/finished/run", { registration: registration("finished", tool("std.echo", { value: 0 })) });
-    const late = await s.post("/LashProcessWorkflow/finished/signal", { name: "x" });
+    await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/finished/run", { registration: registration("finished", tool("std.echo", { value: 0 })) });
+    const late = await s.post<ErrorBody>("/LashProcessWorkflow/finished/signal", { name: "x" });
     assert.equal(late.status, 409);
     assert.match(late.body.message, /^process_terminal:/);
   });
@@ -86,11 +87,7 @@ describe("signals and child processes", () => {
     const children = Array.from({ length: 50 }, (_, i) => ({ type: "tool_call", call: { tool: "std.echo", args: { value: i } } }));
     await start(registration("fan", tool("std.fanout", { children })));
     const out = await result("fan");
-    assert.equal(out.type, "success");
-    assert.deepEqual(
-      out.value.results.map((r: { value: number }) => r.value),
-      Array.from({ length: 50 }, (_, i) => i),
-    );
+    assert.deepEqual(out, { type: "success", value: { results: Array.from({ length: 50 }, (_, i) => ({ type: "success", value: i })) } });
     const kids = await s.registry.list({ sessionId: "s1", limit: 1000 });
     assert.equal(kids.items.filter((r) => r.id.startsWith("fan.") && r.status === "completed").length, 50);
   });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord } from "../../src/model/index.ts";
 import { MemoryRegistry } from "../../src/registry/memory-registry.ts";
 import { adminQuery } from "../support/restate-server.ts";
-import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
+import { registration, startLashStack, tool, type ErrorBody, type LashStack } from "../support/lash-stack.ts";
 
 describe("validation at the boundary writes nothing", () => {
   let s: LashStack;
@@ -29,7 +30,7 @@ describe("validation at the boundary writes nothing", () => {
   ];
   for (const [what, body, status, message] of cases) {
     it(`LashProcesses.start refuses ${what} with ${status}`, async () => {
-      const res = typeof body === "string" ? await s.post("/LashProcesses/start", undefined, body) : await s.post("/LashProcesses/start", body);
+      const res = typeof body === "string" ? await s.post<ErrorBody>("/LashProcesses/start", undefined, body) : await s.post<ErrorBody>("/LashProcesses/start", body);
       assert.equal(res.status, status, JSON.stringify(res.body));
       assert.match(res.body.message, message);
       const id = typeof body === "string" ? "none" : (body as { registration: { id: string } }).registration.id;
@@ -41,14 +42,14 @@ describe("validation at the boundary writes nothing", () => {
     const first = registration("conflict", tool("std.echo", { value: 1 }));
     assert.equal((await s.post("/LashProcesses/start", { registration: first })).status, 200);
     const before = await s.registry.get("conflict");
-    const res = await s.post("/LashProcesses/start", { registration: registration("conflict", tool("std.echo", { value: 2 })) });
+    const res = await s.post<ErrorBody>("/LashProcesses/start", { registration: registration("conflict", tool("std.echo", { value: 2 })) });
     assert.equal(res.status, 409);
     assert.match(res.body.message, /^registration_conflict:/);
     assert.equal((await s.registry.get("conflict"))?.registrationHash, before?.registrationHash);
   });
 
   it("run refuses a key that differs from registration.id, before anything is written", async () => {
-    const res = await s.post("/LashProcessWorkflow/key-a/run", { registration: registration("key-b", tool("std.echo", { value: 1 })) });
+    const res = await s.post<ErrorBody>("/LashProcessWorkflow/key-a/run", { registration: registration("key-b", tool("std.echo", { value: 1 })) });
     assert.equal(res.status, 400);
     assert.match(res.body.message, /^process_key_mismatch:/);
     assert.equal(await s.registry.get("key-a"), undefined);
@@ -57,15 +58,15 @@ describe("validation at the boundary writes nothing", () => {
 
   it("LashProcesses.get of an unknown id is a 404; list and events page through what exists", async () => {
     assert.equal((await s.post("/LashProcesses/get", { id: "ghost" })).status, 404);
-    await s.post("/LashProcessWorkflow/listed/run", { registration: registration("listed", tool("std.echo", { value: "x" })) });
-    const got = await s.post("/LashProcesses/get", { id: "listed" });
+    await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/listed/run", { registration: registration("listed", tool("std.echo", { value: "x" })) });
+    const got = await s.post<ProcessRecord>("/LashProcesses/get", { id: "listed" });
     assert.equal(got.body.status, "completed");
-    const page = await s.post("/LashProcesses/list", { status: "completed", limit: 1 });
+    const page = await s.post<{ items: ProcessRecord[]; nextCursor?: string }>("/LashProcesses/list", { status: "completed", limit: 1 });
     assert.equal(page.body.items.length, 1);
     assert.ok(page.body.nextCursor);
-    const events = await s.post("/LashProcesses/events", { id: "listed", after: 1 });
-    assert.deepEqual(events.body.events.map((e: { type: string }) => e.type), ["process.completed"]);
-    const status = await s.post("/LashProcessWorkflow/listed/status");
+    const events = await s.post<{ events: ProcessEvent[] }>("/LashProcesses/events", { id: "listed", after: 1 });
+    assert.deepEqual(events.body.events.map((e) => e.type), ["process.completed"]);
+    const status = await s.post<ProcessRecord>("/LashProcessWorkflow/listed/status");
     assert.equal(status.body.status, "completed");
     assert.equal((await s.post("/LashProcesses/list", { limit: 5000 })).status, 400);
   });
@@ -79,7 +80,7 @@ describe("a durable deployment over an inline registry", () => {
   after(async () => s?.close());
 
   it("refuses to run, naming the ProcessRegistry facet", async () => {
-    const res = await s.post("/LashProcessWorkflow/inline-1/run", { registration: registration("inline-1", tool("std.echo", { value: 1 })) });
+    const res = await s.post<ErrorBody>("/LashProcessWorkflow/inline-1/run", { registration: registration("inline-1", tool("std.echo", { value: 1 })) });
     assert.equal(res.status, 500);
     assert.match(res.body.message, /durable_store_required: .*ProcessRegistry/);
     assert.equal(await s.registry.get("inline-1"), undefined);
