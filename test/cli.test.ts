@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { z } from "zod";
+import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord } from "../src/model/index.ts";
 import { definePlugin, defineProgram } from "../src/runtime/plugin.ts";
+import type { SweepReport } from "../src/services/recovery-sweep.ts";
 import { freePort } from "./support/ports.ts";
 import { startLashStack, type LashStack } from "./support/lash-stack.ts";
 import { LASHCTL, lashctl as run } from "./cli-runner.ts";
@@ -41,7 +43,7 @@ describe("lashctl", { timeout: 120_000 }, () => {
       assert.match(r.stdout, new RegExp(`^  ${command} `, "m"), `help lists ${command}`);
     }
     assert.match(r.stdout, /--ingress URL .*RESTATE_INGRESS_URL/);
-    assert.match(r.stdout, /Exit codes:\n  0 +ok\n  1 .*\n.*\n  2 +usage.*\n  3 +not found/);
+    assert.match(r.stdout, /Exit codes:\n {2}0 +ok\n {2}1 .*\n.*\n {2}2 +usage.*\n {2}3 +not found/);
     const sub = await lashctl("start", "--help");
     assert.equal(sub.code, 0);
     assert.match(sub.stdout, /Usage: lashctl start <tool\|program:name> \[flags\]/);
@@ -76,8 +78,8 @@ describe("lashctl", { timeout: 120_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
     assert.match(lines[0]!, /^started cli-echo \(pending, inv_\w+\)$/);
-    assert.match(lines[1]!, /^#1  \d{4}-\d\d-\d\dT[\d:.]+Z  process\.started/);
-    assert.match(lines[2]!, /^#2  .*  process\.completed  \{"type":"success","value":\{"hi":1\}\}$/);
+    assert.match(lines[1]!, /^#1 {2}\d{4}-\d\d-\d\dT[\d:.]+Z {2}process\.started/);
+    assert.match(lines[2]!, /^#2 {2}.* {2}process\.completed {2}\{"type":"success","value":\{"hi":1\}\}$/);
     assert.equal(lines[3], 'completed {"hi":1}');
   });
 
@@ -95,10 +97,10 @@ describe("lashctl", { timeout: 120_000 }, () => {
     assert.equal(status, "pending");
     const awaited = await lashctl("await", id, "--json");
     assert.deepEqual(JSON.parse(awaited.stdout), { type: "success", value: { greeting: "hello Ada" } });
-    const record = JSON.parse((await lashctl("get", id, "--json")).stdout);
+    const record = JSON.parse((await lashctl("get", id, "--json")).stdout) as ProcessRecord;
     assert.deepEqual(record.input, { type: "program", name: "cli.greet", args: { name: "Ada" } });
     assert.deepEqual(record.provenance, { ownerScope: { sessionId: "cli-json" }, hostProfileId: "", causedBy: { kind: "host", id: "lashctl" } });
-    const events = (await lashctl("events", id, "--json")).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = (await lashctl("events", id, "--json")).stdout.trim().split("\n").map((l) => JSON.parse(l) as ProcessEvent);
     assert.deepEqual(events.map((e) => e.type), ["process.started", "process.completed"]);
   });
 
@@ -123,8 +125,8 @@ describe("lashctl", { timeout: 120_000 }, () => {
     assert.equal((await lashctl("start", "std.sleep", "--args", '{"ms":60000}', "--id", "cli-sleep-2")).code, 0);
     const cancel = await lashctl("cancel", "cli-sleep-2", "--reason", "not needed");
     assert.equal(cancel.code, 0, cancel.stderr);
-    const outcome = JSON.parse((await lashctl("await", "cli-sleep-2", "--json")).stdout);
-    assert.equal(outcome.reason, "not needed");
+    const outcome = JSON.parse((await lashctl("await", "cli-sleep-2", "--json")).stdout) as ProcessAwaitOutput;
+    assert.partialDeepStrictEqual(outcome, { type: "cancelled", reason: "not needed" });
   });
 
   it("signal reaches a waiting process while events --follow prints until the terminal event", async () => {
@@ -137,7 +139,7 @@ describe("lashctl", { timeout: 120_000 }, () => {
     assert.equal(followed.code, 0, followed.stderr);
     const types = followed.stdout.trim().split("\n").map((l) => l.split("  ")[2]);
     assert.deepEqual(types.sort(), ["process.completed", "process.started", "signal.go"]);
-    assert.match(followed.stdout, /signal\.go  \{"ok":true\}/);
+    assert.match(followed.stdout, /signal\.go {2}\{"ok":true\}/);
     assert.match((await lashctl("get", "cli-wait")).stdout, /^outcome +completed \{"payloads":\[\{"ok":true\}\]\}$/m);
   });
 
@@ -177,7 +179,7 @@ describe("lashctl", { timeout: 120_000 }, () => {
     assert.match(conflict.stderr, /registration_conflict/);
     const unknown = await lashctl("start", "program:nope", "--json");
     assert.equal(unknown.code, 2);
-    assert.deepEqual(JSON.parse(unknown.stderr).error.field, "registration.input.name");
+    assert.deepEqual((JSON.parse(unknown.stderr) as { error: { field?: string } }).error.field, "registration.input.name");
     const badId = await lashctl("start", "std.echo", "--id", "no spaces");
     assert.equal(badId.code, 2);
     assert.match(badId.stderr, /invalid_input: registration\.id/);
@@ -186,8 +188,8 @@ describe("lashctl", { timeout: 120_000 }, () => {
   it("recover runs a sweep and prints its report; --schedule and --unschedule", async () => {
     const sweep = await lashctl("recover");
     assert.equal(sweep.code, 0, sweep.stderr);
-    assert.match(sweep.stdout, /^recovery sweep of registry default:\n  scanned +\d+\n  submitted +\d+/);
-    const json = JSON.parse((await lashctl("recover", "--json")).stdout);
+    assert.match(sweep.stdout, /^recovery sweep of registry default:\n {2}scanned +\d+\n {2}submitted +\d+/);
+    const json = JSON.parse((await lashctl("recover", "--json")).stdout) as SweepReport;
     assert.deepEqual(json.failed, []);
     const scheduled = await lashctl("recover", "--schedule", "60000");
     assert.match(scheduled.stdout, /scheduled every 60000 ms/);

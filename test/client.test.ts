@@ -108,7 +108,7 @@ describe("LashProcessClient", { timeout: 90_000 }, () => {
     const first = await client.list({ sessionId: "client-list", limit: 2 });
     assert.equal(first.items.length, 2);
     assert.ok(first.nextCursor, "a first page of 2 out of 3 has a cursor");
-    const second = await client.list({ sessionId: "client-list", limit: 2, cursor: first.nextCursor! });
+    const second = await client.list({ sessionId: "client-list", limit: 2, cursor: first.nextCursor });
     assert.deepEqual([...first.items, ...second.items].map((r) => r.id).sort(), ["c-list-1", "c-list-2", "c-list-3"]);
     assert.ok((await client.list({ status: "failed" })).items.some((r) => r.id === "c-fail"));
     assert.ok((await client.list()).items.length >= 5);

@@ -45,8 +45,8 @@ export async function startDev(opts: { cwd: string; env: Record<string, string>;
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RESTATE_") && !k.startsWith("LASH_")));
   const child = spawn(process.execPath, [LASHCTL, "dev"], { cwd: opts.cwd, env: { ...base, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   while (!out.includes("Ctrl-C stops everything")) {

@@ -81,7 +81,7 @@ describe("README", { timeout: 240_000 }, () => {
     assert.match(ci, /^npm ci$/m);
     assert.match(ci, /^npm test$/m);
     assert.match(ci, /^set -euo pipefail$/m);
-    const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts;
+    const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
     assert.equal(scripts.start, "node src/cli/lashctl.ts dev");
     for (const b of blocks.filter((x) => x.test && !x.test.ci && !x.test.file)) assert.ok(b.lang === "sh", `README line ${b.line}`);
   });
@@ -150,7 +150,7 @@ describe("README", { timeout: 240_000 }, () => {
           t.skip("the PostgreSQL registry adapter is not implemented yet (src/registry/postgres-registry.ts)");
           return false;
         }
-        throw new Error(`${(err as Error).message}\n--- output ---\n${bg.output()}`);
+        throw new Error(`${(err as Error).message}\n--- output ---\n${bg.output()}`, { cause: err });
       }
       return true;
     }
@@ -170,8 +170,8 @@ describe("README", { timeout: 240_000 }, () => {
     // Its own process group, so stopping it reaches npx/npm and the node below them.
     const child = spawn("bash", ["-c", code], { cwd: work, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
     return { block, child, output: () => out };
   }
 });

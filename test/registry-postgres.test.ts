@@ -104,7 +104,7 @@ describe("PostgresRegistry on a server", () => {
     const client = new pg.Client({ connectionString: settings.connectionString, options: settings.sessionOptions });
     await client.connect();
     try {
-      const show = async (name: string) => Object.values((await client.query(`SHOW ${name}`)).rows[0] ?? {})[0];
+      const show = async (name: string) => Object.values((await client.query<Record<string, unknown>>(`SHOW ${name}`)).rows[0] ?? {})[0];
       assert.deepEqual(
         [await show("statement_timeout"), await show("search_path"), await show("idle_in_transaction_session_timeout")],
         ["4321ms", `"${schema.name}"`, "1min"],
@@ -275,7 +275,7 @@ describe("PostgresRegistry on a server", () => {
       const writers = ["m1", "m2", "m3", "m4"];
       const results = await Promise.all(writers.map((w) => runNode([CHILD, "migrate", schema.url(), w, barrier, String(writers.length)])));
       for (const r of results) assert.deepEqual([r.code, r.stderr], [0, ""], r.stderr);
-      assert.deepEqual(results.map((r) => JSON.parse(r.stdout).created), [true, true, true, true]);
+      assert.deepEqual(results.map((r) => (JSON.parse(r.stdout) as { created: boolean }).created), [true, true, true, true]);
       const applied = await pgQuery(`SELECT version, name FROM "${schema.name}".lash_migrations ORDER BY version`);
       assert.deepEqual(applied.map((r) => [r.version, r.name]), MIGRATIONS.map((m) => [m.version, m.name]));
       const registry = await open(schema.url());

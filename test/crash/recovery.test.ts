@@ -113,7 +113,7 @@ describe("LashProcessRecovery", () => {
   });
 
   it("a row the sweep cannot handle is reported in failed[] and the rest of the page goes through", async () => {
-    const db = await SqliteRegistry.open(`${s.dir}/faults.db`);
+    const db = SqliteRegistry.open(`${s.dir}/faults.db`);
     try {
       await db.register(stepsReg(s, "live-elsewhere", 1));
       await s.startSteps("live-elsewhere", { count: 1, stepMs: 10_000 });

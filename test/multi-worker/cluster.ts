@@ -102,7 +102,7 @@ export async function startProcess(ingress: string, body: unknown): Promise<{ id
 
 /** Runs `work` over `items` with at most `concurrency` in flight; results in item order. */
 export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

@@ -5,7 +5,7 @@ import type { ProcessRegistry } from "../../src/registry/port.ts";
 
 export interface OpenedRegistry {
   registry: ProcessRegistry;
-  cleanup(): Promise<void>;
+  cleanup: () => Promise<void>;
 }
 export type OpenRegistry = () => Promise<OpenedRegistry>;
 
@@ -13,7 +13,7 @@ export type OpenRegistry = () => Promise<OpenedRegistry>;
 export type Case = (title: string, body: (registry: ProcessRegistry) => Promise<void>) => void;
 
 export function caseFactory(open: OpenRegistry): Case {
-  return (title, body) =>
+  return (title, body) => {
     it(title, async () => {
       const { registry, cleanup } = await open();
       try {
@@ -22,6 +22,7 @@ export function caseFactory(open: OpenRegistry): Case {
         await cleanup();
       }
     });
+  };
 }
 
 /** `progress` has a payload schema, `note` has none. */

@@ -46,7 +46,7 @@ export async function startCrashStack(env: Record<string, string> = {}): Promise
     },
   });
   await registerDeployment(restate.adminUrl, endpoint.url);
-  const registry = await SqliteRegistry.open(dbPath);
+  const registry = SqliteRegistry.open(dbPath);
   const post = async <T>(path: string, body?: unknown): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${restate.ingressUrl}${path}`, {
       method: "POST",

@@ -61,7 +61,7 @@ export async function startEndpointProcess(opts: {
       await waitForPort(port, { timeoutMs: READY_TIMEOUT_MS, what: `endpoint ${opts.entry}`, isAlive: () => isRunning(proc) });
     } catch (err) {
       await killHard(proc);
-      throw new Error(`${(err as Error).message}\n--- endpoint log (${logPath}) ---\n${logTail(logPath)}`);
+      throw new Error(`${(err as Error).message}\n--- endpoint log (${logPath}) ---\n${logTail(logPath)}`, { cause: err });
     }
   };
   await launch();

@@ -88,7 +88,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
   const configPath = join(dir, "haproxy.cfg");
   const logPath = join(dir, "haproxy.log");
   let child: ChildProcess | undefined;
-  let port = 0;
+  let port: number;
   // A free port can be taken between freePort() and HAProxy binding it: retry with another.
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
@@ -103,7 +103,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
       const log = logTail(logPath);
       if (attempt >= 3 || !/Address already in use|cannot bind/i.test(log)) {
         if (!keepTestData()) rmSync(dir, { recursive: true, force: true });
-        throw new Error(`${(err as Error).message}\n--- haproxy log (${logPath}) ---\n${log}`);
+        throw new Error(`${(err as Error).message}\n--- haproxy log (${logPath}) ---\n${log}`, { cause: err });
       }
     }
   }

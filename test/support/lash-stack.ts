@@ -49,7 +49,7 @@ export interface LashStack {
 
 export async function startLashStack(config: Partial<ServicesConfig> & { registry?: ProcessRegistry } = {}): Promise<LashStack> {
   const dir = await mkdtemp(join(tmpdir(), "lash-test-"));
-  const registry = config.registry ?? (await SqliteRegistry.open(join(dir, "registry.db")));
+  const registry = config.registry ?? SqliteRegistry.open(join(dir, "registry.db"));
   const stackRef: { stack?: Stack<InProcessEndpoint> } = {};
   // The recovery service needs the server's URLs, known only once it runs:
   // resolve them lazily through a getter-backed object.

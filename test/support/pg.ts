@@ -35,6 +35,7 @@ export function requirePostgres(): Promise<void> {
         `PostgreSQL is not reachable at ${redactedUrl()} (${(err as Error).message}). ` +
           "The PostgreSQL registry tests need a real server: start one (e.g. `apt-get install postgresql`, trust auth, " +
           "`createdb test`) or point LASH_TEST_PG_URL at one, e.g. LASH_TEST_PG_URL=postgres://user:password@host:5432/db.",
+        { cause: err },
       );
     } finally {
       await client.end().catch(() => {});

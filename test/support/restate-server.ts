@@ -164,7 +164,7 @@ export async function waitFor<T>(
   let last: T | undefined;
   for (;;) {
     last = await predicate();
-    if (last) return last as NonNullable<T>;
+    if (last) return last;
     if (Date.now() >= deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what} (last value: ${JSON.stringify(last)})`);
     }

@@ -77,15 +77,16 @@ describe("outcomes, external processes and wake delivery", () => {
     });
     const out = (await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/wake-1/run", { registration: reg })).body;
     assert.deepEqual(out, { type: "success", value: { sequences: [2, 3, 4] } });
-    const wakes = await waitFor(
+    type Wake = { processId: string; event: { type: string; payload: unknown } };
+    await waitFor(
       async () => {
-        const got = (await s.post("/TestWakeInbox/inbox-a/list")).body as { processId: string; event: { type: string; payload: unknown } }[];
+        const got = (await s.post<Wake[]>("/TestWakeInbox/inbox-a/list")).body;
         return got.length >= 3 ? got : undefined;
       },
       { timeoutMs: 10_000, what: "3 wakes" },
     );
     await new Promise((r) => setTimeout(r, 300));
-    const final = (await s.post("/TestWakeInbox/inbox-a/list")).body as typeof wakes;
+    const final = (await s.post<Wake[]>("/TestWakeInbox/inbox-a/list")).body;
     assert.deepEqual(
       final.map((w) => [w.processId, w.event.type, w.event.payload]).sort((a, b) => String(a[1]).localeCompare(String(b[1])) || Number(a[2]) - Number(b[2])),
       [
