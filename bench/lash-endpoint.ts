@@ -11,7 +11,7 @@ import { openRegistry } from "../src/registry/open-registry.ts";
 import type { ProcessRegistry } from "../src/registry/port.ts";
 import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
 import { createServices } from "../src/services/create-services.ts";
-import { DEFAULT_RETRY_POLICY } from "../src/workflows/process-workflow.ts";
+import { DEFAULT_RETRY_POLICY } from "../src/runtime/restate-handlers.ts";
 import { benchPlugin } from "./bench-plugin.ts";
 import { countingProxy, installBenchControl, type Counters } from "./lib/bench-control.ts";
 import { serveLocal } from "./lib/serve-local.ts";

@@ -4,7 +4,7 @@ import { openRegistry } from "./registry/open-registry.ts";
 import type { ProcessRegistry } from "./registry/port.ts";
 import type { Plugin } from "./runtime/plugin.ts";
 import { createServices } from "./services/create-services.ts";
-import { DEFAULT_RETRY_POLICY } from "./workflows/process-workflow.ts";
+import { DEFAULT_RETRY_POLICY } from "./runtime/restate-handlers.ts";
 
 export interface LashEndpoint {
   endpoint: restate.RestateEndpoint;

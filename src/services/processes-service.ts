@@ -4,8 +4,8 @@ import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatus
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
-import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
-import { terminalHandlerOptions } from "./handler-support.ts";
+import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
+import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
 export const StartInput = z.object({ registration: ProcessRegistration });
@@ -24,8 +24,6 @@ export const EventsInput = IdInput.extend({
   limit: z.number().int().min(1).max(Limits.pageMax).optional(),
 });
 export const EventsOutput = z.object({ events: z.array(ProcessEvent) });
-
-const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
 
 /**
  * `LashProcesses`: the front door. `start` registers the row first (so a

@@ -3,8 +3,7 @@ import { z } from "zod";
 import { ServiceNames } from "../model/index.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
-import { OPTIONAL_JSON } from "../workflows/process-workflow.ts";
-import { terminalHandlerOptions } from "./handler-support.ts";
+import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
 import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
 
@@ -15,7 +14,6 @@ export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(
 const TickInput = z.object({ generation: z.number().int() });
 
 const PAGE_SIZE = 500;
-const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
 
 /**
  * `LashProcessRecovery/<registryName>`: drives every non-terminal row to a

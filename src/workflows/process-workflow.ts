@@ -20,7 +20,7 @@ import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { notFound } from "../registry/rules.ts";
-import { terminalHandlerOptions } from "../services/handler-support.ts";
+import { DEFAULT_RETRY_POLICY, OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 
 export const RunRequest = z.object({
   registration: ProcessRegistration,
@@ -36,27 +36,11 @@ export const CompleteInput = z.object({ output: ProcessAwaitOutput });
 export const CancelOutput = z.object({ accepted: z.boolean(), alreadyTerminal: z.boolean() });
 export type CancelOutput = z.infer<typeof CancelOutput>;
 
-const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
-/**
- * For inputs whose fields are all optional: accept a JSON body or none. (An input
- * schema that accepts "nothing" alone makes Restate refuse any body.)
- */
-export const OPTIONAL_JSON = "application/json";
-
 export interface WorkflowOptions {
   retryPolicy?: restate.RetryPolicy;
   /** How long Restate keeps a finished workflow's promises and output. */
   workflowRetentionMs?: number;
 }
-
-/** Restate retries a crashed attempt with backoff and pauses (never kills) past the last one. */
-export const DEFAULT_RETRY_POLICY: restate.RetryPolicy = {
-  initialInterval: 100,
-  maxInterval: 10_000,
-  exponentiationFactor: 2,
-  maxAttempts: 60,
-  onMaxAttempts: "pause",
-};
 
 /** `LashProcessWorkflow/<processId>`: one durable process. */
 export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {}) {
