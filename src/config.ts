@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LashError } from "./model/index.ts";
+import { DEFAULT_RESTATE_URLS, LashError, NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./model/index.ts";
 import { WakeTarget } from "./runtime/wake.ts";
 
 const flag = (fallback: boolean) =>
@@ -20,7 +20,7 @@ export const EnvConfig = z.object({
   LASH_BIND_HOST: z.string().min(1).optional(),
   LASH_REGISTRY_URL: z.string().min(1).default("sqlite:./.lash/registry.db"),
   /** Key of the `LashProcessRecovery` object for this registry. */
-  LASH_REGISTRY_NAME: z.string().regex(/^[A-Za-z0-9._:-]+$/).default("default"),
+  LASH_REGISTRY_NAME: z.string().regex(NAME_PATTERN, NAME_PATTERN_MESSAGE).default("default"),
   LASH_HOST_PROFILE: z.string().default("default"),
   LASH_DURABILITY: z.enum(["durable", "inline"]).default("durable"),
   /** `Service/handler`: a virtual object keyed by the owner's session id. */
@@ -35,8 +35,8 @@ export const EnvConfig = z.object({
   LASH_ENABLE_SHELL: flag(false),
   LASH_RECOVER_ON_START: flag(true),
   LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
-  RESTATE_ADMIN_URL: httpUrl("http://127.0.0.1:9070"),
-  RESTATE_INGRESS_URL: httpUrl("http://127.0.0.1:8080"),
+  RESTATE_ADMIN_URL: httpUrl(DEFAULT_RESTATE_URLS.admin),
+  RESTATE_INGRESS_URL: httpUrl(DEFAULT_RESTATE_URLS.ingress),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
   RESTATE_IDENTITY_KEYS: z
     .string()

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LashProcessClient } from "../client/index.ts";
+import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import { registerDeployment } from "./admin-commands.ts";
 import { ExitCode, UsageError, type CliContext, type Command } from "./cli-support.ts";
 import {
@@ -164,7 +165,7 @@ function startEndpoint(plan: DevPlan, ctx: CliContext): DevChild {
 }
 
 function banner(plan: DevPlan, pids: PidFile, report: string): string[] {
-  const env = plan.ingress === "http://127.0.0.1:8080" ? "" : `RESTATE_INGRESS_URL=${plan.ingress} `;
+  const env = plan.ingress === DEFAULT_RESTATE_URLS.ingress ? "" : `RESTATE_INGRESS_URL=${plan.ingress} `;
   const pidText = [`lashctl ${pids.lashctl}`, ...(pids.restateServer ? [`restate-server ${pids.restateServer}`] : []), `endpoint ${pids.endpoint}`].join(", ");
   return [
     "lash dev stack is up",
@@ -186,8 +187,8 @@ export const devCommand: Command = {
   summary: "run Restate (unless one answers), the endpoint, register it and sweep; Ctrl-C stops all",
   details: [
     "env LASH_DEV_DIR          data dir (default ./.lash): restate/, registry.db, logs, dev.pids",
-    "env RESTATE_INGRESS_URL   ingress (default http://127.0.0.1:8080); a started server binds its port",
-    "env RESTATE_ADMIN_URL     admin API (default http://127.0.0.1:9070); a started server binds its port",
+    `env RESTATE_INGRESS_URL   ingress (default ${DEFAULT_RESTATE_URLS.ingress}); a started server binds its port`,
+    `env RESTATE_ADMIN_URL     admin API (default ${DEFAULT_RESTATE_URLS.admin}); a started server binds its port`,
     "env LASH_DEV_NODE_PORT    restate-server's node port (default 5122)",
     "env PORT                  the endpoint's port (default 9080)",
     "env LASH_DEV_ENDPOINT_URI the URI Restate calls the endpoint at (default http://127.0.0.1:$PORT)",

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { LashClientError } from "../client/index.ts";
+import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import { adminCommands } from "./admin-commands.ts";
 import { ExitCode, GLOBAL_OPTIONS, UsageError, type CliContext, type CliIo, type Command } from "./cli-support.ts";
 import { devCommand } from "./dev-command.ts";
@@ -13,8 +14,7 @@ import { processCommands } from "./process-commands.ts";
 
 const COMMANDS: Command[] = [devCommand, ...processCommands, ...adminCommands, identityCommand];
 
-const DEFAULT_INGRESS = "http://127.0.0.1:8080";
-const DEFAULT_ADMIN = "http://127.0.0.1:9070";
+const { ingress: DEFAULT_INGRESS, admin: DEFAULT_ADMIN } = DEFAULT_RESTATE_URLS;
 
 export function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => `${c.name} ${c.args}`.length));

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Limits } from "./limits.ts";
+import { NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./names.ts";
 
 /**
  * A process id IS the Restate workflow key `LashProcessWorkflow/<id>`, so it is
@@ -9,5 +10,5 @@ export const ProcessId = z
   .string()
   .refine((s) => s.trim().length > 0, "must not be blank")
   .refine((s) => s.length <= Limits.processIdMaxLength, `must be at most ${Limits.processIdMaxLength} characters`)
-  .refine((s) => /^[A-Za-z0-9._:-]*$/.test(s), "may contain only letters, digits and . _ : -");
+  .refine((s) => s === "" || NAME_PATTERN.test(s), NAME_PATTERN_MESSAGE);
 export type ProcessId = z.infer<typeof ProcessId>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Limits, jsonSize } from "./limits.ts";
+import { NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./names.ts";
 import { ProcessId } from "./process-id.ts";
 
 const Json = z.json();
@@ -29,7 +30,7 @@ export const EventTypeDecl = z.object({
     .string()
     .min(1)
     .max(Limits.eventTypeNameMaxLength)
-    .regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -")
+    .regex(NAME_PATTERN, NAME_PATTERN_MESSAGE)
     .refine((n) => !n.startsWith("process."), "the process.* namespace is reserved for core events"),
   /** JSON Schema (draft 2020-12) every payload of this type must satisfy. */
   payloadSchema: z.record(z.string(), z.json()).optional(),

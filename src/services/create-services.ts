@@ -1,4 +1,5 @@
 import type * as restate from "@restatedev/restate-sdk";
+import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
 import type { LashRuntime, SessionTurnRunner } from "../runtime/runtime-config.ts";
@@ -23,7 +24,7 @@ export interface ServicesConfig {
   workflow?: WorkflowOptions;
 }
 
-export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: "http://127.0.0.1:9070", ingressUrl: "http://127.0.0.1:8080" };
+export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: DEFAULT_RESTATE_URLS.admin, ingressUrl: DEFAULT_RESTATE_URLS.ingress };
 
 /** The Restate service definitions, for hosts that bind them to an endpoint themselves. */
 export function createServices(config: ServicesConfig) {

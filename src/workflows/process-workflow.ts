@@ -3,6 +3,8 @@ import { z } from "zod";
 import {
   CoreEventTypes,
   Limits,
+  NAME_PATTERN,
+  NAME_PATTERN_MESSAGE,
   PromiseNames,
   ServiceNames,
   jsonSize,
@@ -29,7 +31,7 @@ export const RunRequest = z.object({
 });
 export const CancelInput = z.object({ reason: z.string().max(2000).optional() }).default({});
 export const SignalInput = z.object({
-  name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
+  name: z.string().min(1).max(200).regex(NAME_PATTERN, NAME_PATTERN_MESSAGE),
   payload: z.json().optional(),
 });
 export const CompleteInput = z.object({ output: ProcessAwaitOutput });

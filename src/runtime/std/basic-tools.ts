@@ -1,7 +1,7 @@
 import { appendFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
-import { FailureClass, ProcessInput } from "../../model/index.ts";
+import { FailureClass, NAME_PATTERN, NAME_PATTERN_MESSAGE, ProcessInput } from "../../model/index.ts";
 import { defineTool } from "../plugin.ts";
 import { ProcessFailure } from "../process-failure.ts";
 
@@ -35,7 +35,7 @@ export const waitSignalTool = defineTool({
   name: "std.wait_signal",
   description: "Collects `count` signals named `name`, in send order; `timeoutMs` bounds each wait.",
   args: z.object({
-    name: z.string().regex(/^[A-Za-z0-9._:-]+$/),
+    name: z.string().regex(NAME_PATTERN, NAME_PATTERN_MESSAGE),
     count: z.number().int().min(1).max(1000).default(1),
     timeoutMs: z.number().int().min(0).optional(),
   }),
