@@ -19,6 +19,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { isTerminalEventType } from "../src/model/index.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { mapConcurrent, startCluster, startProcess, stepsRegistration } from "../test/multi-worker/cluster.ts";
 import { freshSchema, pgQuery } from "../test/support/pg.ts";
@@ -30,7 +31,6 @@ const POOL = process.env.POOL;
 const ENDPOINT_APP = "lash-bench-endpoint";
 const STEPS = 3;
 const WARMUP = 50;
-const TERMINAL = new Set(["process.completed", "process.failed", "process.cancelled", "process.abandoned"]);
 
 interface Config {
   label: string;
@@ -85,7 +85,7 @@ async function awaitTerminal(registry: PostgresRegistry, id: string): Promise<vo
   for (;;) {
     const event = await registry.waitEventAfter(id, undefined, after, 60_000);
     if (event === undefined) throw new Error(`${id}: no event for 60 s`);
-    if (TERMINAL.has(event.type)) {
+    if (isTerminalEventType(event.type)) {
       if (event.type !== "process.completed") throw new Error(`${id} ended ${event.type}: ${JSON.stringify(event.payload)}`);
       return;
     }

@@ -5,7 +5,6 @@
  * Handlers with an input take a JSON object (`{}` when every field is optional).
  */
 import {
-  TERMINAL_STATUSES,
   type ProcessAwaitOutput,
   type ProcessEvent,
   type ProcessRecord,
@@ -79,4 +78,4 @@ export interface LashProcessRecoveryApi {
 }
 
 /** Event types that end a process: the last event of its log. */
-export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set([...TERMINAL_STATUSES].map((s) => `process.${s}`));
+export { TERMINAL_EVENT_TYPES } from "../model/index.ts";

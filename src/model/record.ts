@@ -41,6 +41,14 @@ export const CoreEventTypes = {
   abandoned: "process.abandoned",
 } as const;
 export const CORE_EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(CoreEventTypes));
+/** Event types that end a process: the last event of its log. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set([
+  CoreEventTypes.completed,
+  CoreEventTypes.failed,
+  CoreEventTypes.cancelled,
+  CoreEventTypes.abandoned,
+]);
+export const isTerminalEventType = (type: string): boolean => TERMINAL_EVENT_TYPES.has(type);
 
 /** The terminal event type written together with an outcome. */
 export const terminalEventType = (output: ProcessAwaitOutput): string => `process.${statusOfOutcome(output)}`;

@@ -1,6 +1,6 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { TERMINAL_STATUSES, type ProcessEvent, type ProcessRecord } from "../model/index.ts";
+import { isTerminalEventType, type ProcessEvent, type ProcessRecord } from "../model/index.ts";
 
 /** Where wake notifications go: `<service>/<ownerScope.sessionId>/<handler>` (a virtual object). */
 export const WakeTarget = z.object({ service: z.string().min(1), handler: z.string().min(1) });
@@ -11,11 +11,9 @@ export interface WakeMessage {
   event: ProcessEvent;
 }
 
-const isTerminalEvent = (type: string): boolean => [...TERMINAL_STATUSES].some((s) => type === `process.${s}`);
-
 /** Terminal events always wake; others only when their declared type has `semantics.wake`. */
 export function wakes(record: Pick<ProcessRecord, "eventTypes">, type: string): boolean {
-  return isTerminalEvent(type) || record.eventTypes.some((d) => d.name === type && d.semantics?.wake !== undefined);
+  return isTerminalEventType(type) || record.eventTypes.some((d) => d.name === type && d.semantics?.wake !== undefined);
 }
 
 /**

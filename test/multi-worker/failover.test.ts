@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { isTerminalEventType } from "../../src/model/index.ts";
 import { PostgresRegistry } from "../../src/registry/postgres-registry.ts";
 import { pidGone } from "../support/child.ts";
 import { freshSchema, type TestSchema } from "../support/pg.ts";
@@ -21,7 +22,6 @@ import { mapConcurrent, startCluster, startProcess, stepsRegistration, workflowA
 const PROCESSES = 100;
 const STEPS = 5;
 const STEP_MS = 100;
-const TERMINAL = new Set(["process.completed", "process.failed", "process.cancelled", "process.abandoned"]);
 
 describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => {
   let schema: TestSchema | undefined;
@@ -72,7 +72,7 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
       const record = await registry!.get(id);
       assert.deepEqual([record?.status, record?.outcome], ["completed", { type: "success", value: { steps: STEPS } }], id);
       const events = await registry!.eventsAfter(id, 0, 1000);
-      const terminal = events.filter((e) => TERMINAL.has(e.type));
+      const terminal = events.filter((e) => isTerminalEventType(e.type));
       assert.equal(terminal.length, 1, `${id}: ${events.map((e) => e.type).join(", ")}`);
       assert.equal(events.at(-1)?.type, "process.completed", id);
     }

@@ -6,6 +6,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isTerminalStatus } from "../../src/model/index.ts";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
 import type { SweepReport } from "../../src/services/recovery-sweep.ts";
 import { startEndpointProcess, type EndpointProcess } from "./endpoint-process.ts";
@@ -94,7 +95,7 @@ export async function startCrashStack(env: Record<string, string> = {}): Promise
       await waitFor(
         async () => {
           const records = await Promise.all(ids.map((id) => registry.get(id)));
-          return records.every((r) => r !== undefined && ["completed", "failed", "cancelled", "abandoned"].includes(r.status));
+          return records.every((r) => r !== undefined && isTerminalStatus(r.status));
         },
         { timeoutMs, intervalMs: 100, what: `${ids.length} processes terminal` },
       );
