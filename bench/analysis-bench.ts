@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import type { EndpointProcess } from "../test/support/endpoint-process.ts";
 import { adminQuery } from "../test/support/restate-server.ts";
 import type { Counters } from "./lib/bench-control.ts";
@@ -14,7 +15,6 @@ import { summarizeProfile, type ProfileSummary } from "./lib/cpu-profile.ts";
 import { closedLoop } from "./lib/load.ts";
 import { cpuMsOf } from "./lib/proc.ts";
 import { runner, type System } from "./lib/requests.ts";
-import { sleep } from "./lib/stats.ts";
 
 export interface JournalRow {
   system: string;
@@ -118,7 +118,7 @@ async function waitForFile(path: string, what: string, timeoutMs = 30_000): Prom
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(path)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${path})`);
-    await sleep(20);
+    await delay(20);
   }
 }
 

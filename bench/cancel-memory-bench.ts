@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { setTimeout as delay } from "node:timers/promises";
 import { adminQuery } from "../test/support/restate-server.ts";
 import { endWindow, startWindow } from "./analysis-bench.ts";
 import { startBenchStack, type BenchStack } from "./lib/bench-stack.ts";
@@ -16,7 +17,7 @@ import { summarizeHeapProfile } from "./lib/cpu-profile.ts";
 import { postOk } from "./lib/http-client.ts";
 import { memoryOf, residentBreakdown, type ResidentBreakdown } from "./lib/proc.ts";
 import { registrationFor, toolCall } from "./lib/requests.ts";
-import { sleep, summarize, type LatencySummary } from "./lib/stats.ts";
+import { summarize, type LatencySummary } from "./lib/stats.ts";
 
 export interface HeapInfo {
   heapUsedMiB: number;
@@ -104,7 +105,7 @@ export async function runCancelMemory(
       });
       const deadline = performance.now() + opts.timeoutMs;
       const count0 = () => (waiting.get(prefix) as { n: number }).n;
-      while (count0() < count && performance.now() < deadline) await sleep(100);
+      while (count0() < count && performance.now() < deadline) await delay(100);
       if (count0() < count) throw new Error(`only ${count0()}/${count} processes reached waitFor within ${opts.timeoutMs} ms`);
       return ids;
     };
@@ -115,7 +116,7 @@ export async function runCancelMemory(
     const ids = await startWaiting("wait-", opts.processes, true);
     const startSeconds = (performance.now() - t0) / 1000;
     log(`  ${opts.processes} lash processes waiting (and as many bare workflows held) after ${startSeconds.toFixed(1)} s`);
-    await sleep(1000); // let the bare side settle too
+    await delay(1000); // let the bare side settle too
     await endWindow(stack.lash!, lashWindow);
     await endWindow(stack.bare!, bareWindow);
     const heap = { lash: summarizeHeapProfile(`${lashWindow}.heapprofile`), bare: summarizeHeapProfile(`${bareWindow}.heapprofile`) };
@@ -142,7 +143,7 @@ export async function runCancelMemory(
             seen = true;
             break;
           }
-          await sleep(1);
+          await delay(1);
         }
         if (seen) visible.push(performance.now() - begun);
         else timeouts += 1;
@@ -164,11 +165,11 @@ export async function runCancelMemory(
       while (performance.now() < until) {
         counts = await runStatusCounts(stack);
         if ((counts["LashProcessWorkflow suspended"] ?? 0) >= opts.processes && (counts["BareWorkflow suspended"] ?? 0) >= opts.processes) break;
-        await sleep(1000);
+        await delay(1000);
       }
       const suspended = counts["LashProcessWorkflow suspended"] ?? 0;
       if (suspended >= opts.processes) result.suspendedAfterSeconds = startSeconds + (performance.now() - s0) / 1000;
-      await sleep(2000); // give the endpoint a moment to release what the streams held
+      await delay(2000); // give the endpoint a moment to release what the streams held
       await point(`${suspended} suspended`);
       await cancelSeries("suspended (replayed on cancel)", ids.slice(0, cancelCount));
     }
@@ -193,9 +194,9 @@ async function heapProbe(pid: number, dir: string, name: string, n: number): Pro
   const deadline = Date.now() + 30_000;
   while (!existsSync(file)) {
     if (Date.now() > deadline) throw new Error(`no heap probe from ${name} (${file})`);
-    await sleep(20);
+    await delay(20);
   }
-  await sleep(20); // written in one call; give it a moment to land
+  await delay(20); // written in one call; give it a moment to land
   const { before, after } = JSON.parse(readFileSync(file, "utf8")) as { before: NodeJS.MemoryUsage; after?: NodeJS.MemoryUsage };
   const m = after ?? before;
   const mib = (b: number) => b / 1024 / 1024;

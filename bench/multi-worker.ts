@@ -19,6 +19,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { isTerminalEventType } from "../src/model/index.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { mapConcurrent, startCluster, startProcess, stepsRegistration } from "../test/multi-worker/cluster.ts";
@@ -67,7 +68,7 @@ function sampleBusyConnections(): { stop(): Promise<Busy> } {
         [ENDPOINT_APP],
       );
       samples.push(Number(row?.busy ?? 0));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await delay(20);
     }
   })();
   return {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
+import { setTimeout as delay } from "node:timers/promises";
 import { openRegistry } from "../src/registry/open-registry.ts";
 import { INCLUSIVE, endWindow, startWindow } from "./analysis-bench.ts";
 import type { Counters } from "./lib/bench-control.ts";
@@ -15,7 +16,6 @@ import { summarizeProfile, type ProfileSummary } from "./lib/cpu-profile.ts";
 import { postJson } from "./lib/http-client.ts";
 import { cpuMsOf } from "./lib/proc.ts";
 import { registrationFor, toolCall } from "./lib/requests.ts";
-import { sleep } from "./lib/stats.ts";
 
 export interface RecoveryResult {
   rows: number;
@@ -77,7 +77,7 @@ export async function runRecovery(
     const deadline = t0 + opts.timeoutMs;
     let remaining = live();
     while (remaining > 0 && performance.now() < deadline) {
-      await sleep(100);
+      await delay(100);
       remaining = live();
     }
     const allTerminalSeconds = (performance.now() - t0) / 1000;

@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { REPO_ROOT } from "../test/support/restate-server.ts";
 import { runAnalysis } from "./analysis-bench.ts";
 import { runCancelMemory } from "./cancel-memory-bench.ts";
@@ -85,7 +86,7 @@ async function stop(code: number, why: string): Promise<never> {
     console.error(`bench: ${why}; stopping everything it started`);
     await runCleanups();
     // A scenario may have registered more while the first pass ran: once more, then leave.
-    await new Promise((r) => setTimeout(r, 200));
+    await delay(200);
     await runCleanups();
     closeClient();
     process.exit(code);

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import * as restate from "@restatedev/restate-sdk";
 import type { EnvConfig } from "./config.ts";
 import { openRegistry } from "./registry/open-registry.ts";
@@ -50,7 +51,7 @@ export async function requestStartupSweep(config: EnvConfig, timeoutMs = 60_000,
     } catch {
       // Restate not up yet.
     }
-    await new Promise((r) => setTimeout(r, 500).unref());
+    await delay(500, undefined, { ref: false });
   }
   log.warn("lash: could not request the start-up recovery sweep (is the endpoint registered with Restate?)");
   return false;

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord } from "../src/model/index.ts";
 import { definePlugin, defineProgram } from "../src/runtime/plugin.ts";
@@ -210,7 +211,7 @@ describe("lashctl", { timeout: 120_000 }, () => {
     const child = spawn(process.execPath, [LASHCTL, "await", "cli-int"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    while (!out.includes("process.started")) await new Promise((r) => setTimeout(r, 50));
+    while (!out.includes("process.started")) await delay(50);
     child.kill("SIGINT");
     const code = await new Promise((r) => child.once("close", r));
     assert.equal(code, 130);

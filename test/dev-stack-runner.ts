@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { LASHCTL } from "./cli-runner.ts";
 import { freePort } from "./support/ports.ts";
 
@@ -55,7 +56,7 @@ export async function startDev(opts: { cwd: string; env: Record<string, string>;
       child.kill("SIGKILL");
       throw new Error(`lashctl dev was not up within ${opts.timeoutMs ?? 60_000} ms:\n${out}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
   }
   const dir = join(opts.cwd, opts.env.LASH_DEV_DIR ?? ".lash");
   const pids = JSON.parse(readFileSync(join(dir, "dev.pids"), "utf8")) as DevStackProcess["pids"];

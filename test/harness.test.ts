@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import * as restate from "@restatedev/restate-sdk";
 import { pidGone } from "./support/child.ts";
 import { adminQuery, waitFor } from "./support/restate-server.ts";
@@ -21,7 +22,7 @@ const HarnessProbe = restate.workflow({
       const a = await ctx.run("one", () => (countStep(ctx.key, "one"), 1));
       const b = await ctx.run("two", async () => {
         countStep(ctx.key, "two");
-        await new Promise((r) => setTimeout(r, input.delayMs ?? 0));
+        await delay(input.delayMs ?? 0);
         return 2;
       });
       const c = await ctx.run("three", () => (countStep(ctx.key, "three"), 3));

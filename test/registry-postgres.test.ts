@@ -4,13 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import type { LashError } from "../src/model/index.ts";
 import { MIGRATIONS } from "../src/registry/migrations.ts";
 import { parsePostgresUrl } from "../src/registry/postgres-config.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
-import { registration, rejectsWith, sleep, timed } from "./registry-conformance/fixtures.ts";
+import { registration, rejectsWith, timed } from "./registry-conformance/fixtures.ts";
 import { freshSchema, pgQuery, pgUrl, type TestSchema } from "./support/pg.ts";
 import { runNode } from "./support/child.ts";
 
@@ -60,7 +61,7 @@ async function until(predicate: () => Promise<boolean>, what: string, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+    await delay(20);
   }
 }
 
@@ -348,7 +349,7 @@ describe("PostgresRegistry on a server", () => {
     const waiting = waiter.waitEventAfter("p-1", "signal.go", 0, 10_000);
     assert.equal(await terminateSessions(`${app} listener`), 1);
     await until(async () => lines.some((l) => l.includes("LISTEN connection restored")), "the LISTEN connection to come back");
-    await sleep(50);
+    await delay(50);
     const appended = await writer.appendEvent("p-1", { type: "signal.go", payload: 1 });
     const { result, ms } = await timed(() => waiting);
     assert.deepEqual(result, appended);
@@ -374,7 +375,7 @@ describe("PostgresRegistry on a server", () => {
       () => assert.fail("a wait on a closed registry resolved"),
       (err: unknown) => err,
     );
-    await sleep(20);
+    await delay(20);
     const { ms } = await timed(() => registry.close());
     assert.match(String(await waiting), /the PostgreSQL registry is closed/);
     assert.ok(ms < 2_000);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { setTimeout as delay } from "node:timers/promises";
 import { MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrations.ts";
 import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
@@ -95,7 +96,7 @@ describe("SqliteRegistry on a file", () => {
     try {
       await writer.register(registration("p-1"));
       const wait = waiter.waitEventAfter("p-1", "signal.go", 0, 10_000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await delay(50);
       const appended = await writer.appendEvent("p-1", { type: "signal.go", payload: { from: "elsewhere" } });
       const started = performance.now();
       assert.deepEqual(await wait, appended);

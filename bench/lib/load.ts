@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { isStopping } from "./cleanup.ts";
 
 /**
@@ -45,7 +46,7 @@ export async function closedLoop(opts: {
         errors += 1;
         firstError ??= err instanceof Error ? err.message : String(err);
         // A failing stack should not spin: back off a little before the next request.
-        await new Promise((r) => setTimeout(r, 10));
+        await delay(10);
       }
     }
   };

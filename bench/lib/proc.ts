@@ -1,5 +1,6 @@
 /** Reads a process's memory and CPU time from /proc (Linux). */
 import { readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 
 /** `VmRSS` and `VmHWM` (peak) of a pid, in MiB. */
 export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
@@ -94,7 +95,7 @@ export async function waitForQuiet(maxWaitMs: number, threshold = 0.15): Promise
   const t0 = performance.now();
   for (;;) {
     const a = machineCpuMs();
-    await new Promise((r) => setTimeout(r, 1000));
+    await delay(1000);
     const b = machineCpuMs();
     const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
     const waited = performance.now() - t0;

@@ -39,4 +39,3 @@ export function fmt(value: number | undefined, digits = 1): string {
   return value.toFixed(digits);
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import net from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 
 export interface DevChild {
   readonly name: string;
@@ -105,14 +106,14 @@ export async function stopPid(pid: number, graceMs: number): Promise<void> {
     return;
   }
   const deadline = Date.now() + graceMs;
-  while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
+  while (pidAlive(pid) && Date.now() < deadline) await delay(50);
   if (pidAlive(pid)) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
       // gone meanwhile
     }
-    while (pidAlive(pid)) await sleep(20);
+    while (pidAlive(pid)) await delay(20);
   }
 }
 
@@ -152,8 +153,7 @@ export async function waitUntil(
     if (await ready()) return;
     if (opts.child && !isRunning(opts.child)) throw new Error(`${what}: ${opts.child.name} ${await opts.child.exited} before it was ready`);
     if (Date.now() > deadline) throw new Error(`${what}: not ready within ${opts.timeoutMs} ms`);
-    await sleep(100);
+    await delay(100);
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

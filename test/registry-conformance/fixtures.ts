@@ -79,4 +79,3 @@ export async function timed<T>(action: () => Promise<T>): Promise<{ result: T; m
   return { result, ms: performance.now() - start };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
-import { registration, sleep, timed, type Case } from "./fixtures.ts";
+import { setTimeout as delay } from "node:timers/promises";
+import { registration, timed, type Case } from "./fixtures.ts";
 
 /** Long enough that resolving "at the timeout" is clearly told apart from resolving on an event. */
 const LONG_WAIT_MS = 10_000;
@@ -25,7 +26,7 @@ export function waitCases(test: Case): void {
 
     test("resolves when a matching event is appended after the wait started", async (registry) => {
       await registry.register(registration("w-b"));
-      const appendLater = sleep(50).then(() => registry.appendEvent("w-b", { type: "note", payload: "later" }));
+      const appendLater = delay(50).then(() => registry.appendEvent("w-b", { type: "note", payload: "later" }));
       const { result, ms } = await timed(() => registry.waitEventAfter("w-b", "note", 0, LONG_WAIT_MS));
       const appended = await appendLater;
       assert.deepEqual(result, appended);
@@ -37,7 +38,7 @@ export function waitCases(test: Case): void {
       await registry.appendEvent("w-c", { type: "signal.go", payload: 1 }); // 1: at `after`
       await registry.appendEvent("w-c", { type: "note", payload: "noise" }); // 2: other type
       const wait = registry.waitEventAfter("w-c", "signal.go", 1, LONG_WAIT_MS);
-      await sleep(50);
+      await delay(50);
       await registry.appendEvent("w-c", { type: "progress", payload: { pct: 1 } }); // 3: other type
       await registry.appendEvent("w-c", { type: "signal.go", payload: 2 }); // 4: the one
       const event = await wait;
@@ -58,7 +59,7 @@ export function waitCases(test: Case): void {
     test("is woken by the terminal event that complete writes", async (registry) => {
       await registry.register(registration("w-e"));
       const wait = registry.waitEventAfter("w-e", "process.failed", 0, LONG_WAIT_MS);
-      await sleep(30);
+      await delay(30);
       const { event } = await registry.complete("w-e", { type: "failure", class: "io", code: "disk", message: "full" });
       assert.deepEqual(await wait, event);
     });

@@ -9,6 +9,7 @@
  */
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { PostgresRegistry } from "../../src/registry/postgres-registry.ts";
 
 const [role, url, ...rest] = process.argv.slice(2);
@@ -20,7 +21,7 @@ async function barrier(dir: string, writer: string, writers: number): Promise<vo
   const deadline = Date.now() + 15_000;
   while (readdirSync(dir).length < writers) {
     if (Date.now() > deadline) throw new Error(`barrier timed out for writer ${writer}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await delay(2);
   }
 }
 

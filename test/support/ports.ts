@@ -1,4 +1,5 @@
 import net from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 
 /**
  * Returns a TCP port on 127.0.0.1 that was free a moment ago: the OS picks it
@@ -34,7 +35,7 @@ export async function waitForPort(
     if (await canConnect(host, port)) return;
     if (opts.isAlive && !opts.isAlive()) throw new Error(`${what}: process exited before ${host}:${port} accepted connections`);
     if (Date.now() > deadline) throw new Error(`${what}: ${host}:${port} did not accept connections within ${opts.timeoutMs ?? 10_000} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
   }
 }
 

@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setTimeout as delay } from "node:timers/promises";
 import { isRunning, keepTestData, killHard, logTail, spawnLogged, stopGracefully } from "./child.ts";
 import { freePort } from "./ports.ts";
 
@@ -168,7 +169,7 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what} (last value: ${JSON.stringify(last)})`);
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+    await delay(opts.intervalMs ?? 100);
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
 
 const [dbPath, processId, writer, count, barrierDir, writers] = process.argv.slice(2);
@@ -27,7 +28,7 @@ writeFileSync(join(barrierDir, writer), "");
 const deadline = Date.now() + 15_000;
 while (readdirSync(barrierDir).length < Number(writers)) {
   if (Date.now() > deadline) throw new Error(`barrier timed out for writer ${writer}`);
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await delay(5);
 }
 
 // A writer in a tight loop re-takes SQLite's write lock before the other one's busy
@@ -36,7 +37,7 @@ while (readdirSync(barrierDir).length < Number(writers)) {
 const sequences: number[] = [];
 for (let i = 0; i < Number(count); i++) {
   sequences.push((await registry.appendEvent(processId, { type: "tick", payload: { writer, i } })).sequence);
-  await new Promise((resolve) => setTimeout(resolve, 1));
+  await delay(1);
 }
 await registry.close();
 process.stdout.write(`${JSON.stringify({ writer, sequences })}\n`);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import type { StartOutput } from "../../src/services/processes-service.ts";
 import type { z } from "zod";
@@ -39,7 +40,7 @@ describe("LashProcessWorkflow basics", () => {
     const restart = await s.post<z.infer<typeof StartOutput>>("/LashProcesses/start", { registration: reg });
     assert.equal(restart.status, 200);
     assert.equal(restart.body.status, "completed");
-    await new Promise((r) => setTimeout(r, 300));
+    await delay(300);
     assert.equal(await readFile(file, "utf8"), "steps-once 0\nsteps-once 1\nsteps-once 2\n");
   });
 });

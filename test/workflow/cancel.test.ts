@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import { adminQuery, waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
@@ -38,7 +39,7 @@ describe("cancellation", () => {
   it("while running: the outcome is cancelled with the reason, the AbortSignal fires, and it is prompt", async () => {
     await start(registration("running-cancel", program("test.abort_watch", { key: "rc" })));
     await waitFor(async () => (await statusOf("running-cancel")) === "running", { timeoutMs: 10_000, what: "running" });
-    await new Promise((r) => setTimeout(r, 200));
+    await delay(200);
     const cancel = await s.post("/LashProcessWorkflow/running-cancel/cancel", { reason: "user pressed stop" });
     assert.deepEqual(cancel.body, { accepted: true, alreadyTerminal: false });
     const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/running-cancel/awaitTerminal");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import { waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type ErrorBody, type LashStack } from "../support/lash-stack.ts";
@@ -85,7 +86,7 @@ describe("outcomes, external processes and wake delivery", () => {
       },
       { timeoutMs: 10_000, what: "3 wakes" },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await delay(300);
     const final = (await s.post<Wake[]>("/TestWakeInbox/inbox-a/list")).body;
     assert.deepEqual(
       final.map((w) => [w.processId, w.event.type, w.event.payload]).sort((a, b) => String(a[1]).localeCompare(String(b[1])) || Number(a[2]) - Number(b[2])),
