@@ -5,6 +5,12 @@ export const ServiceNames = {
   processes: "LashProcesses",
 } as const;
 
+/** Handlers only lash's own services call (`ingressPrivate`). */
+export const PrivateHandlerNames = {
+  /** `LashProcessWorkflow/<id>`: recovery wrote the outcome; resolve the promise `awaitTerminal` waits on. */
+  releaseAwaiters: "releaseAwaiters",
+} as const;
+
 /** Durable promise names inside one `LashProcessWorkflow/<id>`. */
 export const PromiseNames = {
   cancel: "cancel",

@@ -1,6 +1,6 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { ServiceNames } from "../model/index.ts";
+import { PrivateHandlerNames, ServiceNames } from "../model/index.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
@@ -31,7 +31,7 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
       const page = await ctx.run(`sweep page ${n}`, () => sweepPage(rt.registry, admin, pageSize, cursor));
       for (const { record, event } of page.terminals) {
         sendWake(ctx, rt.wakeTarget, record, event);
-        ctx.genericSend({ service: ServiceNames.workflow, method: "settle", key: record.id, parameter: new Uint8Array(0) });
+        ctx.genericSend({ service: ServiceNames.workflow, method: PrivateHandlerNames.releaseAwaiters, key: record.id, parameter: new Uint8Array(0) });
       }
       report = addReports(report, page.report);
       cursor = page.nextCursor;

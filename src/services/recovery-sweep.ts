@@ -98,7 +98,7 @@ async function recoverRow(
   }
   if (invocation.completion_result === "success") {
     // The run finished but its terminal write is missing: copy, never re-run.
-    await settle(registry, record, await admin.runOutput(record.id), terminals);
+    await writeOutcome(registry, record, await admin.runOutput(record.id), terminals);
     return "reconciled";
   }
   // Killed or failed by the infrastructure: another attempt, or give up.
@@ -109,11 +109,12 @@ async function recoverRow(
     return "submitted";
   }
   const abandoned: ProcessAwaitOutput = { type: "abandoned", evidence: { writer: "engine_gave_up", atMs: Date.now() } };
-  await settle(registry, record, abandoned, terminals);
+  await writeOutcome(registry, record, abandoned, terminals);
   return "reconciled";
 }
 
-async function settle(registry: ProcessRegistry, record: ProcessRecord, output: ProcessAwaitOutput, terminals: SweepTerminal[]) {
+/** Writes the outcome recovery decided on (first writer wins); a write that applied is queued for wake and release. */
+async function writeOutcome(registry: ProcessRegistry, record: ProcessRecord, output: ProcessAwaitOutput, terminals: SweepTerminal[]) {
   const done = await registry.complete(record.id, output);
   if (done.disposition === "applied") {
     terminals.push({ record: { id: record.id, eventTypes: record.eventTypes, provenance: record.provenance }, event: done.event });

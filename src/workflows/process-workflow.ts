@@ -2,9 +2,11 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import {
   CoreEventTypes,
+  LashError,
   Limits,
   NAME_PATTERN,
   NAME_PATTERN_MESSAGE,
+  PrivateHandlerNames,
   PromiseNames,
   ServiceNames,
   jsonSize,
@@ -179,7 +181,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
             const record = await registry.get(id);
             if (record === undefined) throw notFound(id);
             if (record.input.type !== "external") {
-              throw new restate.TerminalError(`not_external: process "${id}" is a ${record.input.type} process; only external processes are completed from outside`, { errorCode: 409 });
+              throw new LashError("not_external", `process "${id}" is a ${record.input.type} process; only external processes are completed from outside`);
             }
             return registry.complete(id, output, { replayKey: ctx.request().id });
           });
@@ -192,8 +194,8 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       /** Private: recovery wrote the outcome (abandoned, or copied); release awaiters. */
-      settle: restate.handlers.workflow.shared({ ingressPrivate: true }, async (ctx: restate.WorkflowSharedContext): Promise<void> => {
-        const record = await ctx.run("settle", () => registry.get(ctx.key));
+      [PrivateHandlerNames.releaseAwaiters]: restate.handlers.workflow.shared({ ingressPrivate: true }, async (ctx: restate.WorkflowSharedContext): Promise<void> => {
+        const record = await ctx.run("read outcome", () => registry.get(ctx.key));
         if (record?.outcome !== undefined) await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), record.outcome);
       }),
     },
