@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { EnvConfig } from "../src/config.ts";
 import { helpText } from "../src/cli/lashctl.ts";
 import { devEnv, freeDevPorts, startDev, type DevPorts, type DevStackProcess } from "./dev-stack-runner.ts";
@@ -109,11 +109,10 @@ describe("README", { timeout: 240_000 }, () => {
     for (const block of runnable("main")) await runBlock(block);
   });
 
-  it("runs the PostgreSQL deployment commands", async (t) => {
-    for (const block of runnable("postgres")) {
-      const ok = await runBlock(block, t);
-      if (!ok) return;
-    }
+  it("runs the PostgreSQL deployment commands", async () => {
+    const postgres = runnable("postgres");
+    assert.ok(postgres.length > 0, "the README has no PostgreSQL blocks (group=postgres) to run");
+    for (const block of postgres) await runBlock(block);
   });
 
   it("runs the signed dev stack (npm start with request identity), and unsigned requests are refused", async () => {
@@ -129,8 +128,8 @@ describe("README", { timeout: 240_000 }, () => {
     assert.ok(!existsSync(join(work, ".lash-signed", "dev.pids")));
   });
 
-  /** Runs one block; background blocks keep running until stopped. Returns false when the test was skipped. */
-  async function runBlock(block: ReadmeBlock, t?: TestContext): Promise<boolean> {
+  /** Runs one block; background blocks keep running until stopped. */
+  async function runBlock(block: ReadmeBlock): Promise<void> {
     const code = substitute(block.code);
     if (block.test?.background) {
       const bg = startBackground(block, code);
@@ -146,13 +145,9 @@ describe("README", { timeout: 240_000 }, () => {
           { timeoutMs: 90_000, intervalMs: 100, what: `README line ${block.line} to print "${ready}"` },
         );
       } catch (err) {
-        if (t && /PostgreSQL registry not implemented/.test(bg.output())) {
-          t.skip("the PostgreSQL registry adapter is not implemented yet (src/registry/postgres-registry.ts)");
-          return false;
-        }
         throw new Error(`${(err as Error).message}\n--- output ---\n${bg.output()}`, { cause: err });
       }
-      return true;
+      return;
     }
     const result = await runShell(code, env, work);
     assert.equal(result.code, 0, `README line ${block.line} exited ${result.code}:\n${code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
@@ -163,7 +158,6 @@ describe("README", { timeout: 240_000 }, () => {
         `README line ${block.line}: the output differs from the README\n--- expected ---\n${expected}\n--- actual ---\n${result.stdout}`,
       );
     }
-    return true;
   }
 
   function startBackground(block: ReadmeBlock, code: string): Background {
