@@ -1,4 +1,4 @@
-import { codeFromWire, type ErrorCode } from "../model/index.ts";
+import { codeFromWire, type ErrorCode } from "../model/errors.ts";
 
 /**
  * What went wrong, as a stable code: the server's LashError codes
