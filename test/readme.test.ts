@@ -82,7 +82,7 @@ describe("README", { timeout: 240_000 }, () => {
     assert.match(ci, /^npm test$/m);
     assert.match(ci, /^set -euo pipefail$/m);
     const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts;
-    assert.equal(scripts.start, "node src/cli/lashctl.ts dev");
+    assert.equal(scripts.start, "node src/cli/bin.ts dev");
     for (const b of blocks.filter((x) => x.test && !x.test.ci && !x.test.file)) assert.ok(b.lang === "sh", `README line ${b.line}`);
   });
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * lashctl: the command line of lash-processes (`npx lashctl --help`).
  * Global flags, dispatch to one command, and the mapping of errors to exit codes.
@@ -132,7 +131,8 @@ function reportError(err: unknown, io: CliIo, json: boolean, command: string | u
   return ExitCode.failed;
 }
 
-async function main(): Promise<void> {
+/** Runs lashctl in this process (the `bin` entry, `src/cli/bin.ts`, calls it). */
+export async function main(): Promise<void> {
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("interrupted"));
   process.once("SIGINT", stop);
@@ -144,4 +144,3 @@ async function main(): Promise<void> {
   process.stdout.write("", () => process.exit(code));
 }
 
-if (import.meta.main) await main();
