@@ -186,7 +186,7 @@ export class LashProcessClient {
 
   #mapError(what: string, err: unknown, callerSignal?: AbortSignal): unknown {
     if (err instanceof LashClientError) return err;
-    if (err instanceof clients.HttpCallError) return errorFromResponse(err.status, err.responseText, what);
+    if (err instanceof clients.HttpCallError) return errorFromResponse(err.status, err.responseText, what, this.ingressUrl);
     if (callerSignal?.aborted) return callerSignal.reason;
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
       return new LashClientError("unreachable", `${what}: no answer from Restate at ${this.ingressUrl} within ${this.#timeoutMs} ms`, { cause: err });
