@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
@@ -27,6 +27,7 @@ import { freePort } from "./support/ports.ts";
 import { REPO_ROOT, waitFor } from "./support/restate-server.ts";
 
 const blocks = readmeBlocks();
+/** Groups run elsewhere: `host` runs in the packed-package consumer project (test/package.test.ts). */
 const runnable = (group: string) => blocks.filter((b) => b.test && !b.test.ci && !b.test.file && (b.test.group ?? "main") === group);
 
 interface Background {
@@ -56,9 +57,15 @@ describe("README", { timeout: 240_000 }, () => {
     // A checkout-like working dir: the repo's files linked in, so README paths
     // (examples/…, src/…, npx lashctl) work and everything written lands here.
     work = await mkdtemp(join(tmpdir(), "lash-readme-"));
-    for (const entry of ["package.json", "node_modules", "src", "examples", "restate.toml", "tsconfig.json"]) {
+    for (const entry of ["package.json", "node_modules", "src", "dist", "restate.toml", "tsconfig.json"]) {
       await symlink(join(REPO_ROOT, entry), join(work, entry));
     }
+    // examples/ is a consumer project of its own (test/package.test.ts installs the packed package
+    // there); here its `lash-processes` is this checkout's build, linked like `npm link` would.
+    assert.ok(existsSync(join(REPO_ROOT, "dist", "index.js")), "dist/ is missing: run `npm run build` first (npm test does)");
+    await cp(join(REPO_ROOT, "examples"), join(work, "examples"), { recursive: true, filter: (src) => !src.includes("node_modules") });
+    await mkdir(join(work, "examples", "node_modules"), { recursive: true });
+    await symlink(REPO_ROOT, join(work, "examples", "node_modules", "lash-processes"));
     ports = await freeDevPorts();
     extraPorts = { "9081": await freePort(), "9082": await freePort() };
     database = `lash_readme_${process.pid}_${Date.now().toString(36)}`;
