@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
@@ -23,6 +23,7 @@ import { helpText } from "../src/cli/lashctl.ts";
 import { devEnv, freeDevPorts, startDev, type DevPorts, type DevStackProcess } from "./dev-stack-runner.ts";
 import { outputMatches, readReadme, readmeBlocks, type ReadmeBlock } from "./readme-blocks.ts";
 import { keepTestData, pidGone } from "./support/child.ts";
+import { linkedExamples } from "./support/linked-examples.ts";
 import { freePort } from "./support/ports.ts";
 import { REPO_ROOT, waitFor } from "./support/restate-server.ts";
 
@@ -60,12 +61,7 @@ describe("README", { timeout: 240_000 }, () => {
     for (const entry of ["package.json", "node_modules", "src", "dist", "restate.toml", "tsconfig.json"]) {
       await symlink(join(REPO_ROOT, entry), join(work, entry));
     }
-    // examples/ is a consumer project of its own (test/package.test.ts installs the packed package
-    // there); here its `lash-processes` is this checkout's build, linked like `npm link` would.
-    assert.ok(existsSync(join(REPO_ROOT, "dist", "index.js")), "dist/ is missing: run `npm run build` first (npm test does)");
-    await cp(join(REPO_ROOT, "examples"), join(work, "examples"), { recursive: true, filter: (src) => !src.includes("node_modules") });
-    await mkdir(join(work, "examples", "node_modules"), { recursive: true });
-    await symlink(REPO_ROOT, join(work, "examples", "node_modules", "lash-processes"));
+    await linkedExamples(work);
     ports = await freeDevPorts();
     extraPorts = { "9081": await freePort(), "9082": await freePort() };
     database = `lash_readme_${process.pid}_${Date.now().toString(36)}`;
