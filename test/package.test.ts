@@ -123,18 +123,23 @@ describe("the packed package in a consumer project (examples/)", () => {
     const script = [
       'import { registerHooks } from "node:module";',
       "const builtins = [];",
-      "registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.startsWith(\"node:\")) builtins.push(`${specifier} from ${context.parentURL}`); return r; } });",
+      "const ours = [];",
+      "registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.startsWith(\"node:\")) builtins.push(`${specifier} from ${context.parentURL}`); const m = /\\/lash-processes\\/dist\\/(.*)$/.exec(r.url); if (m) ours.push(m[1]); return r; } });",
       'const client = await import("lash-processes/client");',
       "const clientBuiltins = [...builtins];",
+      "const clientModules = [...new Set(ours)];",
       'const root = await import("lash-processes");',
       'const testing = await import("lash-processes/testing");',
-      "console.log(JSON.stringify({ clientBuiltins, root: Object.keys(root), client: Object.keys(client), testing: Object.keys(testing), same: root.LashProcessClient === client.LashProcessClient }));",
+      "console.log(JSON.stringify({ clientBuiltins, clientModules, root: Object.keys(root), client: Object.keys(client), testing: Object.keys(testing), same: root.LashProcessClient === client.LashProcessClient }));",
     ].join("\n");
     await writeFile(join(consumer, "imports.mjs"), script);
     const r = await sh("node imports.mjs");
     ok(r, "node imports.mjs");
-    const got = JSON.parse(r.stdout) as { clientBuiltins: string[]; root: string[]; client: string[]; testing: string[]; same: boolean };
+    const got = JSON.parse(r.stdout) as { clientBuiltins: string[]; clientModules: string[]; root: string[]; client: string[]; testing: string[]; same: boolean };
     assert.deepEqual(got.clientBuiltins, [], "lash-processes/client imported node: modules");
+    assert.ok(got.clientModules.includes("client/index.js"), JSON.stringify(got.clientModules));
+    for (const file of got.clientModules) assert.match(file, /^(client|model)\//, `lash-processes/client loaded ${file}`);
+    assert.ok(!got.clientModules.includes("model/canonical.js"), "the client does not load the model's node:crypto part");
     for (const name of ["createLashEndpoint", "defineTool", "defineProgram", "definePlugin", "openRegistry", "LashProcessClient", "ProcessRegistration"]) assert.ok(got.root.includes(name), name);
     for (const name of ["LashProcessClient", "toolRef", "programRef", "LashClientError", "StartResult", "CancelResult", "CompleteResult"]) assert.ok(got.client.includes(name), name);
     assert.ok(got.testing.includes("createTestEnvironment"));
