@@ -30,6 +30,6 @@ const greet = definePlugin({
 
 // The std plugin is always there; yours come next. Configured from env (see Configuration).
 const config = readEnvConfig();
-const { endpoint } = await createLashEndpoint(config, [greet]);
-await endpoint.listen(config.PORT);
+const endpoint = await createLashEndpoint(config, [greet]);
+await endpoint.listen(config.PORT, config.LASH_BIND_HOST);
 console.info(`greet endpoint listening on :${config.PORT}`);

@@ -1,4 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { once } from "node:events";
+import { createServer, type Http2Server } from "node:http2";
 import * as restate from "@restatedev/restate-sdk";
 import type { EnvConfig } from "./config.ts";
 import { openRegistry } from "./registry/open-registry.ts";
@@ -8,8 +10,11 @@ import { createServices } from "./services/create-services.ts";
 import { DEFAULT_RETRY_POLICY } from "./runtime/restate-handlers.ts";
 
 export interface LashEndpoint {
-  endpoint: restate.RestateEndpoint;
+  /** The request handler (HTTP/2 or HTTP/1.1 `createServer(handler)`), from the SDK's `createEndpointHandler`. */
+  handler: ReturnType<typeof restate.createEndpointHandler>;
   registry: ProcessRegistry;
+  /** Serves `handler` over HTTP/2 (what Restate speaks) on `port` (`host`: default all interfaces); resolves once listening. */
+  listen(port: number, host?: string): Promise<Http2Server>;
 }
 
 /** Builds the endpoint (all lash services bound) from the env configuration. */
@@ -27,10 +32,20 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(config.LASH_RETRY_MAX_ATTEMPTS ? { maxAttempts: config.LASH_RETRY_MAX_ATTEMPTS } : {}) },
     },
   });
-  let endpoint = restate.endpoint();
-  for (const service of services.all) endpoint = endpoint.bind(service);
-  if (config.RESTATE_IDENTITY_KEYS?.length) endpoint = endpoint.withIdentityV1(...config.RESTATE_IDENTITY_KEYS);
-  return { endpoint, registry };
+  const handler = restate.createEndpointHandler({
+    services: services.all,
+    ...(config.RESTATE_IDENTITY_KEYS?.length ? { identityKeys: config.RESTATE_IDENTITY_KEYS } : {}),
+  });
+  return {
+    handler,
+    registry,
+    async listen(port, host) {
+      const server = createServer(handler);
+      server.listen(port, host);
+      await once(server, "listening");
+      return server;
+    },
+  };
 }
 
 /**

@@ -2,17 +2,13 @@
  * The endpoint alone: `node src/main.ts`, configured from env (see README,
  * "Configuration"). The one place `restate.serve`-style listening happens.
  */
-import { createServer } from "node:http2";
-import { once } from "node:events";
 import { readEnvConfig } from "./config.ts";
 import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
 
 async function main(): Promise<void> {
   const config = readEnvConfig();
-  const { endpoint, registry } = await createLashEndpoint(config);
-  const server = createServer(endpoint.http2Handler());
-  server.listen(config.PORT, config.LASH_BIND_HOST);
-  await once(server, "listening");
+  const { listen, registry } = await createLashEndpoint(config);
+  await listen(config.PORT, config.LASH_BIND_HOST);
   console.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
   if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config);
   const shutdown = async () => {

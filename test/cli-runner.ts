@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "./support/restate-server.ts";
 
-export const LASHCTL = join(REPO_ROOT, "src", "cli", "lashctl.ts");
+export const LASHCTL = join(REPO_ROOT, "src", "cli", "bin.ts");
 
 export interface CliResult {
   code: number | null;

@@ -10,7 +10,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord } from "../src/model/index.ts";
 import { definePlugin, defineProgram } from "../src/runtime/plugin.ts";
-import type { SweepReport } from "../src/services/recovery-sweep.ts";
+import type { SweepReport } from "../src/model/wire.ts";
 import { freePort } from "./support/ports.ts";
 import { startLashStack, type LashStack } from "./support/lash-stack.ts";
 import { LASHCTL, lashctl as run } from "./cli-runner.ts";

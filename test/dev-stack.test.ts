@@ -14,7 +14,8 @@ import { after, before, describe, it } from "node:test";
 import { lashctl } from "./cli-runner.ts";
 import { devEnv, freeDevPorts, startDev, type DevPorts, type DevStackProcess } from "./dev-stack-runner.ts";
 import { keepTestData, pidGone } from "./support/child.ts";
-import { REPO_ROOT, startRestateServer, waitFor } from "./support/restate-server.ts";
+import { linkedExamples } from "./support/linked-examples.ts";
+import { startRestateServer, waitFor } from "./support/restate-server.ts";
 
 const allPids = (dev: DevStackProcess) => [dev.pids.lashctl, dev.pids.restateServer, dev.pids.endpoint].filter((p): p is number => p !== undefined);
 
@@ -102,7 +103,7 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
         RESTATE_ADMIN_URL: server.adminUrl,
         PORT: String(endpointPort),
         LASH_DEV_DIR: "external",
-        LASH_DEV_ENTRY: join(REPO_ROOT, "examples", "custom-endpoint.ts"),
+        LASH_DEV_ENTRY: join(await linkedExamples(cwd), "custom-endpoint.ts"),
       };
       const dev = await startDev({ cwd, env: external });
       running.push(dev);

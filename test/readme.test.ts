@@ -23,10 +23,12 @@ import { helpText } from "../src/cli/lashctl.ts";
 import { devEnv, freeDevPorts, startDev, type DevPorts, type DevStackProcess } from "./dev-stack-runner.ts";
 import { outputMatches, readReadme, readmeBlocks, type ReadmeBlock } from "./readme-blocks.ts";
 import { keepTestData, pidGone } from "./support/child.ts";
+import { linkedExamples } from "./support/linked-examples.ts";
 import { freePort } from "./support/ports.ts";
 import { REPO_ROOT, waitFor } from "./support/restate-server.ts";
 
 const blocks = readmeBlocks();
+/** Groups run elsewhere: `host` runs in the packed-package consumer project (test/package.test.ts). */
 const runnable = (group: string) => blocks.filter((b) => b.test && !b.test.ci && !b.test.file && (b.test.group ?? "main") === group);
 
 interface Background {
@@ -56,9 +58,10 @@ describe("README", { timeout: 240_000 }, () => {
     // A checkout-like working dir: the repo's files linked in, so README paths
     // (examples/…, src/…, npx lashctl) work and everything written lands here.
     work = await mkdtemp(join(tmpdir(), "lash-readme-"));
-    for (const entry of ["package.json", "node_modules", "src", "examples", "restate.toml", "tsconfig.json"]) {
+    for (const entry of ["package.json", "node_modules", "src", "dist", "restate.toml", "tsconfig.json"]) {
       await symlink(join(REPO_ROOT, entry), join(work, entry));
     }
+    await linkedExamples(work);
     ports = await freeDevPorts();
     extraPorts = { "9081": await freePort(), "9082": await freePort() };
     database = `lash_readme_${process.pid}_${Date.now().toString(36)}`;
@@ -82,7 +85,7 @@ describe("README", { timeout: 240_000 }, () => {
     assert.match(ci, /^npm test$/m);
     assert.match(ci, /^set -euo pipefail$/m);
     const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
-    assert.equal(scripts.start, "node src/cli/lashctl.ts dev");
+    assert.equal(scripts.start, "node src/cli/bin.ts dev");
     for (const b of blocks.filter((x) => x.test && !x.test.ci && !x.test.file)) assert.ok(b.lang === "sh", `README line ${b.line}`);
   });
 

@@ -4,9 +4,7 @@
  * terminal's Ctrl-C reaches only lashctl, which stops them in order, by pid.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 
@@ -18,19 +16,7 @@ export interface DevChild {
   readonly exited: Promise<string>;
 }
 
-/** The restate-server binary of this platform, from the npm package that ships it. */
-export function restateServerBinary(): string {
-  const pkg = `@restatedev/restate-server-${process.platform}-${process.arch}`;
-  let dir: string;
-  try {
-    dir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
-  } catch {
-    throw new Error(`restate-server is not installed for ${process.platform}-${process.arch} (${pkg}); run npm ci`);
-  }
-  const bin = join(dir, "bin", "restate-server");
-  if (!existsSync(bin)) throw new Error(`restate-server binary missing at ${bin}; run npm ci`);
-  return bin;
-}
+export { restateServerBinary } from "../testing/restate-server-binary.ts";
 
 /** Spawns a child in its own process group; its output goes to `logPath` or, line-prefixed, to `onLine`. */
 export function spawnChild(

@@ -5,7 +5,7 @@
  * runs one recovery sweep, and stays up until Ctrl-C / SIGTERM, then stops
  * everything it started (by pid, waiting for each to exit).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LashProcessClient } from "../client/index.ts";
@@ -27,6 +27,14 @@ import {
 } from "./dev-children.ts";
 
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The endpoint `lashctl dev` runs by default: this package's `main` (`.ts` in the repo, built `.js` when installed). */
+const DEFAULT_ENTRY = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "../main.ts" : "../main.js", import.meta.url));
+
+/** The project's own `restate.toml` if it has one, else the one this package ships. */
+function restateConfigFile(): string {
+  const own = resolve("restate.toml");
+  return existsSync(own) ? own : join(PACKAGE_ROOT, "restate.toml");
+}
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 export interface DevPlan {
@@ -83,7 +91,7 @@ export function devPlan(ctx: CliContext): DevPlan {
     endpointUri: env.LASH_DEV_ENDPOINT_URI ?? `http://127.0.0.1:${endpointPort}`,
     registryUrl: env.LASH_REGISTRY_URL ?? `sqlite:${join(dir, "registry.db")}`,
     registryName: env.LASH_REGISTRY_NAME ?? "default",
-    entry: resolve(env.LASH_DEV_ENTRY ?? join(PACKAGE_ROOT, "src", "main.ts")),
+    entry: resolve(env.LASH_DEV_ENTRY ?? DEFAULT_ENTRY),
   };
 }
 
@@ -121,7 +129,7 @@ async function startRestate(plan: DevPlan, ctx: CliContext, say: (t: string) => 
     throw new Error(`no Restate server answers at ${plan.admin}, and dev starts one only on 127.0.0.1 (set RESTATE_ADMIN_URL / RESTATE_INGRESS_URL to local URLs)`);
   }
   const logPath = join(plan.dir, "restate-server.log");
-  const child = spawnChild("restate-server", restateServerBinary(), ["--config-file", join(PACKAGE_ROOT, "restate.toml"), "--no-logo"], {
+  const child = spawnChild("restate-server", restateServerBinary(), ["--config-file", restateConfigFile(), "--no-logo"], {
     cwd: process.cwd(),
     logPath,
     env: {
@@ -192,7 +200,7 @@ export const devCommand: Command = {
     "env LASH_DEV_NODE_PORT    restate-server's node port (default 5122)",
     "env PORT                  the endpoint's port (default 9080)",
     "env LASH_DEV_ENDPOINT_URI the URI Restate calls the endpoint at (default http://127.0.0.1:$PORT)",
-    "env LASH_DEV_ENTRY        endpoint entry file (default src/main.ts), e.g. one with your plugins",
+    "env LASH_DEV_ENTRY        endpoint entry file (default: this package's main), e.g. one with your plugins",
     "env LASH_REGISTRY_URL     registry (default sqlite:$LASH_DEV_DIR/registry.db)",
     "env RESTATE_LOGGING       the endpoint's log level (default WARN)",
   ],

@@ -1,81 +1,56 @@
 /**
- * The wire shapes of the lash services as the ingress client sees them: plain
- * interfaces (no import of the server code), handler signatures in the SDK's
- * `(ctx, input) => Promise<output>` form so the typed ingress client infers them.
- * Handlers with an input take a JSON object (`{}` when every field is optional).
+ * The lash services as the ingress client sees them: handler signatures in the
+ * SDK's `(ctx, input) => Promise<output>` form (so the typed ingress client
+ * infers them), every input and output derived from the wire schemas in
+ * `src/model/wire.ts` that the server validates with. Inputs are the schemas'
+ * input types (defaults may be left out), outputs their parsed types.
  */
-import {
-  type ProcessAwaitOutput,
-  type ProcessEvent,
-  type ProcessRecord,
-  type ProcessRegistrationInput,
-  type ProcessStatus,
-} from "../model/index.ts";
-
-export interface StartResult {
-  id: string;
-  /** The row's status right after registration (`pending` for a new process). */
-  status: ProcessStatus;
-  invocationId?: string;
-}
-
-export interface ListFilter {
-  status?: ProcessStatus;
-  sessionId?: string;
-  /** 1..1000, default 100. */
-  limit?: number;
-  /** `nextCursor` of the previous page. */
-  cursor?: string;
-}
-
-export interface ProcessPage {
-  items: ProcessRecord[];
-  nextCursor?: string;
-}
-
-export interface CancelResult {
-  accepted: boolean;
-  alreadyTerminal: boolean;
-}
-
-export interface SweepReport {
-  scanned: number;
-  submitted: number;
-  alreadyActive: number;
-  reconciled: number;
-  resumed: number;
-  skippedExternal: number;
-  failed: { id: string; error: string }[];
-}
-
-export interface ScheduleResult {
-  everyMs: number;
-  generation: number;
-}
+import type { ProcessAwaitOutput } from "../model/outcome.ts";
+import type { ProcessRecord } from "../model/record.ts";
+import type {
+  CancelInput,
+  CancelResult,
+  CompleteInput,
+  CompleteResult,
+  EventsInput,
+  EventsPage,
+  GetInput,
+  ListFilter,
+  ProcessPage,
+  ScheduleInput,
+  ScheduleResult,
+  SignalInput,
+  SignalResult,
+  StartInput,
+  StartResult,
+  SweepInput,
+  SweepReport,
+  UnscheduleResult,
+} from "../model/wire.ts";
 
 type Handler<I, O> = (ctx: unknown, input: I) => Promise<O>;
 type NoInputHandler<O> = (ctx: unknown) => Promise<O>;
 
 export interface LashProcessesApi {
-  start: Handler<{ registration: ProcessRegistrationInput }, StartResult>;
-  get: Handler<{ id: string }, ProcessRecord>;
+  start: Handler<StartInput, StartResult>;
+  get: Handler<GetInput, ProcessRecord>;
   list: Handler<ListFilter, ProcessPage>;
-  events: Handler<{ id: string; after?: number; limit?: number }, { events: ProcessEvent[] }>;
+  events: Handler<EventsInput, EventsPage>;
 }
 
 export interface LashProcessWorkflowApi {
-  cancel: Handler<{ reason?: string }, CancelResult>;
-  signal: Handler<{ name: string; payload?: unknown }, { sequence: number }>;
+  cancel: Handler<NonNullable<CancelInput>, CancelResult>;
+  signal: Handler<SignalInput, SignalResult>;
   awaitTerminal: NoInputHandler<ProcessAwaitOutput>;
   status: NoInputHandler<ProcessRecord>;
-  complete: Handler<{ output: ProcessAwaitOutput }, CancelResult>;
+  complete: Handler<CompleteInput, CompleteResult>;
 }
 
 export interface LashProcessRecoveryApi {
-  sweep: Handler<{ limit?: number }, SweepReport>;
-  schedule: Handler<{ everyMs: number }, ScheduleResult>;
-  unschedule: NoInputHandler<{ scheduled: boolean }>;
+  sweep: Handler<NonNullable<SweepInput>, SweepReport>;
+  schedule: Handler<ScheduleInput, ScheduleResult>;
+  unschedule: NoInputHandler<UnscheduleResult>;
 }
 
 /** Event types that end a process: the last event of its log. */
-export { TERMINAL_EVENT_TYPES } from "../model/index.ts";
+export { TERMINAL_EVENT_TYPES } from "../model/record.ts";

@@ -1,4 +1,4 @@
-import { codeFromWire, type ErrorCode } from "../model/index.ts";
+import { codeFromWire, type ErrorCode } from "../model/errors.ts";
 
 /**
  * What went wrong, as a stable code: the server's LashError codes
@@ -7,9 +7,11 @@ import { codeFromWire, type ErrorCode } from "../model/index.ts";
  * - `unreachable`: no answer from the Restate ingress (connection refused, DNS, timeout);
  * - `not_deployed`: Restate answers but does not know the lash services
  *   (the endpoint is not registered: `lashctl register <uri>`);
+ * - `not_restate`: the answer is not Restate's (an empty or HTML body, a
+ *   gateway's 502/503/504): the URL is not the ingress (the admin API, a proxy);
  * - `http_error`: any other non-2xx answer without a lash code.
  */
-export type LashClientErrorCode = ErrorCode | "not_deployed" | "http_error";
+export type LashClientErrorCode = ErrorCode | "not_deployed" | "not_restate" | "http_error";
 
 export class LashClientError extends Error {
   override name = "LashClientError";
@@ -38,15 +40,29 @@ const SCHEMA_FAILURE = /Standard schema validation failed:\s*\n\*\s*(?:\(at ([^)
  * Restate's `{code, message, source}`; a lash handler's message is `code: message`
  * (see `LashError.toWire`), a schema failure carries the JSON pointer of the field.
  */
-export function errorFromResponse(status: number, body: string, what: string): LashClientError {
+export function errorFromResponse(status: number, body: string, what: string, url?: string): LashClientError {
   let message = body;
   let source: string | undefined;
+  let fromRestate = false;
   try {
     const parsed = JSON.parse(body) as { message?: unknown; source?: unknown };
-    if (typeof parsed.message === "string") message = parsed.message;
+    if (typeof parsed.message === "string") {
+      message = parsed.message;
+      fromRestate = true;
+    }
     if (typeof parsed.source === "string") source = parsed.source;
   } catch {
     // not JSON: keep the text
+  }
+  // Restate answers every error with a JSON `{code, message}`; anything else came from something in front of it, or from another port.
+  if (!fromRestate) {
+    const where = url === undefined ? "the server" : originOf(url);
+    const kind = /^\s*</.test(body) ? "an HTML page" : body.trim().length === 0 ? "an empty body" : "a non-Restate body";
+    return new LashClientError(
+      "not_restate",
+      `${what}: HTTP ${status} with ${kind} from ${where}, which is not Restate's ingress (is it the ingress (:8080), not the admin API (:9070) or a proxy?)`,
+      { status },
+    );
   }
   const schemaFailure = SCHEMA_FAILURE.exec(message);
   if (schemaFailure) {

@@ -1,17 +1,15 @@
 import * as clients from "@restatedev/restate-sdk-clients";
-import { ProcessId, ServiceNames, type ProcessRecord, type ProcessRegistrationInput } from "../model/index.ts";
-import type {
-  LashProcessesApi,
-  LashProcessRecoveryApi,
-  LashProcessWorkflowApi,
-  ListFilter,
-  ProcessPage,
-  ScheduleResult,
-  StartResult,
-  SweepReport,
-} from "./api.ts";
+import type { z } from "zod";
+import type { ProcessAwaitOutput } from "../model/outcome.ts";
+import { ProcessId } from "../model/process-id.ts";
+import { ServiceNames } from "../model/names.ts";
+import type { ProcessRecord } from "../model/record.ts";
+import type { EventTypeDecl, ProcessRegistrationInput } from "../model/registration.ts";
+import type { ListFilter, ProcessPage, ScheduleResult, StartResult, SweepReport, UnscheduleResult } from "../model/wire.ts";
+import { TERMINAL_EVENT_TYPES, type LashProcessesApi, type LashProcessRecoveryApi, type LashProcessWorkflowApi } from "./api.ts";
 import { LashClientError, errorFromResponse, unreachable } from "./client-error.ts";
-import { ProcessHandle } from "./process-handle.ts";
+import type { EventsOptions, ProcessHandle, ProcessOutcome } from "./process-handle.ts";
+import type { ProcessRef } from "./process-ref.ts";
 
 export interface LashClientOptions {
   /** Restate's ingress, e.g. `http://127.0.0.1:8080`. */
@@ -24,17 +22,40 @@ export interface LashClientOptions {
   pollIntervalMs?: number;
 }
 
-/** Options of one call, as the SDK's ingress client takes them (wrapped in `rpc.opts`). */
-export interface CallOptions {
-  signal?: AbortSignal;
+/** Options of `client.start(definition, args, options)`. */
+export interface StartOptions {
+  /**
+   * The process id (it is the workflow key: starting the same id with the same
+   * content again returns the existing process). Default: a fresh random UUID,
+   * so every call starts a new process; pass your own id for idempotent starts.
+   */
+  id?: string;
+  /** `provenance.ownerScope.sessionId`; default `"default"`. */
+  sessionId?: string;
+  /** Event types the body may emit besides the core ones. */
+  eventTypes?: EventTypeDecl[];
+  /** Runs recovery may start after an infrastructure failure (default 3). */
+  maxAttempts?: number;
+}
+
+type Json = z.core.util.JSONType;
+
+/** How long one `awaitTerminal` request may stay open before it is re-sent (it is idempotent). */
+const ATTACH_WINDOW_MS = 60_000;
+
+interface CallOpts {
   /** The input is empty: send no body and no content type. */
   empty?: boolean;
+  /** No request timeout (waiting for a result, a sweep). */
+  long?: boolean;
+  signal?: AbortSignal;
 }
 
 /**
  * A typed client of lash-processes over Restate's ingress: start processes,
  * attach to their results, signal, cancel, read the registry and its events.
- * Every failure is a `LashClientError` with a stable `code`.
+ * Every failure is a `LashClientError` with a stable `code`. Runs wherever
+ * `fetch` does (Node, Bun, Deno, edge runtimes): import it from `lash-processes/client`.
  */
 export class LashProcessClient {
   readonly ingressUrl: string;
@@ -54,27 +75,35 @@ export class LashProcessClient {
   /**
    * Registers and starts a process (idempotent per id: the same registration
    * again returns the existing process; different content is `registration_conflict`).
+   *
+   * Typed form: `start(definition, args, options?)` with a `defineTool` /
+   * `defineProgram` result or a `toolRef` / `programRef`; `args` is checked
+   * against the schema's input type at compile time (and by the server at run
+   * time), and the handle's `result()` has the body's return type.
    */
-  async start(registration: ProcessRegistrationInput): Promise<ProcessHandle> {
+  start(registration: ProcessRegistrationInput): Promise<ProcessHandle>;
+  start<A, R>(definition: ProcessRef<A, R>, args: NoInfer<A>, options?: StartOptions): Promise<ProcessHandle<R>>;
+  async start(target: ProcessRegistrationInput | ProcessRef, args?: unknown, options: StartOptions = {}): Promise<ProcessHandle<unknown>> {
+    const registration = "kind" in target && !("input" in target) ? registrationOf(target, args, options) : (target as ProcessRegistrationInput);
     const id = checkId(registration.id, "registration.id");
-    const started: StartResult = await this.call("start", (o) => this.#processes.start({ registration: { ...registration, id } }, o));
-    return new ProcessHandle(this, started.id, started);
+    const started: StartResult = await this.#call("start", (o) => this.#processes.start({ registration: { ...registration, id } }, o));
+    return this.#handle(started.id, started);
   }
 
-  /** A handle on an existing process (nothing is checked until it is used). */
-  handle(id: string): ProcessHandle {
-    return new ProcessHandle(this, checkId(id, "id"));
+  /** A handle on an existing process (nothing is checked until it is used); `T` types its result. */
+  handle<T = unknown>(id: string): ProcessHandle<T> {
+    return this.#handle<T>(checkId(id, "id"), undefined);
   }
 
   /** The registry row of a process; unknown id -> `not_found`. */
   async get(id: string): Promise<ProcessRecord> {
     const checked = checkId(id, "id");
-    return this.call("get", (o) => this.#processes.get({ id: checked }, o));
+    return this.#call("get", (o) => this.#processes.get({ id: checked }, o));
   }
 
   /** One page of processes in id order; pass `nextCursor` back as `cursor` for the next. */
   list(filter: ListFilter = {}): Promise<ProcessPage> {
-    return this.call("list", (o) => this.#processes.list(dropUndefined(filter), o));
+    return this.#call("list", (o) => this.#processes.list(dropUndefined(filter), o));
   }
 
   /** The recovery service of one registry (`LashProcessRecovery/<registryName>`). */
@@ -82,31 +111,66 @@ export class LashProcessClient {
     const object = this.#ingress.objectClient<LashProcessRecoveryApi>({ name: ServiceNames.recovery }, registryName);
     return {
       sweep: (opts: { limit?: number } = {}): Promise<SweepReport> =>
-        this.call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
-      schedule: (everyMs: number): Promise<ScheduleResult> => this.call("recovery schedule", (o) => object.schedule({ everyMs }, o)),
-      unschedule: (): Promise<{ scheduled: boolean }> => this.call("recovery unschedule", (o) => object.unschedule(o), { empty: true }),
+        this.#call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
+      schedule: (everyMs: number): Promise<ScheduleResult> => this.#call("recovery schedule", (o) => object.schedule({ everyMs }, o)),
+      unschedule: (): Promise<UnscheduleResult> => this.#call("recovery unschedule", (o) => object.unschedule(o), { empty: true }),
     };
   }
 
-  /** @internal The typed client of `LashProcessWorkflow/<id>`. */
-  workflow(id: string): clients.IngressClient<LashProcessWorkflowApi> {
-    return this.#ingress.workflowClient<LashProcessWorkflowApi>({ name: ServiceNames.workflow }, id) as unknown as clients.IngressClient<LashProcessWorkflowApi>;
-  }
-
-  /** @internal The typed `LashProcesses` client. */
-  get processes(): clients.IngressClient<LashProcessesApi> {
-    return this.#processes;
+  /** Builds the handle of one process over this client's ingress connection (Temporal's `_createWorkflowHandle`). */
+  #handle<T>(id: string, started: StartResult | undefined): ProcessHandle<T> {
+    const workflow = this.#ingress.workflowClient<LashProcessWorkflowApi>({ name: ServiceNames.workflow }, id);
+    const call = this.#call.bind(this);
+    const processes = this.#processes;
+    const get = (): Promise<ProcessRecord> => this.get(id);
+    const pollIntervalMs = this.pollIntervalMs;
+    return {
+      id,
+      started,
+      async result(opts = {}) {
+        const record = await get();
+        if (record.outcome !== undefined) return record.outcome as ProcessOutcome<T>;
+        for (;;) {
+          const window = AbortSignal.timeout(ATTACH_WINDOW_MS);
+          const signal = opts.signal ? AbortSignal.any([opts.signal, window]) : window;
+          try {
+            return (await call("awaitTerminal", (o) => workflow.awaitTerminal(o), { long: true, signal, empty: true })) as ProcessOutcome<T>;
+          } catch (err) {
+            // Our own window closed (not the caller's signal): attach again.
+            if (window.aborted && !opts.signal?.aborted) continue;
+            throw err;
+          }
+        }
+      },
+      cancel: (reason) => call("cancel", (o) => workflow.cancel(reason === undefined ? {} : { reason }, o)),
+      signal: (name, payload) => call("signal", (o) => workflow.signal(payload === undefined ? { name } : { name, payload: payload as Json }, o)),
+      status: get,
+      complete: (output: ProcessAwaitOutput) => call("complete", (o) => workflow.complete({ output }, o)),
+      async *events(opts: EventsOptions = {}) {
+        let after = opts.after ?? 0;
+        const limit = opts.pageSize ?? 100;
+        for (;;) {
+          opts.signal?.throwIfAborted();
+          const page = await call("events", (o) => processes.events({ id, after, limit }, o), opts.signal ? { signal: opts.signal } : {});
+          for (const event of page.events) {
+            yield event;
+            after = event.sequence;
+            if (opts.follow && TERMINAL_EVENT_TYPES.has(event.type)) return;
+          }
+          if (page.events.length < limit) {
+            if (!opts.follow) return;
+            await sleep(pollIntervalMs, opts.signal);
+          }
+        }
+      },
+    };
   }
 
   /**
-   * @internal Runs one ingress call with the options wrapped in `rpc.opts`, a
-   * timeout (unless `long` or a caller's signal), and errors mapped to LashClientError.
+   * Runs one ingress call with the options wrapped in `rpc.opts`, a timeout
+   * (unless `long` or a caller's signal), and errors mapped to LashClientError.
    */
-  async call<T>(
-    what: string,
-    fn: (opts: clients.Opts<any, any>) => PromiseLike<T>,
-    opts: { empty?: boolean; long?: boolean; signal?: AbortSignal } = {},
-  ): Promise<T> {
+  async #call<T>(what: string, fn: (opts: clients.Opts<any, any>) => PromiseLike<T>, opts: CallOpts = {}): Promise<T> {
     const signals = [opts.signal, opts.long ? undefined : AbortSignal.timeout(this.#timeoutMs)].filter((s) => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
     const rpcOpts = clients.rpc.opts<any, any>({
@@ -116,14 +180,13 @@ export class LashProcessClient {
     try {
       return await fn(rpcOpts);
     } catch (err) {
-      throw this.mapError(what, err, opts.signal);
+      throw this.#mapError(what, err, opts.signal);
     }
   }
 
-  /** @internal */
-  mapError(what: string, err: unknown, callerSignal?: AbortSignal): unknown {
+  #mapError(what: string, err: unknown, callerSignal?: AbortSignal): unknown {
     if (err instanceof LashClientError) return err;
-    if (err instanceof clients.HttpCallError) return errorFromResponse(err.status, err.responseText, what);
+    if (err instanceof clients.HttpCallError) return errorFromResponse(err.status, err.responseText, what, this.ingressUrl);
     if (callerSignal?.aborted) return callerSignal.reason;
     if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
       return new LashClientError("unreachable", `${what}: no answer from Restate at ${this.ingressUrl} within ${this.#timeoutMs} ms`, { cause: err });
@@ -131,6 +194,19 @@ export class LashProcessClient {
     if (err instanceof TypeError) return unreachable(this.ingressUrl, err);
     return err;
   }
+}
+
+/** The registration `start(definition, args, options)` sends. */
+function registrationOf(ref: ProcessRef, rawArgs: unknown, options: StartOptions): ProcessRegistrationInput {
+  // The server parses args with the body's schema (a non-JSON value fails there, naming the field).
+  const args = (rawArgs ?? {}) as Json;
+  return {
+    id: options.id ?? crypto.randomUUID(),
+    input: ref.kind === "program" ? { type: "program", name: ref.name, args } : { type: "tool_call", call: { tool: ref.name, args } },
+    ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    provenance: { ownerScope: { sessionId: options.sessionId ?? "default" }, hostProfileId: "", causedBy: { kind: "host", id: "lash-client" } },
+  };
 }
 
 function checkId(id: unknown, field: string): string {
@@ -142,4 +218,20 @@ function checkId(id: unknown, field: string): string {
 
 function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** An abortable timer (no `node:timers/promises`: the client runs outside Node too). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

@@ -1,6 +1,6 @@
-import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord } from "../model/index.ts";
-import { TERMINAL_EVENT_TYPES, type CancelResult, type StartResult } from "./api.ts";
-import type { LashProcessClient } from "./lash-process-client.ts";
+import type { ProcessAwaitOutput } from "../model/outcome.ts";
+import type { ProcessEvent, ProcessRecord } from "../model/record.ts";
+import type { CancelResult, CompleteResult, SignalResult, StartResult } from "../model/wire.ts";
 
 export interface EventsOptions {
   /** Only events with a sequence greater than this (default 0: from the start). */
@@ -13,106 +13,41 @@ export interface EventsOptions {
   pageSize?: number;
 }
 
-/** How long one `awaitTerminal` request may stay open before it is re-sent (it is idempotent). */
-const ATTACH_WINDOW_MS = 60_000;
+/**
+ * A process's terminal outcome with `success.value` typed as the body's result
+ * `T` (the JSON value it returned); untyped (`unknown`), the plain `ProcessAwaitOutput`.
+ */
+export type ProcessOutcome<T = unknown> = unknown extends T
+  ? ProcessAwaitOutput
+  : (Omit<Extract<ProcessAwaitOutput, { type: "success" }>, "value"> & { value: T }) | Exclude<ProcessAwaitOutput, { type: "success" }>;
 
-/** One process, addressed by id: its result, signals, cancellation, status and event log. */
-export class ProcessHandle {
+/**
+ * One process, addressed by id: its result, signals, cancellation, status and
+ * event log. Built by `LashProcessClient` (`start`, `handle`); `T` is the body's
+ * result type when the process was started from a typed definition or ref.
+ */
+export interface ProcessHandle<T = unknown> {
   readonly id: string;
   /** What `start` answered, when this handle came from `client.start`. */
   readonly started: StartResult | undefined;
-  readonly #client: LashProcessClient;
-
-  constructor(client: LashProcessClient, id: string, started?: StartResult) {
-    this.#client = client;
-    this.id = id;
-    this.started = started;
-  }
-
   /**
    * Waits for the terminal outcome (success, failure, cancelled or abandoned are
    * all results, not errors). The registry is read first: an unknown id is
    * `not_found` instead of a wait forever, and a finished process answers from
    * its row even after Restate's workflow retention has dropped the run.
    */
-  async result(opts: { signal?: AbortSignal } = {}): Promise<ProcessAwaitOutput> {
-    const record = await this.status();
-    if (record.outcome !== undefined) return record.outcome;
-    const workflow = this.#client.workflow(this.id);
-    for (;;) {
-      const window = AbortSignal.timeout(ATTACH_WINDOW_MS);
-      const signal = opts.signal ? AbortSignal.any([opts.signal, window]) : window;
-      try {
-        return await this.#client.call("awaitTerminal", (o) => workflow.awaitTerminal(o), { long: true, signal, empty: true });
-      } catch (err) {
-        // Our own window closed (not the caller's signal): attach again.
-        if (window.aborted && !opts.signal?.aborted) continue;
-        throw err;
-      }
-    }
-  }
-
+  result(opts?: { signal?: AbortSignal }): Promise<ProcessOutcome<T>>;
   /** Requests cancellation; a terminal process answers `alreadyTerminal`. */
-  cancel(reason?: string): Promise<CancelResult> {
-    const workflow = this.#client.workflow(this.id);
-    return this.#client.call("cancel", (o) => workflow.cancel(reason === undefined ? {} : { reason }, o));
-  }
-
+  cancel(reason?: string): Promise<CancelResult>;
   /** Sends signal `name` (buffered until the body waits for it); answers its event sequence. */
-  signal(name: string, payload?: unknown): Promise<{ sequence: number }> {
-    const workflow = this.#client.workflow(this.id);
-    return this.#client.call("signal", (o) => workflow.signal(payload === undefined ? { name } : { name, payload }, o));
-  }
-
+  signal(name: string, payload?: unknown): Promise<SignalResult>;
   /** The registry row; unknown id -> `not_found`. */
-  status(): Promise<ProcessRecord> {
-    return this.#client.get(this.id);
-  }
-
+  status(): Promise<ProcessRecord>;
   /** Completes an `external` process from outside (others answer `not_external`). */
-  complete(output: ProcessAwaitOutput): Promise<CancelResult> {
-    const workflow = this.#client.workflow(this.id);
-    return this.#client.call("complete", (o) => workflow.complete({ output }, o));
-  }
-
+  complete(output: ProcessAwaitOutput): Promise<CompleteResult>;
   /**
    * The event log in sequence order. Without `follow` it ends at the last event
    * recorded now; with `follow` it polls and ends after the terminal event.
    */
-  async *events(opts: EventsOptions = {}): AsyncGenerator<ProcessEvent, void, undefined> {
-    let after = opts.after ?? 0;
-    const limit = opts.pageSize ?? 100;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const page = await this.#client.call(
-        "events",
-        (o) => this.#client.processes.events({ id: this.id, after, limit }, o),
-        opts.signal ? { signal: opts.signal } : {},
-      );
-      for (const event of page.events) {
-        yield event;
-        after = event.sequence;
-        if (opts.follow && TERMINAL_EVENT_TYPES.has(event.type)) return;
-      }
-      if (page.events.length < limit) {
-        if (!opts.follow) return;
-        await sleep(this.#client.pollIntervalMs, opts.signal);
-      }
-    }
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  events(opts?: EventsOptions): AsyncGenerator<ProcessEvent, void, undefined>;
 }

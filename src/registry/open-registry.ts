@@ -21,7 +21,9 @@ export async function openRegistry(url: string): Promise<ProcessRegistry> {
       return SqliteRegistry.open(sqlitePath(url));
     case "postgres":
     case "postgresql": {
-      const { PostgresRegistry } = await import("./postgres-registry.ts");
+      const { PostgresRegistry } = await import("./postgres-registry.ts").catch((err: unknown) => {
+        throw isMissingPg(err) ? pgMissing(err) : err;
+      });
       return PostgresRegistry.open(url);
     }
     default:
@@ -35,6 +37,16 @@ function sqlitePath(url: string): string {
   if (path.startsWith("//")) path = path.slice(2);
   if (path.trim().length === 0) throw invalidUrl(url, "sqlite: needs a file path, e.g. sqlite:./.lash/registry.db");
   return path;
+}
+
+/** `pg` is an optional peer dependency: only a PostgreSQL registry needs it. */
+function isMissingPg(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === "ERR_MODULE_NOT_FOUND" && typeof e.message === "string" && /['"]pg['"]/.test(e.message);
+}
+
+function pgMissing(cause: unknown): Error {
+  return new Error("a postgres:// registry needs the package `pg`, which is not installed: npm install pg", { cause });
 }
 
 /** Never echoes the URL itself: a postgres URL may carry a password. */

@@ -1,28 +1,39 @@
 import type { z } from "zod";
 import { LashError, parseOrThrow, type ProcessInput } from "../model/index.ts";
+import type { ProcessRef } from "../client/process-ref.ts";
 import type { ProcessContext } from "./process-context.ts";
 
 /** A body that runs one tool call or one program under a ProcessContext. */
-export interface ProcessBodyDefinition<S extends z.ZodType = z.ZodType> {
+export interface ProcessBodyDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
   name: string;
   description?: string;
   /** Arguments are validated with this schema before the process is registered. */
   args: S;
-  run(ctx: ProcessContext<z.infer<S>>): Promise<unknown>;
+  /** Its return value (JSON) is the process's `success.value`. */
+  run(ctx: ProcessContext<z.infer<S>>): Promise<R>;
 }
 
-export type ToolDefinition<S extends z.ZodType = z.ZodType> = ProcessBodyDefinition<S>;
-export type ProgramDefinition<S extends z.ZodType = z.ZodType> = ProcessBodyDefinition<S>;
+/**
+ * What `defineTool` returns: the body, tagged as a tool, keeping its argument
+ * schema and result types so `client.start(tool, args)` is typed end to end.
+ */
+export type ToolDefinition<S extends z.ZodType = z.ZodType, R = unknown> = ProcessBodyDefinition<S, R> & ProcessRef<z.input<S>, R> & { readonly kind: "tool" };
+/** What `defineProgram` returns: like a tool, tagged as a program. */
+export type ProgramDefinition<S extends z.ZodType = z.ZodType, R = unknown> = ProcessBodyDefinition<S, R> &
+  ProcessRef<z.input<S>, R> & { readonly kind: "program" };
+
+/** A plugin's bodies, whatever their argument and result types. */
+type AnyBody = ProcessBodyDefinition<any, any>;
 
 export interface Plugin {
   name: string;
-  tools: ToolDefinition[];
-  programs: ProgramDefinition[];
+  tools: ProcessBodyDefinition[];
+  programs: ProcessBodyDefinition[];
 }
 
-export const defineTool = <S extends z.ZodType>(tool: ToolDefinition<S>): ToolDefinition => tool;
-export const defineProgram = <S extends z.ZodType>(program: ProgramDefinition<S>): ProgramDefinition => program;
-export const definePlugin = (plugin: { name: string; tools?: ToolDefinition[]; programs?: ProgramDefinition[] }): Plugin => ({
+export const defineTool = <S extends z.ZodType, R>(tool: ProcessBodyDefinition<S, R>): ToolDefinition<S, R> => ({ ...tool, kind: "tool" });
+export const defineProgram = <S extends z.ZodType, R>(program: ProcessBodyDefinition<S, R>): ProgramDefinition<S, R> => ({ ...program, kind: "program" });
+export const definePlugin = (plugin: { name: string; tools?: AnyBody[]; programs?: AnyBody[] }): Plugin => ({
   name: plugin.name,
   tools: plugin.tools ?? [],
   programs: plugin.programs ?? [],
@@ -36,8 +47,8 @@ export interface ResolvedBody {
 
 /** The tools and programs this endpoint can run, by name. */
 export class PluginHost {
-  readonly #tools = new Map<string, ToolDefinition>();
-  readonly #programs = new Map<string, ProgramDefinition>();
+  readonly #tools = new Map<string, ProcessBodyDefinition>();
+  readonly #programs = new Map<string, ProcessBodyDefinition>();
 
   constructor(plugins: Plugin[]) {
     for (const plugin of plugins) {

@@ -15,6 +15,10 @@ import type { ProcessRegistry } from "../registry/port.ts";
 import { ProcessCancelled, type CancelGate } from "./cancel-gate.ts";
 import { ProcessFailure } from "./process-failure.ts";
 import { sendWake, type WakeTarget } from "./wake.ts";
+import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
+
+/** Typed clients of `LashProcessWorkflow` by name (the definition itself is built from this runtime). */
+const WORKFLOW = { name: ServiceNames.workflow };
 
 /** Retry of one step; past `maxAttempts` the process fails with `step_failed`. */
 export interface StepRetry {
@@ -207,13 +211,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
       maxAttempts: child.maxAttempts ?? Limits.defaultMaxAttempts,
     };
     await this.#deps.gate.guard(ctx.run(`register child ${registration.id}`, () => registry.register(registration).then(() => null)));
-    ctx.genericSend({
-      service: ServiceNames.workflow,
-      method: "run",
-      key: registration.id,
-      parameter: { registration },
-      inputSerde: restate.serde.json,
-    });
+    ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, registration.id).run({ registration });
     this.#children.push(registration.id);
     return this.#childHandle(registration.id);
   }
@@ -223,15 +221,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     return {
       id,
       result: () =>
-        gate.guard(
-          ctx.genericCall<Uint8Array, ProcessAwaitOutput>({
-            service: ServiceNames.workflow,
-            method: "awaitTerminal",
-            key: id,
-            parameter: new Uint8Array(0),
-            outputSerde: restate.serde.json as restate.Serde<ProcessAwaitOutput>,
-          }),
-        ),
+        gate.guard(ctx.workflowClient<ProcessWorkflow>(WORKFLOW, id).awaitTerminal(restate.rpc.opts({ input: restate.serde.empty }))),
       cancel: (reason?: string) => cancelProcess(ctx, id, reason),
     };
   }
@@ -247,11 +237,5 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
 
 /** One-way `cancel` to another process's workflow (journaled, so sent once). */
 export function cancelProcess(ctx: restate.Context, id: string, reason: string | undefined): void {
-  ctx.genericSend({
-    service: ServiceNames.workflow,
-    method: "cancel",
-    key: id,
-    parameter: reason === undefined ? {} : { reason },
-    inputSerde: restate.serde.json,
-  });
+  ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, id).cancel(reason === undefined ? {} : { reason });
 }

@@ -1,29 +1,13 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatusSchema, ServiceNames } from "../model/index.ts";
+import { ProcessRecord, ServiceNames } from "../model/index.ts";
+import { EventsInput, EventsPage, GetInput, ListInput, ProcessPage, StartInput, StartResult } from "../model/wire.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
 
-const IdInput = z.object({ id: ProcessRegistration.shape.id });
-export const StartInput = z.object({ registration: ProcessRegistration });
-export const StartOutput = z.object({ id: z.string(), status: ProcessStatusSchema, invocationId: z.string().optional() });
-export const ListInput = z
-  .object({
-    status: ProcessStatusSchema.optional(),
-    sessionId: z.string().optional(),
-    limit: z.number().int().min(1).max(Limits.pageMax).optional(),
-    cursor: z.string().optional(),
-  })
-  .default({});
-export const ListOutput = z.object({ items: z.array(ProcessRecord), nextCursor: z.string().optional() });
-export const EventsInput = IdInput.extend({
-  after: z.number().int().min(0).default(0),
-  limit: z.number().int().min(1).max(Limits.pageMax).optional(),
-});
-export const EventsOutput = z.object({ events: z.array(ProcessEvent) });
 
 /**
  * `LashProcesses`: the front door. `start` registers the row first (so a
@@ -35,24 +19,24 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
   return restate.service({
     name: ServiceNames.processes,
     handlers: {
-      start: restate.handlers.handler({ input: json(StartInput), output: json(StartOutput) }, async (ctx: restate.Context, { registration }) => {
+      start: restate.handlers.handler({ input: json(StartInput), output: json(StartResult) }, async (ctx: restate.Context, { registration }) => {
         checkRegistration(rt, registration.id, registration);
         const record = await ctx.run("register", async () => (await registry.register(registration)).record);
         const handle = ctx.workflowSendClient(workflow, record.id).run({ registration });
         return { id: record.id, status: record.status, invocationId: await handle.invocationId };
       }),
 
-      get: restate.handlers.handler({ input: json(IdInput), output: json(ProcessRecord) }, async (_ctx: restate.Context, { id }) => {
+      get: restate.handlers.handler({ input: json(GetInput), output: json(ProcessRecord) }, async (_ctx: restate.Context, { id }) => {
         const record = await registry.get(id);
         if (record === undefined) throw notFound(id);
         return record;
       }),
 
-      list: restate.handlers.handler({ input: json(ListInput), output: json(ListOutput), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) =>
+      list: restate.handlers.handler({ input: json(ListInput), output: json(ProcessPage), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) =>
         registry.list(filter),
       ),
 
-      events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsOutput) }, async (_ctx: restate.Context, { id, after, limit }) => {
+      events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsPage) }, async (_ctx: restate.Context, { id, after, limit }) => {
         if ((await registry.get(id)) === undefined) throw notFound(id);
         return { events: await registry.eventsAfter(id, after, limit) };
       }),

@@ -1,16 +1,15 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { PrivateHandlerNames, ServiceNames } from "../model/index.ts";
+import { ScheduleInput, ScheduleResult, SweepInput, SweepReport } from "../model/wire.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
-import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
+import { addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
 
 export type { RestateEndpoints };
 
-export const SweepInput = z.object({ limit: z.number().int().min(1).optional() }).default({});
-export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000) });
 const TickInput = z.object({ generation: z.number().int() });
 
 const PAGE_SIZE = 500;
@@ -62,7 +61,7 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
       ),
 
       schedule: restate.handlers.object.exclusive(
-        { input: json(ScheduleInput), output: json(z.object({ everyMs: z.number(), generation: z.number() })) },
+        { input: json(ScheduleInput), output: json(ScheduleResult) },
         async (ctx: restate.ObjectContext, { everyMs }) => {
           const generation = ((await ctx.get<number>("generation")) ?? 0) + 1;
           ctx.set("generation", generation);

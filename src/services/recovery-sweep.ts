@@ -1,18 +1,8 @@
-import { z } from "zod";
 import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessRegistration } from "../model/index.ts";
+import type { SweepReport } from "../model/wire.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
 
-export const SweepReport = z.object({
-  scanned: z.number(),
-  submitted: z.number(),
-  alreadyActive: z.number(),
-  reconciled: z.number(),
-  resumed: z.number(),
-  skippedExternal: z.number(),
-  failed: z.array(z.object({ id: z.string(), error: z.string() })),
-});
-export type SweepReport = z.infer<typeof SweepReport>;
 
 export const emptyReport = (): SweepReport => ({
   scanned: 0,

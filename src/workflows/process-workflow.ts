@@ -17,6 +17,7 @@ import {
   signalEventType,
   type ProcessRecord,
 } from "../model/index.ts";
+import { CancelInput, CancelResult, CompleteInput, CompleteResult, SignalInput, SignalResult } from "../model/wire.ts";
 import { CancelGate, ProcessCancelled, type CancelRequest } from "../runtime/cancel-gate.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import { DurableProcessContext, cancelProcess, type SignalDelivery } from "../runtime/process-context.ts";
@@ -31,14 +32,6 @@ export const RunRequest = z.object({
   /** Opaque host data passed through to the body. */
   executionContext: z.record(z.string(), z.json()).optional(),
 });
-export const CancelInput = z.object({ reason: z.string().max(2000).optional() }).default({});
-export const SignalInput = z.object({
-  name: z.string().min(1).max(200).regex(NAME_PATTERN, NAME_PATTERN_MESSAGE),
-  payload: z.json().optional(),
-});
-export const CompleteInput = z.object({ output: ProcessAwaitOutput });
-export const CancelOutput = z.object({ accepted: z.boolean(), alreadyTerminal: z.boolean() });
-export type CancelOutput = z.infer<typeof CancelOutput>;
 
 export interface WorkflowOptions {
   retryPolicy?: restate.RetryPolicy;
@@ -117,8 +110,8 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       cancel: restate.handlers.workflow.shared(
-        { input: json(CancelInput), output: json(CancelOutput), accept: OPTIONAL_JSON },
-        async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelOutput> => {
+        { input: json(CancelInput), output: json(CancelResult), accept: OPTIONAL_JSON },
+        async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelResult> => {
           const id = ctx.key;
           const state = await ctx.run("cancel request", async () => {
             const record = await registry.get(id);
@@ -141,7 +134,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       signal: restate.handlers.workflow.shared(
-        { input: json(SignalInput), output: json(z.object({ sequence: z.number() })) },
+        { input: json(SignalInput), output: json(SignalResult) },
         async (ctx: restate.WorkflowSharedContext, { name, payload }) => {
           const id = ctx.key;
           const type = signalEventType(name);
@@ -174,8 +167,8 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       }),
 
       complete: restate.handlers.workflow.shared(
-        { input: json(CompleteInput), output: json(CancelOutput) },
-        async (ctx: restate.WorkflowSharedContext, { output }): Promise<CancelOutput> => {
+        { input: json(CompleteInput), output: json(CompleteResult) },
+        async (ctx: restate.WorkflowSharedContext, { output }): Promise<CompleteResult> => {
           const id = ctx.key;
           const done = await ctx.run("complete external", async () => {
             const record = await registry.get(id);

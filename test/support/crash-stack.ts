@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isTerminalStatus } from "../../src/model/index.ts";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
-import type { SweepReport } from "../../src/services/recovery-sweep.ts";
+import type { SweepReport } from "../../src/model/wire.ts";
 import { startEndpointProcess, type EndpointProcess } from "./endpoint-process.ts";
 import { adminQuery, registerDeployment, startRestateServer, waitFor, type RestateServer } from "./restate-server.ts";
 

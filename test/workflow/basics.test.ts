@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import type { ProcessAwaitOutput } from "../../src/model/index.ts";
-import type { StartOutput } from "../../src/services/processes-service.ts";
-import type { z } from "zod";
+import type { StartResult } from "../../src/model/wire.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
 
 describe("LashProcessWorkflow basics", () => {
@@ -17,7 +16,7 @@ describe("LashProcessWorkflow basics", () => {
 
   it("runs std.echo started through LashProcesses.start and records events in order", async () => {
     const reg = registration("echo-1", tool("std.echo", { value: { hello: "world" } }));
-    const started = await s.post<z.infer<typeof StartOutput>>("/LashProcesses/start", { registration: reg });
+    const started = await s.post<StartResult>("/LashProcesses/start", { registration: reg });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     assert.equal(started.body.id, "echo-1");
     assert.match(started.body.invocationId ?? "", /^inv_/);
@@ -37,7 +36,7 @@ describe("LashProcessWorkflow basics", () => {
     assert.deepEqual(first.body, { type: "success", value: { steps: 3 } });
     const again = await s.post("/LashProcessWorkflow/steps-once/run/send", { registration: reg });
     assert.equal(again.status, 202);
-    const restart = await s.post<z.infer<typeof StartOutput>>("/LashProcesses/start", { registration: reg });
+    const restart = await s.post<StartResult>("/LashProcesses/start", { registration: reg });
     assert.equal(restart.status, 200);
     assert.equal(restart.body.status, "completed");
     await delay(300);
