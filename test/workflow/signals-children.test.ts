@@ -66,18 +66,18 @@ describe("signals and child processes", () => {
     });
     await start(reg);
     const out = await result("chain");
-    assert.deepEqual(out, {
-      type: "success",
-      value: {
-        id: "chain",
-        child: {
-          type: "success",
-          value: { id: "chain.0", child: { type: "success", value: { id: "chain.0.0", child: { type: "success", value: { leaf: "chain.0.0.0" } } } } },
-        },
-      },
-    });
-    const leaf = await s.registry.get("chain.0.0.0");
-    assert.deepEqual(leaf?.provenance.causedBy, { kind: "process", id: "chain.0.0" });
+    // Child ids are `<parent>.<n>-<random>`: a caller cannot predict them.
+    const childId = /^\.0-[0-9a-f]{12}$/;
+    assert.equal(out.type, "success");
+    assert.equal(out.value.id, "chain");
+    const c0 = out.value.child.value;
+    assert.match(c0.id.slice("chain".length), childId);
+    const c1 = c0.child.value;
+    assert.match(c1.id.slice(c0.id.length), childId);
+    const leafId: string = c1.child.value.leaf;
+    assert.match(leafId.slice(c1.id.length), childId);
+    const leaf = await s.registry.get(leafId);
+    assert.deepEqual(leaf?.provenance.causedBy, { kind: "process", id: c1.id });
     assert.deepEqual(leaf?.provenance.ownerScope, { sessionId: "sess-chain", agentFrameId: "f1" });
     assert.equal(leaf?.status, "completed");
   });
@@ -93,5 +93,6 @@ describe("signals and child processes", () => {
     );
     const kids = await s.registry.list({ sessionId: "s1", limit: 1000 });
     assert.equal(kids.items.filter((r) => r.id.startsWith("fan.") && r.status === "completed").length, 50);
+    assert.ok(kids.items.filter((r) => r.id.startsWith("fan.")).every((r) => /^fan\.\d+-[0-9a-f]{12}$/.test(r.id)));
   });
 });
