@@ -123,6 +123,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   readonly #deps: ProcessContextDeps;
   readonly #signalsConsumed = new Map<string, number>();
   readonly #children: ChildRef[] = [];
+  #childSecret: string | undefined;
   #emitted = 0;
 
   constructor(deps: ProcessContextDeps) {
@@ -225,14 +226,11 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     const { ctx, registry, record, gate } = this.#deps;
     const n = this.#children.length;
     const parentDeadline = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs;
-    // One journaled step draws what must not change on a retry: the id's random part and the clock.
-    const drawn =
-      child.id === undefined || parentDeadline !== undefined
-        ? await gate.guard(() => ctx.run(`child ${n}`, () => ({ nonce: randomPart(), nowMs: Date.now() })))
-        : undefined;
-    const timeoutMs = childTimeout(child.timeoutMs, parentDeadline, drawn?.nowMs);
+    // What must not change on a retry is journaled: the clock (for an inherited deadline) and the id's secret.
+    const nowMs = parentDeadline === undefined ? undefined : await gate.guard(() => ctx.run(`child ${n} clock`, () => Date.now()));
+    const timeoutMs = childTimeout(child.timeoutMs, parentDeadline, nowMs);
     const registration: ProcessRegistration = {
-      id: child.id ?? `${record.id}.${n}-${drawn!.nonce}`,
+      id: child.id ?? `${record.id}.${n}-${await this.#childSuffix(n)}`,
       input: child.input,
       eventTypes: child.eventTypes ?? [],
       provenance: {
@@ -254,6 +252,17 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     const ref: ChildRef = { id: registration.id, policy: child.parentClosePolicy ?? "cancel", settled: false };
     this.#children.push(ref);
     return this.#childHandle(ref);
+  }
+
+  /**
+   * The random part of child n's id: derived from a secret drawn once per run in a
+   * journaled step (one entry per parent, not per child), so ids are stable on replay and
+   * no caller can predict them.
+   */
+  async #childSuffix(n: number): Promise<string> {
+    this.#childSecret ??= await this.#deps.gate.guard(() => this.#deps.ctx.run("child id secret", () => randomHex(16)));
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${this.#childSecret}:${n}`));
+    return toHex(new Uint8Array(digest)).slice(0, 12);
   }
 
   #childHandle(ref: ChildRef): ChildHandle {
@@ -290,9 +299,12 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   }
 }
 
-/** 48 random bits as 12 hex digits (Web Crypto, a global: no Node import in the runtime). */
-function randomPart(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
+/** `bytes` random bytes as hex (Web Crypto, a global: no Node import in the runtime). */
+function randomHex(bytes: number): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
