@@ -98,7 +98,9 @@ describe("LashProcessRecovery", () => {
     const record = await s.registry.get("paused-out");
     assert.equal(record?.outcome?.type === "abandoned" && record.outcome.evidence.writer, "engine_gave_up");
     await waitFor(async () => (await s.runInvocation("paused-out"))?.status === "completed", { timeoutMs: 10_000, what: "killed" });
-    assert.equal((await s.sweep()).scanned, 0);
+    const again = await s.sweep();
+    assert.deepEqual([again.resumed, again.submitted], [0, 0]);
+    assert.equal((await s.registry.get("paused-out"))?.status, "abandoned");
   });
 
   it("a finished run whose row was reset to running: the outcome is copied back, the body does not run again", async () => {
