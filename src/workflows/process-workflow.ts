@@ -139,7 +139,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
             return refuseRun(ctx, registration, err);
           }
           let record: ProcessRecord | undefined;
-          let output: Ending;
+          let output: Ending | undefined;
           let children: readonly ChildRef[] = [];
           try {
             const started = await ctx.run("register", async () => {
@@ -166,11 +166,12 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           } catch (err) {
             // Cancelled by Restate outside the body (while registering): the run still writes its one outcome.
             if (!(err instanceof restate.CancelledError)) throw err;
-            output = record === undefined ? cancelledEnding(undefined) : cancelledEnding(record);
+            output = undefined;
           }
           const known = record;
           const registered = known ?? (await untilNotCancelled(() => ctx.run("register", async () => (await registry.register(registration)).record)));
-          const outcome = await untilNotCancelled(() => finish(ctx, registered, output));
+          const ending = output ?? cancelledEnding(registered);
+          const outcome = await untilNotCancelled(() => finish(ctx, registered, ending));
           closeChildren(ctx, registered, children, outcome);
           return outcome;
         },
