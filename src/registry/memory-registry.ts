@@ -80,6 +80,17 @@ export class MemoryRegistry implements ProcessRegistry {
     return runKey === undefined ? { state: "live" } : { state: "live", runKey };
   }
 
+  async dropExpiredCancelRequests(nowMs: number): Promise<number> {
+    let dropped = 0;
+    for (const [key, tombstone] of this.#tombstones) {
+      if (tombstone.expiresAtMs < nowMs) {
+        this.#tombstones.delete(key);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
   #standingCancel(entry: Entry): CancelRequest | undefined {
     const event = entry.events.find((e) => e.type === CoreEventTypes.cancelRequested);
     if (event !== undefined) return cancelRequestOf(event.payload);

@@ -98,6 +98,9 @@ export interface ProcessRegistry {
    */
   requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult>;
 
+  /** Deletes cancel requests for unregistered ids that expired before `nowMs`; returns how many. */
+  dropExpiredCancelRequests(nowMs: number): Promise<number>;
+
   appendEvent(id: string, event: EventAppend): Promise<ProcessEvent>;
   /** How many events of `type` have a sequence <= `upToSequence` (a signal's ordinal). */
   countEvents(id: string, type: string, upToSequence: number): Promise<number>;

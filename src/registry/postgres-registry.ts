@@ -195,6 +195,10 @@ export class PostgresRegistry implements ProcessRegistry {
     });
   }
 
+  async dropExpiredCancelRequests(nowMs: number): Promise<number> {
+    return (await this.#run(this.#pool, "dropExpiredTombstones", [nowMs])).rowCount ?? 0;
+  }
+
   /** Inside a write: the cancel that stands for a row (its event, or an unexpired earlier tombstone). */
   async #standingCancel(db: pg.PoolClient, record: ProcessRecord): Promise<CancelRequest | undefined> {
     const event = await this.#one<EventRow>(db, "firstOfType", [record.id, CoreEventTypes.cancelRequested]);

@@ -163,6 +163,10 @@ export class SqliteRegistry implements ProcessRegistry {
     });
   }
 
+  async dropExpiredCancelRequests(nowMs: number): Promise<number> {
+    return this.#write(() => Number(this.#statement(SQL.dropExpiredTombstones).run(nowMs).changes));
+  }
+
   /** Inside a write: the cancel that stands for a row (its event, or an unexpired earlier tombstone). */
   #standingCancel(record: ProcessRecord): CancelRequest | undefined {
     const event = this.#one<EventRow>(SQL.firstOfType, record.id, CoreEventTypes.cancelRequested);

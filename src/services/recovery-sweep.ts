@@ -60,6 +60,8 @@ const FOREIGN_REFUSAL = /process_key_mismatch|missing_process_execution_id/;
  * row that cannot be handled is reported in `failed` without stopping the rest.
  */
 export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, pageSize: number, cursor: string | undefined): Promise<PageResult> {
+  // Cancels recorded for ids that never registered are bounded in time: the sweep drops expired ones.
+  if (cursor === undefined) await registry.dropExpiredCancelRequests(Date.now());
   const page = await registry.listNonTerminal(pageSize, cursor);
   const runnable = page.items.filter((r) => r.input.type !== "external");
   const invocations = await admin.runInvocations(runnable.map((r) => r.id));

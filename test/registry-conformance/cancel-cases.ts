@@ -19,7 +19,11 @@ export function cancelCases(test: Case): void {
       assert.deepEqual(await registry.eventsAfter("cx-early", 0), []);
     });
 
-    test("an expired cancel for an unregistered id no longer applies, and is dropped by the next request", async (registry) => {
+    test("an expired cancel for an unregistered id no longer applies, and is dropped", async (registry) => {
+      await registry.requestCancel("cx-expired", request({ expiresAtMs: Date.now() - 1 }));
+      assert.equal(await registry.dropExpiredCancelRequests(Date.now()), 1);
+      await registry.requestCancel("cx-kept", request());
+      assert.equal(await registry.dropExpiredCancelRequests(Date.now()), 0, "an unexpired request is kept");
       await registry.requestCancel("cx-expired", request({ expiresAtMs: Date.now() - 1 }));
       const started = await registry.register(registration("cx-expired"), { startRun: "inv-1/1" });
       assert.equal(started.cancelRequested, undefined);
