@@ -71,11 +71,11 @@ describe("process semantics", () => {
     });
 
     it("accepted: true is answered only when the cancel wins a race with the body's completion", async () => {
-      const ids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+      const ids = Array.from({ length: 60 }, (_, i) => `race-${i}`);
       const answers = await Promise.all(
         ids.map(async (id, i) => {
-          const started = start(registration(id, tool("std.sleep", { ms: i % 4 })));
-          await new Promise((r) => setTimeout(r, (i % 5) * 3));
+          const started = start(registration(id, tool("std.sleep", { ms: i % 3 })));
+          await new Promise((r) => setTimeout(r, (i % 10) * 2));
           const cancel = await s.post(`/LashProcessWorkflow/${id}/cancel`, {});
           await started;
           return cancel.body as { accepted: boolean; alreadyTerminal: boolean };
