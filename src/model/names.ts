@@ -7,7 +7,6 @@ export const ServiceNames = {
 
 /** Durable promise names inside one `LashProcessWorkflow/<id>`. */
 export const PromiseNames = {
-  cancel: "cancel",
   outcome: "outcome",
   external: "external",
   /** The `ordinal`-th signal named `name` (1-based, in send order). */
