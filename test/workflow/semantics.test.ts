@@ -4,6 +4,8 @@
  * (unknown ids leave no state, a foreign message never reaches a process's awaiters).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { adminQuery, waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
@@ -59,6 +61,24 @@ describe("process semantics", () => {
       assert.equal(sideEffects.get("cg:cleanup"), 1);
       assert.equal(sideEffects.get("cg:grace_over"), 1);
       assert.equal(sideEffects.get("cg:slept"), undefined);
+    });
+
+    it("an operator's `restate invocations cancel` (the CLI) ends the process cancelled, children included", async () => {
+      await start(registration("cli-cancel", program("sem.spawn_and_wait", { depth: 1 })));
+      const [child] = await waitFor(async () => {
+        const found = await childrenOf(s.registry, "cli-cancel");
+        return found.length === 1 && found[0]!.status === "waiting" ? found : undefined;
+      }, { timeoutMs: 20_000, what: "child waiting" });
+      const cli = spawnSync(process.execPath, [join("node_modules", ".bin", "restate"), "--yes", "invocations", "cancel", "LashProcessWorkflow/cli-cancel/run"], {
+        encoding: "utf8",
+        env: { ...process.env, RESTATE_ADMIN_URL: s.admin, NO_COLOR: "1" },
+        timeout: 30_000,
+      });
+      assert.equal(cli.status, 0, `${cli.stdout}${cli.stderr}`);
+      const out = await result("cli-cancel");
+      assert.equal(out.type, "cancelled");
+      assert.equal((await result(child!.id)).type, "cancelled");
+      assert.equal(await statusOf("cli-cancel"), "cancelled");
     });
 
     it("concurrent cancels store ONE process.cancel_requested and every one is accepted", async () => {
