@@ -5,12 +5,13 @@
 export * from "./model/index.ts";
 
 export { openRegistry } from "./registry/open-registry.ts";
-export type { ProcessRegistry, DurabilityTier, RegisterResult, CompleteResult as RegistryCompleteResult, Page } from "./registry/port.ts";
+export type { ProcessRegistry, DurabilityTier, RegisterResult, CompleteResult as RegistryCompleteResult, Page, CancelRequest, CancelRequestResult } from "./registry/port.ts";
 
 export { definePlugin, defineTool, defineProgram } from "./runtime/plugin.ts";
 export type { Plugin, ToolDefinition, ProgramDefinition, ProcessBodyDefinition } from "./runtime/plugin.ts";
 export { ProcessFailure } from "./runtime/process-failure.ts";
-export type { ProcessContext, ChildHandle, ChildSpec, StepRetry, SignalResult, ProcessLog } from "./runtime/process-context.ts";
+export type { ProcessContext, ChildHandle, ChildSpec, ParentClosePolicy, StepRetry, SignalResult, ProcessLog } from "./runtime/process-context.ts";
+export { ProcessCancelled } from "./runtime/cancel-gate.ts";
 export type { SessionTurnRunner, SessionTurnArgs } from "./runtime/runtime-config.ts";
 
 export { createServices, type ServicesConfig } from "./services/create-services.ts";

@@ -8,6 +8,7 @@
  * closes it and removes whatever it created.
  */
 import { describe } from "node:test";
+import { cancelCases } from "./registry-conformance/cancel-cases.ts";
 import { eventCases } from "./registry-conformance/event-cases.ts";
 import { caseFactory, type OpenRegistry } from "./registry-conformance/fixtures.ts";
 import { lifecycleCases } from "./registry-conformance/lifecycle-cases.ts";
@@ -25,5 +26,6 @@ export function registryConformance(name: string, open: OpenRegistry): void {
     lifecycleCases(test);
     waitCases(test);
     listingCases(test);
+    cancelCases(test);
   });
 }

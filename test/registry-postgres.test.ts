@@ -94,7 +94,7 @@ describe("PostgresRegistry on a server", () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
       [schema.name],
     );
-    assert.deepEqual(tables.map((t) => t.table_name), ["lash_events", "lash_migrations", "lash_processes"]);
+    assert.deepEqual(tables.map((t) => t.table_name), ["lash_cancel_requests", "lash_events", "lash_migrations", "lash_processes"]);
     const defaults = await open(schema.url());
     assert.equal(defaults.poolSize, 10, "the default pool size");
   });
@@ -189,6 +189,7 @@ describe("PostgresRegistry on a server", () => {
       [schema.name],
     );
     assert.deepEqual(collations.map((c) => [c.column, c.collation_name]), [
+      ["lash_cancel_requests.id", "C"],
       ["lash_events.process_id", "C"],
       ["lash_processes.id", "C"],
       ["lash_processes.session_id", "C"],
@@ -248,6 +249,9 @@ describe("PostgresRegistry on a server", () => {
       [schema.name],
     );
     assert.deepEqual(objects.map((o) => o.relname), [
+      "lash_cancel_requests",
+      "lash_cancel_requests_by_expiry",
+      "lash_cancel_requests_pkey",
       "lash_events",
       "lash_events_by_type",
       "lash_events_pkey",

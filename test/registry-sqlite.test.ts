@@ -120,6 +120,8 @@ describe("SqliteRegistry on a file", () => {
     assert.deepEqual(readTable(path, "SELECT version, name, applied_at_ms FROM lash_migrations ORDER BY version"), firstRun);
     const objects = readTable(path, "SELECT name FROM sqlite_master WHERE name LIKE 'lash_%' ORDER BY name").map((r) => r.name);
     assert.deepEqual(objects, [
+      "lash_cancel_requests",
+      "lash_cancel_requests_by_expiry",
       "lash_events",
       "lash_events_by_type",
       "lash_events_replay_key",

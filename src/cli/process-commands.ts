@@ -1,7 +1,7 @@
 /** lashctl commands on processes: start, list, get, events, signal, cancel, await. */
 import { randomBytes } from "node:crypto";
 import { LashProcessClient, type ProcessHandle } from "../client/index.ts";
-import { ProcessStatusSchema, type ProcessAwaitOutput, type ProcessInput, type ProcessRegistrationInput } from "../model/index.ts";
+import { Limits, ProcessStatusSchema, type ProcessAwaitOutput, type ProcessInput, type ProcessRegistrationInput } from "../model/index.ts";
 import {
   ExitCode,
   UsageError,
@@ -50,6 +50,7 @@ const start: Command = {
     "--session ID        owner session id (default: cli)",
     "--event-type NAME   declare an event type the body may emit (repeatable)",
     "--max-attempts N    runs recovery may start (default 3)",
+    "--timeout-ms N      deadline for the whole process, children included (default none)",
     "--wait              print events as they arrive and wait for the outcome",
   ],
   options: {
@@ -58,11 +59,13 @@ const start: Command = {
     session: { type: "string" },
     "event-type": { type: "string", multiple: true },
     "max-attempts": { type: "string" },
+    "timeout-ms": { type: "string" },
     wait: { type: "boolean" },
   },
   async run(ctx, [target], values) {
     const args = jsonArgument(stringOption(values, "args") ?? "{}", "--args");
     const maxAttempts = intOption(values, "max-attempts", { min: 1, max: 100 });
+    const timeoutMs = intOption(values, "timeout-ms", { min: 1, max: Limits.timeoutMaxMs });
     const eventTypes = ((values["event-type"] as string[] | undefined) ?? []).map((name) => ({ name }));
     const registration: ProcessRegistrationInput = {
       id: stringOption(values, "id") ?? generatedId(),
@@ -70,6 +73,7 @@ const start: Command = {
       eventTypes,
       provenance: { ownerScope: { sessionId: stringOption(values, "session") ?? "cli" }, hostProfileId: "", causedBy: { kind: "host", id: "lashctl" } },
       ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
     const handle = await clientOf(ctx).start(registration);
     const started = handle.started!;

@@ -15,6 +15,16 @@ export const Limits = {
   pageDefault: 100,
   maxAttemptsMax: 100,
   defaultMaxAttempts: 3,
+  /** `registration.timeoutMs` at most a year. */
+  timeoutMaxMs: 366 * 24 * 3600 * 1000,
+  /**
+   * A cancel for an id that is not registered yet is kept this long (cancel-before-start):
+   * a start within it ends `cancelled` without running; after it the request is gone.
+   */
+  cancelBeforeStartTtlMs: 3600 * 1000,
+  /** How long `ctx.cleanup` may run durable steps after the cancellation was observed (default and cap). */
+  cleanupGraceMs: 30_000,
+  cleanupGraceMaxMs: 10 * 60 * 1000,
 } as const;
 
 const utf8 = new TextEncoder();

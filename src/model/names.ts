@@ -13,7 +13,6 @@ export const PrivateHandlerNames = {
 
 /** Durable promise names inside one `LashProcessWorkflow/<id>`. */
 export const PromiseNames = {
-  cancel: "cancel",
   outcome: "outcome",
   external: "external",
   /** The `ordinal`-th signal named `name` (1-based, in send order). */

@@ -39,6 +39,8 @@ export const CoreEventTypes = {
   failed: "process.failed",
   cancelled: "process.cancelled",
   abandoned: "process.abandoned",
+  /** The run was refused at the boundary (unknown tool after an upgrade, other host profile): written once, before `process.failed`. */
+  recoveryFailed: "process.recovery_failed",
 } as const;
 export const CORE_EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(CoreEventTypes));
 /** Event types that end a process: the last event of its log. */
@@ -60,6 +62,7 @@ export const ProcessRecord = z.object({
   eventTypes: z.array(EventTypeDecl),
   provenance: Provenance,
   maxAttempts: z.number().int(),
+  timeoutMs: z.number().int().optional(),
   registrationHash: z.string(),
   status: ProcessStatusSchema,
   attempt: z.number().int(),

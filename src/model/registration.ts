@@ -58,6 +58,12 @@ export const ProcessRegistration = z
     provenance: Provenance,
     /** Runs recovery may start (a killed run is resubmitted while `attempt < maxAttempts`). */
     maxAttempts: z.number().int().min(1).max(Limits.maxAttemptsMax).default(Limits.defaultMaxAttempts),
+    /**
+     * A deadline for the whole process, children included, counted from its first start
+     * (the row's creation). Past it the outcome is `failure{class: "timeout", code:
+     * "deadline_exceeded"}` and its children are cancelled. Part of the registration hash.
+     */
+    timeoutMs: z.number().int().min(1).max(Limits.timeoutMaxMs).optional(),
   })
   .superRefine((reg, ctx) => {
     const seen = new Set<string>();

@@ -65,7 +65,13 @@ export type SignalInput = z.input<typeof SignalInput>;
 export const SignalResult = z.object({ sequence: z.number() });
 export type SignalResult = z.infer<typeof SignalResult>;
 
-export const CompleteInput = z.object({ output: ProcessAwaitOutput });
+/** From outside: success, failure or cancelled; `abandoned` is evidence only recovery writes. */
+export const CompleteInput = z.object({
+  output: ProcessAwaitOutput.refine((o) => o.type !== "abandoned", {
+    path: ["type"],
+    message: "must be success, failure or cancelled (abandoned is written by recovery only)",
+  }),
+});
 export type CompleteInput = z.input<typeof CompleteInput>;
 
 /** What `complete` answers: the same shape as `cancel` (`accepted` false when it was already terminal). */

@@ -10,9 +10,12 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
+  cancelRequestOf,
+  cancelWins,
+  tombstoneApplies,
   checkAppend,
   parseAppend,
   dispositionOf,
@@ -41,6 +44,8 @@ export class MemoryRegistry implements ProcessRegistry {
   readonly durabilityTier = "inline" as const;
   readonly #entries = new Map<string, Entry>();
   readonly #waiters = new EventWaiters();
+  /** Cancels recorded for ids not registered yet: id -> request and expiry. */
+  readonly #tombstones = new Map<string, CancelRequest & { expiresAtMs: number }>();
 
   async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
@@ -49,8 +54,49 @@ export class MemoryRegistry implements ProcessRegistry {
     const created = existing === undefined;
     const entry = existing ?? { record: newRecord(prepared, Date.now()), events: [] };
     if (created) this.#entries.set(entry.record.id, entry);
-    if (opts.startRun !== undefined) this.#start(entry, opts.startRun);
-    return { record: structuredClone(entry.record), created };
+    if (opts.startRun === undefined) return { record: structuredClone(entry.record), created };
+    const cancelRequested = this.#standingCancel(entry);
+    if (cancelRequested === undefined || isTerminalStatus(entry.record.status)) {
+      this.#start(entry, opts.startRun);
+      return { record: structuredClone(entry.record), created };
+    }
+    return { record: structuredClone(entry.record), created, cancelRequested };
+  }
+
+  async requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult> {
+    const now = Date.now();
+    for (const [key, tombstone] of this.#tombstones) if (tombstone.expiresAtMs < now) this.#tombstones.delete(key);
+    const entry = this.#entries.get(id);
+    const payload: Record<string, string> = request.reason === undefined ? {} : { reason: request.reason };
+    if (entry === undefined) {
+      if (!this.#tombstones.has(id)) this.#tombstones.set(id, { ...payload, expiresAtMs: request.expiresAtMs });
+      return { state: "unregistered" };
+    }
+    if (isTerminalStatus(entry.record.status)) return { state: "terminal" };
+    if (!entry.events.some((e) => e.type === CoreEventTypes.cancelRequested)) {
+      this.#push(entry, { type: CoreEventTypes.cancelRequested, payload, replayKey: request.replayKey });
+    }
+    const runKey = entry.events.findLast((e) => e.type === CoreEventTypes.started)?.replayKey;
+    return runKey === undefined ? { state: "live" } : { state: "live", runKey };
+  }
+
+  async dropExpiredCancelRequests(nowMs: number): Promise<number> {
+    let dropped = 0;
+    for (const [key, tombstone] of this.#tombstones) {
+      if (tombstone.expiresAtMs < nowMs) {
+        this.#tombstones.delete(key);
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
+  #standingCancel(entry: Entry): CancelRequest | undefined {
+    const event = entry.events.find((e) => e.type === CoreEventTypes.cancelRequested);
+    if (event !== undefined) return cancelRequestOf(event.payload);
+    const tombstone = this.#tombstones.get(entry.record.id);
+    if (tombstone === undefined || !tombstoneApplies(tombstone.expiresAtMs, entry.record.createdAtMs)) return undefined;
+    return tombstone.reason === undefined ? {} : { reason: tombstone.reason };
   }
 
   async get(id: string): Promise<ProcessRecord | undefined> {
@@ -99,13 +145,14 @@ export class MemoryRegistry implements ProcessRegistry {
   }
 
   async complete(id: string, output: ProcessAwaitOutput, opts: { replayKey?: string } = {}): Promise<CompleteResult> {
-    const offered = parseOutput(output);
     const entry = this.#entry(id);
     const { record } = entry;
     if (record.outcome !== undefined) {
       const event = entry.events.find((e) => e.type === terminalEventType(record.outcome!))!;
-      return structuredClone({ disposition: dispositionOf(record.outcome, offered), record, outcome: record.outcome, event });
+      return structuredClone({ disposition: dispositionOf(record.outcome, parseOutput(output)), record, outcome: record.outcome, event });
     }
+    const requested = entry.events.find((e) => e.type === CoreEventTypes.cancelRequested);
+    const offered = cancelWins(parseOutput(output), requested === undefined ? undefined : cancelRequestOf(requested.payload));
     const writer = opts.replayKey === undefined ? {} : { replayKey: opts.replayKey };
     const event = this.#push(entry, { type: terminalEventType(offered), payload: offered, ...writer });
     record.outcome = offered;

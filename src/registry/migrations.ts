@@ -105,6 +105,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX lash_events_by_type ON lash_events (process_id, type, sequence)`,
     ],
   },
+  {
+    // `registration.timeoutMs` (a deadline, part of the registration), and cancels recorded
+    // for ids not registered yet (cancel-before-start), each kept until it expires.
+    version: 2,
+    name: "process_deadlines_and_cancel_requests",
+    sqlite: [
+      `ALTER TABLE lash_processes ADD COLUMN timeout_ms INTEGER`,
+      `CREATE TABLE lash_cancel_requests (
+        id              TEXT    NOT NULL PRIMARY KEY,
+        reason          TEXT,
+        requested_at_ms INTEGER NOT NULL,
+        expires_at_ms   INTEGER NOT NULL
+      )`,
+      `CREATE INDEX lash_cancel_requests_by_expiry ON lash_cancel_requests (expires_at_ms)`,
+    ],
+    postgres: [
+      `ALTER TABLE lash_processes ADD COLUMN timeout_ms BIGINT`,
+      `CREATE TABLE lash_cancel_requests (
+        id              TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        reason          TEXT,
+        requested_at_ms BIGINT NOT NULL,
+        expires_at_ms   BIGINT NOT NULL
+      )`,
+      `CREATE INDEX lash_cancel_requests_by_expiry ON lash_cancel_requests (expires_at_ms)`,
+    ],
+  },
 ];
 
 /** What differs between the backends when applying migrations; everything else is shared. */
@@ -176,10 +202,10 @@ export function assertMigrationListIsOrdered(list: readonly Migration[] = MIGRAT
 /**
  * Values of a new `lash_processes` row in the column order both dialects'
  * `insertProcess` statements use: (id, registration_hash, input, event_types,
- * provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms).
+ * provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms).
  * JSON travels as text (SQLite TEXT; PostgreSQL casts it to JSONB).
  */
-export function processInsertParams(r: ProcessRecord): (string | number)[] {
+export function processInsertParams(r: ProcessRecord): (string | number | null)[] {
   const json = JSON.stringify;
   return [
     r.id,
@@ -193,5 +219,6 @@ export function processInsertParams(r: ProcessRecord): (string | number)[] {
     r.attempt,
     r.createdAtMs,
     r.updatedAtMs,
+    r.timeoutMs ?? null,
   ];
 }

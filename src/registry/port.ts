@@ -14,7 +14,26 @@ export interface RegisterResult {
   record: ProcessRecord;
   /** false when an identical registration already existed (idempotent retry). */
   created: boolean;
+  /**
+   * With `startRun`: a cancel stands for this id (a `process.cancel_requested` on the row,
+   * or a cancel recorded before the id was registered that had not expired when the row
+   * was created). The row is then NOT marked started: the run ends `cancelled` unstarted.
+   */
+  cancelRequested?: CancelRequest;
 }
+
+export interface CancelRequest {
+  reason?: string;
+}
+
+/**
+ * How `requestCancel` found the process: `live` (the request stands: the first one is
+ * stored as ONE `process.cancel_requested`, later ones add nothing; `runKey` is the
+ * replay key of the latest `process.started`, i.e. `<run invocation id>/<attempt>`),
+ * `terminal` (nothing to cancel), `unregistered` (kept until `expiresAtMs` for a start
+ * that is on its way; expired requests are deleted).
+ */
+export type CancelRequestResult = { state: "live"; runKey?: string } | { state: "terminal" } | { state: "unregistered" };
 
 /** How `complete` was taken: the first writer wins, later calls learn which outcome stands. */
 export type CompleteDisposition = "applied" | "already_applied" | "superseded";
@@ -72,13 +91,24 @@ export interface ProcessRegistry {
   /** Recovery resubmits a run: `attempt + 1`, status back to `pending`. */
   recordRetry(id: string): Promise<ProcessRecord>;
 
+  /**
+   * Records a cancel request for `id`, atomically with reading how the process stands
+   * (see `CancelRequestResult`). Linearizable with `register({ startRun })`: either the
+   * register sees the request, or this call sees the run's `process.started`.
+   */
+  requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult>;
+
+  /** Deletes cancel requests for unregistered ids that expired before `nowMs`; returns how many. */
+  dropExpiredCancelRequests(nowMs: number): Promise<number>;
+
   appendEvent(id: string, event: EventAppend): Promise<ProcessEvent>;
   /** How many events of `type` have a sequence <= `upToSequence` (a signal's ordinal). */
   countEvents(id: string, type: string, upToSequence: number): Promise<number>;
   /**
    * Writes the terminal event and status atomically, exactly once. `replayKey`
    * (the writer's invocation id) is stored on the terminal event, so a retried
-   * writer can tell that the standing outcome is its own.
+   * writer can tell that the standing outcome is its own. A standing cancel request
+   * wins over any offered outcome (`cancelWins` in rules.ts).
    */
   complete(id: string, output: ProcessAwaitOutput, opts?: { replayKey?: string }): Promise<CompleteResult>;
 

@@ -12,7 +12,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
-import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
 import { PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
 import {
@@ -30,6 +30,9 @@ import {
 } from "./postgres-rows.ts";
 import {
   assertSameRegistration,
+  cancelRequestOf,
+  cancelWins,
+  tombstoneApplies,
   checkAppend,
   parseAppend,
   dispositionOf,
@@ -63,8 +66,8 @@ const SQL = {
   lockAppendTarget: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = $1 FOR NO KEY UPDATE",
   exists: "SELECT 1 FROM lash_processes WHERE id = $1",
   insertProcess: `INSERT INTO lash_processes
-    (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+    (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
   // One round trip: take the next sequence from the row's counter (the row is already
   // locked by this transaction), insert the event, and queue the NOTIFY, which
   // PostgreSQL delivers only if and when the transaction commits.
@@ -84,6 +87,13 @@ const SQL = {
   eventByReplayKey: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND replay_key = $2
     AND type NOT IN ('process.completed', 'process.failed', 'process.cancelled', 'process.abandoned')`,
   firstOfType: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 ORDER BY sequence LIMIT 1`,
+  lastOfType: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 ORDER BY sequence DESC LIMIT 1`,
+  // Serializes a cancel request with the start of a run of the same id, also while no row exists yet.
+  lockCancel: "SELECT pg_advisory_xact_lock(hashtext('lash_cancel:' || $1::text))",
+  tombstone: "SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1",
+  insertTombstone: `INSERT INTO lash_cancel_requests (id, reason, requested_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (id) DO NOTHING`,
+  dropExpiredTombstones: "DELETE FROM lash_cancel_requests WHERE expires_at_ms < $1",
   eventsAfter: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
   firstOfTypeAfter: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 AND sequence > $3 ORDER BY sequence LIMIT 1`,
   countEvents: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = $1 AND type = $2 AND sequence <= $3",
@@ -146,9 +156,67 @@ export class PostgresRegistry implements ProcessRegistry {
 
   async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
     const registered = await this.#register(input);
-    if (opts.startRun === undefined) return registered;
+    const replayKey = opts.startRun;
+    if (replayKey === undefined) return registered;
+    assertStorable(replayKey, "replayKey");
     // PostgreSQL commits off the event loop: the second transaction costs a round trip, not a blocked endpoint.
-    return { record: await this.markStarted(registered.record.id, opts.startRun), created: registered.created };
+    const id = registered.record.id;
+    return this.#writeNotifying(id, async (db): Promise<{ result: RegisterResult; appended: boolean }> => {
+      await this.#run(db, "lockCancel", [id]);
+      const row = await this.#lockProcess(db, id);
+      const record = toRecord(row);
+      const cancelRequested = isTerminalStatus(row.status) ? undefined : await this.#standingCancel(db, record);
+      if (cancelRequested !== undefined) return { result: { record, created: registered.created, cancelRequested }, appended: false };
+      const started = await this.#start(db, row, replayKey);
+      return { result: { record: started.result, created: registered.created }, appended: started.appended };
+    });
+  }
+
+  async requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult> {
+    assertStorable(request, "request");
+    const payload: Record<string, string> = request.reason === undefined ? {} : { reason: request.reason };
+    return this.#writeNotifying(id, async (db): Promise<{ result: CancelRequestResult; appended: boolean }> => {
+      const now = Date.now();
+      await this.#run(db, "lockCancel", [id]);
+      await this.#run(db, "dropExpiredTombstones", [now]);
+      const row = await this.#one<ProcessRow>(db, "lockProcess", [id]);
+      if (row === undefined) {
+        await this.#run(db, "insertTombstone", [id, request.reason ?? null, now, request.expiresAtMs]);
+        return { result: { state: "unregistered" }, appended: false };
+      }
+      if (isTerminalStatus(row.status)) return { result: { state: "terminal" }, appended: false };
+      let appended = false;
+      if ((await this.#one<EventRow>(db, "firstOfType", [id, CoreEventTypes.cancelRequested])) === undefined) {
+        await this.#insertEvent(db, id, { type: CoreEventTypes.cancelRequested, payload, replayKey: request.replayKey }, now);
+        appended = true;
+      }
+      const runKey = (await this.#one<EventRow>(db, "lastOfType", [id, CoreEventTypes.started]))?.replay_key ?? undefined;
+      return { result: runKey === undefined ? { state: "live" } : { state: "live", runKey }, appended };
+    });
+  }
+
+  async dropExpiredCancelRequests(nowMs: number): Promise<number> {
+    return (await this.#run(this.#pool, "dropExpiredTombstones", [nowMs])).rowCount ?? 0;
+  }
+
+  /** Inside a write: the cancel that stands for a row (its event, or an unexpired earlier tombstone). */
+  async #standingCancel(db: pg.PoolClient, record: ProcessRecord): Promise<CancelRequest | undefined> {
+    const event = await this.#one<EventRow>(db, "firstOfType", [record.id, CoreEventTypes.cancelRequested]);
+    if (event !== undefined) return cancelRequestOf(event.payload);
+    const tombstone = await this.#one<{ reason: string | null; expires_at_ms: string }>(db, "tombstone", [record.id]);
+    if (tombstone === undefined || !tombstoneApplies(Number(tombstone.expires_at_ms), record.createdAtMs)) return undefined;
+    return tombstone.reason === null ? {} : { reason: tombstone.reason };
+  }
+
+  async #start(db: pg.PoolClient, row: ProcessRow, replayKey: string): Promise<{ result: ProcessRecord; appended: boolean }> {
+    const id = row.id;
+    if (isTerminalStatus(row.status) || (await this.#one<EventRow>(db, "eventByReplayKey", [id, replayKey])) !== undefined) {
+      return { result: toRecord(row), appended: false };
+    }
+    const now = Date.now();
+    await this.#insertEvent(db, id, { type: CoreEventTypes.started, payload: { attempt: row.attempt }, replayKey }, now);
+    const running = await this.#one<ProcessRow>(db, "markRunning", [id, now]);
+    return { result: toRecord(running!), appended: true };
   }
 
   async #register(input: ProcessRegistrationInput): Promise<RegisterResult> {
@@ -173,16 +241,7 @@ export class PostgresRegistry implements ProcessRegistry {
 
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
     assertStorable(replayKey, "replayKey");
-    return this.#writeNotifying(id, async (db) => {
-      const row = await this.#lockProcess(db, id);
-      if (isTerminalStatus(row.status) || (await this.#one<EventRow>(db, "eventByReplayKey", [id, replayKey])) !== undefined) {
-        return { result: toRecord(row), appended: false };
-      }
-      const now = Date.now();
-      await this.#insertEvent(db, id, { type: CoreEventTypes.started, payload: { attempt: row.attempt }, replayKey }, now);
-      const running = await this.#one<ProcessRow>(db, "markRunning", [id, now]);
-      return { result: toRecord(running!), appended: true };
-    });
+    return this.#writeNotifying(id, async (db) => this.#start(db, await this.#lockProcess(db, id), replayKey));
   }
 
   async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
@@ -221,8 +280,8 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   async complete(id: string, output: ProcessAwaitOutput, opts: { replayKey?: string } = {}): Promise<CompleteResult> {
-    const offered = parseOutput(output);
-    assertStorable(offered, "output");
+    const parsed = parseOutput(output);
+    assertStorable(parsed, "output");
     assertStorable(opts.replayKey, "opts.replayKey");
     const writer = opts.replayKey === undefined ? {} : { replayKey: opts.replayKey };
     return this.#writeNotifying(id, async (db) => {
@@ -230,8 +289,10 @@ export class PostgresRegistry implements ProcessRegistry {
       if (row.outcome !== null) {
         const stored = row.outcome;
         const event = await this.#terminalEvent(db, id, stored);
-        return { result: { disposition: dispositionOf(stored, offered), record: toRecord(row), outcome: stored, event }, appended: false };
+        return { result: { disposition: dispositionOf(stored, parsed), record: toRecord(row), outcome: stored, event }, appended: false };
       }
+      const requested = await this.#one<EventRow>(db, "firstOfType", [id, CoreEventTypes.cancelRequested]);
+      const offered = cancelWins(parsed, requested === undefined ? undefined : cancelRequestOf(requested.payload));
       const now = Date.now();
       const event = await this.#insertEvent(db, id, { type: terminalEventType(offered), payload: offered, ...writer }, now);
       const updated = await this.#one<ProcessRow>(db, "setOutcome", [id, statusOfOutcome(offered), JSON.stringify(offered), now]);

@@ -14,7 +14,7 @@ import type { ListFilter, Page } from "./port.ts";
 import type { AppendTarget } from "./rules.ts";
 
 export const PROCESS_COLUMNS =
-  "id, registration_hash, input, event_types, provenance, max_attempts, status, attempt, outcome, created_at_ms, updated_at_ms";
+  "id, registration_hash, input, event_types, provenance, max_attempts, status, attempt, outcome, created_at_ms, updated_at_ms, timeout_ms";
 export const EVENT_COLUMNS = "process_id, sequence, type, payload, occurred_at_ms, replay_key";
 
 export interface ProcessRow {
@@ -29,6 +29,7 @@ export interface ProcessRow {
   outcome: ProcessAwaitOutput | null;
   created_at_ms: string;
   updated_at_ms: string;
+  timeout_ms: string | null;
 }
 
 export interface EventRow {
@@ -56,6 +57,7 @@ export function toRecord(row: ProcessRow): ProcessRecord {
     ...(row.outcome === null ? {} : { outcome: row.outcome }),
     createdAtMs: Number(row.created_at_ms),
     updatedAtMs: Number(row.updated_at_ms),
+    ...(row.timeout_ms === null ? {} : { timeoutMs: Number(row.timeout_ms) }),
   };
 }
 

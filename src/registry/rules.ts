@@ -23,7 +23,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { schemaProblem } from "./payload-schema.ts";
-import type { CompleteDisposition, ListFilter } from "./port.ts";
+import type { CancelRequest, CompleteDisposition, ListFilter } from "./port.ts";
 
 export interface PreparedRegistration {
   registration: ProcessRegistration;
@@ -65,6 +65,7 @@ export function newRecord({ registration, hash }: PreparedRegistration, nowMs: n
     eventTypes: registration.eventTypes,
     provenance: registration.provenance,
     maxAttempts: registration.maxAttempts,
+    ...(registration.timeoutMs === undefined ? {} : { timeoutMs: registration.timeoutMs }),
     registrationHash: hash,
     status: "pending",
     attempt: 1,
@@ -109,7 +110,7 @@ export function checkAppend(record: AppendTarget, event: CheckedAppend): Checked
     });
   }
   const decl = record.eventTypes.find((d) => d.name === event.type);
-  const isCore = event.type === CoreEventTypes.cancelRequested;
+  const isCore = event.type === CoreEventTypes.cancelRequested || event.type === CoreEventTypes.recoveryFailed;
   if (decl === undefined && !isCore && !event.type.startsWith("signal.")) {
     const why = CORE_EVENT_TYPES.has(event.type) ? "is written by the runtime only" : "is not declared in registration.eventTypes";
     throw new LashError("event_type_undeclared", `event type "${event.type}" ${why}`, { field: "event.type" });
@@ -164,6 +165,35 @@ export function parseOutput(output: unknown): ProcessAwaitOutput {
     throw new LashError("limit_exceeded", `output is ${size} bytes; the limit is ${Limits.outcomeMaxBytes}`, { field: "output" });
   }
   return parsed;
+}
+
+/**
+ * Cancellation is authoritative: once a `process.cancel_requested` stands on a live row,
+ * whatever outcome is offered next is stored as `cancelled`, with the first request's
+ * reason. So a cancel answered `accepted: true` always wins, even against a body that
+ * caught the cancellation and returned, or a completion racing the request.
+ */
+export function cancelWins(offered: ProcessAwaitOutput, request: CancelRequest | undefined): ProcessAwaitOutput {
+  if (request === undefined) return offered;
+  if (offered.type === "cancelled" && offered.reason === request.reason) return offered;
+  return cancelledOutcome(request.reason);
+}
+
+/** The `cancelled` outcome of a cancel request (`when` e.g. "before it started"). */
+export function cancelledOutcome(reason: string | undefined, when = ""): ProcessAwaitOutput {
+  const message = `process cancelled${when ? ` ${when}` : ""}${reason ? `: ${reason}` : ""}`;
+  return reason === undefined ? { type: "cancelled", message } : { type: "cancelled", message, reason };
+}
+
+/** A cancel request's payload as stored on its event or tombstone. */
+export function cancelRequestOf(payload: unknown): CancelRequest {
+  const reason = (payload as { reason?: unknown } | null)?.reason;
+  return typeof reason === "string" ? { reason } : {};
+}
+
+/** A cancel recorded before the id was registered applies to a row created before it expired. */
+export function tombstoneApplies(expiresAtMs: number, createdAtMs: number): boolean {
+  return createdAtMs <= expiresAtMs;
 }
 
 export function dispositionOf(stored: ProcessAwaitOutput, offered: ProcessAwaitOutput): CompleteDisposition {

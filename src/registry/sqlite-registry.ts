@@ -14,9 +14,12 @@ import {
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
-import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
+  cancelRequestOf,
+  cancelWins,
+  tombstoneApplies,
   checkAppend,
   parseAppend,
   dispositionOf,
@@ -52,8 +55,8 @@ const SQL = {
   appendTarget: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = ?",
   exists: "SELECT 1 AS found FROM lash_processes WHERE id = ?",
   insertProcess: `INSERT INTO lash_processes
-    (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   nextSequence: "UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = ? WHERE id = ? RETURNING last_sequence",
   insertEvent: "INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?, ?, ?, ?, ?, ?)",
   setStatus: "UPDATE lash_processes SET status = ?, updated_at_ms = ? WHERE id = ?",
@@ -64,6 +67,10 @@ const SQL = {
   eventByReplayKey: `SELECT * FROM lash_events WHERE process_id = ? AND replay_key = ?
     AND type NOT IN ('process.completed', 'process.failed', 'process.cancelled', 'process.abandoned')`,
   firstOfType: "SELECT * FROM lash_events WHERE process_id = ? AND type = ? ORDER BY sequence LIMIT 1",
+  lastOfType: "SELECT * FROM lash_events WHERE process_id = ? AND type = ? ORDER BY sequence DESC LIMIT 1",
+  tombstone: "SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = ?",
+  insertTombstone: "INSERT INTO lash_cancel_requests (id, reason, requested_at_ms, expires_at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+  dropExpiredTombstones: "DELETE FROM lash_cancel_requests WHERE expires_at_ms < ?",
   eventsAfter: "SELECT * FROM lash_events WHERE process_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
   firstOfTypeAfter: "SELECT * FROM lash_events WHERE process_id = ? AND type = ? AND sequence > ? ORDER BY sequence LIMIT 1",
   countEvents: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = ? AND type = ? AND sequence <= ?",
@@ -116,7 +123,7 @@ export class SqliteRegistry implements ProcessRegistry {
   async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
     const id = prepared.registration.id;
-    return this.#writeNotifying(id, () => {
+    return this.#writeNotifying(id, (): { result: RegisterResult; appended: boolean } => {
       const existing = this.#processRow(id);
       let record: ProcessRecord;
       if (existing !== undefined) {
@@ -126,9 +133,47 @@ export class SqliteRegistry implements ProcessRegistry {
         record = newRecord(prepared, Date.now());
         this.#run(SQL.insertProcess, ...processInsertParams(record));
       }
-      const started = opts.startRun === undefined ? undefined : this.#start(id, opts.startRun);
-      return { result: { record: started?.result ?? record, created: existing === undefined }, appended: started?.appended ?? false };
+      const created = existing === undefined;
+      if (opts.startRun === undefined) return { result: { record, created }, appended: false };
+      const cancelRequested = isTerminalStatus(record.status) ? undefined : this.#standingCancel(record);
+      if (cancelRequested !== undefined) return { result: { record, created, cancelRequested }, appended: false };
+      const started = this.#start(id, opts.startRun);
+      return { result: { record: started.result, created }, appended: started.appended };
     });
+  }
+
+  async requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult> {
+    const payload: Record<string, string> = request.reason === undefined ? {} : { reason: request.reason };
+    return this.#writeNotifying(id, (): { result: CancelRequestResult; appended: boolean } => {
+      const now = Date.now();
+      this.#run(SQL.dropExpiredTombstones, now);
+      const row = this.#processRow(id);
+      if (row === undefined) {
+        this.#run(SQL.insertTombstone, id, request.reason ?? null, now, request.expiresAtMs);
+        return { result: { state: "unregistered" }, appended: false };
+      }
+      if (isTerminalStatus(row.status)) return { result: { state: "terminal" }, appended: false };
+      let appended = false;
+      if (this.#one<EventRow>(SQL.firstOfType, id, CoreEventTypes.cancelRequested) === undefined) {
+        this.#insertEvent(id, { type: CoreEventTypes.cancelRequested, payload, replayKey: request.replayKey }, now);
+        appended = true;
+      }
+      const runKey = this.#one<EventRow>(SQL.lastOfType, id, CoreEventTypes.started)?.replay_key ?? undefined;
+      return { result: runKey === undefined ? { state: "live" } : { state: "live", runKey }, appended };
+    });
+  }
+
+  async dropExpiredCancelRequests(nowMs: number): Promise<number> {
+    return this.#write(() => Number(this.#statement(SQL.dropExpiredTombstones).run(nowMs).changes));
+  }
+
+  /** Inside a write: the cancel that stands for a row (its event, or an unexpired earlier tombstone). */
+  #standingCancel(record: ProcessRecord): CancelRequest | undefined {
+    const event = this.#one<EventRow>(SQL.firstOfType, record.id, CoreEventTypes.cancelRequested);
+    if (event !== undefined) return cancelRequestOf(JSON.parse(event.payload));
+    const tombstone = this.#one<{ reason: string | null; expires_at_ms: number }>(SQL.tombstone, record.id);
+    if (tombstone === undefined || !tombstoneApplies(tombstone.expires_at_ms, record.createdAtMs)) return undefined;
+    return tombstone.reason === null ? {} : { reason: tombstone.reason };
   }
 
   async get(id: string): Promise<ProcessRecord | undefined> {
@@ -185,15 +230,17 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async complete(id: string, output: ProcessAwaitOutput, opts: { replayKey?: string } = {}): Promise<CompleteResult> {
-    const offered = parseOutput(output);
+    const parsed = parseOutput(output);
     const writer = opts.replayKey === undefined ? {} : { replayKey: opts.replayKey };
     return this.#writeNotifying(id, () => {
       const row = this.#requireProcess(id);
       if (row.outcome !== null) {
         const stored = JSON.parse(row.outcome) as ProcessAwaitOutput;
         const event = this.#terminalEvent(id, stored);
-        return { result: { disposition: dispositionOf(stored, offered), record: toRecord(row), outcome: stored, event }, appended: false };
+        return { result: { disposition: dispositionOf(stored, parsed), record: toRecord(row), outcome: stored, event }, appended: false };
       }
+      const requested = this.#one<EventRow>(SQL.firstOfType, id, CoreEventTypes.cancelRequested);
+      const offered = cancelWins(parsed, requested === undefined ? undefined : cancelRequestOf(JSON.parse(requested.payload)));
       const now = Date.now();
       const event = this.#insertEvent(id, { type: terminalEventType(offered), payload: offered, ...writer }, now);
       this.#run(SQL.setOutcome, statusOfOutcome(offered), JSON.stringify(offered), now, id);

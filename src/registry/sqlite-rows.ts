@@ -22,6 +22,7 @@ export interface ProcessRow {
   created_at_ms: number;
   updated_at_ms: number;
   last_sequence: number;
+  timeout_ms: number | null;
 }
 
 export interface EventRow {
@@ -49,6 +50,7 @@ export function toRecord(row: ProcessRow): ProcessRecord {
     ...(row.outcome === null ? {} : { outcome: JSON.parse(row.outcome) as ProcessAwaitOutput }),
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
+    ...(row.timeout_ms === null || row.timeout_ms === undefined ? {} : { timeoutMs: row.timeout_ms }),
   };
 }
 

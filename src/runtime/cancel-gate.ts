@@ -1,8 +1,5 @@
 import * as restate from "@restatedev/restate-sdk";
-
-export interface CancelRequest {
-  reason?: string;
-}
+import { Limits } from "../model/index.ts";
 
 /** Raised inside a process body when its cancellation was observed. */
 export class ProcessCancelled extends Error {
@@ -14,20 +11,26 @@ export class ProcessCancelled extends Error {
   }
 }
 
-type Raced<T> = { kind: "value"; value: T } | { kind: "cancel"; request: CancelRequest };
+type Graced<T> = { kind: "value"; value: T } | { kind: "grace_over" };
 
 /**
- * Races every durable await of a body against the workflow's `cancel` durable
- * promise. Both sides are RestatePromises, so the race replays deterministically;
- * no polling. The first observed cancellation fires the body's AbortSignal.
+ * Cancellation of a run is Restate's own invocation cancellation: the `cancel` handler,
+ * the deadline and an operator's `restate invocations cancel` all cancel the run's
+ * invocation, and the body sees a `CancelledError` at its next durable await (no race
+ * against a cancel promise, so no journal entries while nobody cancels). The gate turns
+ * that into `ProcessCancelled`, fires the body's AbortSignal, and from then on refuses
+ * new durable work, except inside `cleanup`, which may run steps for a grace period.
  */
 export class CancelGate {
+  readonly #ctx: restate.Context;
   readonly #controller = new AbortController();
-  readonly #request: restate.RestatePromise<CancelRequest>;
-  #reason: string | undefined;
+  #cleanupDepth = 0;
+  #graceMs: number = Limits.cleanupGraceMs;
+  #grace: restate.RestatePromise<void> | undefined;
+  #graceOver = false;
 
-  constructor(request: restate.RestatePromise<CancelRequest>) {
-    this.#request = request;
+  constructor(ctx: restate.Context) {
+    this.#ctx = ctx;
   }
 
   get signal(): AbortSignal {
@@ -38,40 +41,55 @@ export class CancelGate {
     return this.#controller.signal.aborted;
   }
 
-  get reason(): string | undefined {
-    return this.#reason;
-  }
-
   /** Marks the process cancelled (idempotent) and aborts in-flight work. */
-  trip(reason: string | undefined): ProcessCancelled {
-    if (!this.cancelled) {
-      this.#reason = reason;
-      this.#controller.abort(new ProcessCancelled(reason));
-    }
-    return new ProcessCancelled(this.#reason);
+  trip(): ProcessCancelled {
+    const error = new ProcessCancelled(undefined);
+    if (!this.cancelled) this.#controller.abort(error);
+    return error;
   }
 
-  /** Awaits `promise` unless cancellation comes first; then throws ProcessCancelled. */
-  async guard<T>(promise: restate.RestatePromise<T>): Promise<T> {
-    if (this.cancelled) throw new ProcessCancelled(this.#reason);
-    let raced: Raced<T>;
+  /**
+   * Issues and awaits one durable operation. After the cancellation only `cleanup` may
+   * issue new ones, each raced against the grace timer (a RestatePromise race, so it
+   * replays deterministically); a CancelledError at the await trips the gate.
+   */
+  async guard<T>(issue: () => restate.RestatePromise<T>): Promise<T> {
+    if (this.cancelled && (this.#cleanupDepth === 0 || this.#graceOver)) throw new ProcessCancelled(undefined);
     try {
-      raced = await restate.RestatePromise.race([
-        promise.map((value, failure): Raced<T> => {
+      if (!this.cancelled) return await issue();
+      this.#grace ??= this.#ctx.sleep(this.#graceMs, "cleanup grace");
+      const raced = await restate.RestatePromise.race([
+        issue().map((value, failure): Graced<T> => {
           if (failure !== undefined) throw failure;
           return { kind: "value", value: value as T };
         }),
-        this.#request.map((request, failure): Raced<T> => {
-          if (failure !== undefined) throw failure;
-          return { kind: "cancel", request: request ?? {} };
-        }),
+        this.#grace.map((): Graced<T> => ({ kind: "grace_over" })),
       ]);
+      if (raced.kind === "value") return raced.value;
+      this.#graceOver = true;
+      throw new ProcessCancelled("the cleanup grace period is over");
     } catch (err) {
-      // An operator's `restate invocations cancel` surfaces here as CancelledError.
-      if (err instanceof restate.CancelledError) throw this.trip("cancelled by operator");
+      if (err instanceof restate.CancelledError) {
+        // A second cancellation (e.g. the deadline) during cleanup ends the cleanup.
+        if (this.cancelled) this.#graceOver = true;
+        throw this.trip();
+      }
       throw err;
     }
-    if (raced.kind === "cancel") throw this.trip(raced.request.reason);
-    return raced.value;
+  }
+
+  /**
+   * Runs `fn` in a scope whose durable operations still run after the cancellation
+   * (Temporal's non-cancellable scope), for at most `graceMs` counted from the first
+   * such operation. The outcome stays `cancelled` whatever `fn` returns.
+   */
+  async cleanup<T>(fn: () => Promise<T> | T, graceMs?: number): Promise<T> {
+    if (graceMs !== undefined && this.#grace === undefined) this.#graceMs = Math.min(Math.max(0, graceMs), Limits.cleanupGraceMaxMs);
+    this.#cleanupDepth += 1;
+    try {
+      return await fn();
+    } finally {
+      this.#cleanupDepth -= 1;
+    }
   }
 }

@@ -38,12 +38,31 @@ export interface SignalDelivery {
   sequence: number;
 }
 
+/** What happens to a child still live when its parent reaches a terminal outcome. */
+export type ParentClosePolicy = "cancel" | "abandon";
+
 export interface ChildSpec {
-  /** Defaults to `<parentId>.<n>` (n counts the children this body started). */
+  /**
+   * Defaults to `<parentId>.<n>-<random>` (n counts the children this body started;
+   * the random part is drawn once, in a journaled step), so no caller can predict a
+   * child's id and register it first.
+   */
   id?: string;
   input: ProcessInput;
   eventTypes?: EventTypeDecl[];
   maxAttempts?: number;
+  /** The child's own deadline; it never outlives its parent's: it gets the shorter of this and the parent's remaining time. */
+  timeoutMs?: number;
+  /** `cancel` (default): cancelled (recursively) when the parent ends, however it ends. `abandon`: lives on. */
+  parentClosePolicy?: ParentClosePolicy;
+}
+
+/** A child this body started, for the parent-close policy. */
+export interface ChildRef {
+  id: string;
+  policy: ParentClosePolicy;
+  /** The body saw its terminal outcome (`result()` returned): nothing left to cancel. */
+  settled: boolean;
 }
 
 export interface ChildHandle {
@@ -83,6 +102,13 @@ export interface ProcessContext<A = unknown> {
   now(): Promise<number>;
   /** Deterministic UUID v4 (seeded by the invocation). */
   uuid(): string;
+  /**
+   * After the cancellation was observed (a ProcessCancelled was thrown, `signal` fired),
+   * durable operations are refused, except inside `cleanup(fn)`: there steps, sleeps and
+   * emits still run, for at most `graceMs` (default 30 s, at most 10 min) from the first
+   * one. The outcome stays `cancelled` whatever the body returns afterwards.
+   */
+  cleanup<T>(fn: () => Promise<T> | T, opts?: { graceMs?: number }): Promise<T>;
   readonly log: ProcessLog;
 }
 
@@ -100,7 +126,8 @@ type StepEnvelope<T> = { value: T } | { failure: ReturnType<ProcessFailure["toOu
 export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   readonly #deps: ProcessContextDeps;
   readonly #signalsConsumed = new Map<string, number>();
-  readonly #children: string[] = [];
+  readonly #children: ChildRef[] = [];
+  #childSecret: string | undefined;
   #emitted = 0;
 
   constructor(deps: ProcessContextDeps) {
@@ -122,14 +149,15 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   get log(): ProcessLog {
     return this.#deps.ctx.console;
   }
-  /** Ids of the children this body started, for cascading cancellation. */
-  get children(): readonly string[] {
+  /** The children this body started, for the parent-close policy. */
+  get children(): readonly ChildRef[] {
     return this.#children;
   }
 
   async step<T>(name: string, fn: (signal: AbortSignal) => Promise<T> | T, retry: StepRetry = {}): Promise<T> {
     const policy = { ...DEFAULT_STEP_RETRY, ...retry };
-    const signal = this.signal;
+    // A cleanup step (after the cancellation) gets a signal of its own, not the fired one.
+    const signal = this.#deps.gate.cancelled ? new AbortController().signal : this.signal;
     const action = async (): Promise<StepEnvelope<T>> => {
       try {
         const value = await fn(signal);
@@ -149,7 +177,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     };
     let envelope: StepEnvelope<T>;
     try {
-      envelope = await this.#deps.gate.guard(
+      envelope = await this.#deps.gate.guard(() =>
         this.#deps.ctx.run(name, action, {
           maxRetryAttempts: policy.maxAttempts,
           initialRetryInterval: policy.initialIntervalMs,
@@ -163,18 +191,18 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
       throw err;
     }
     if ("failure" in envelope) throw ProcessFailure.fromOutput(envelope.failure);
-    if ("aborted" in envelope) throw new ProcessCancelled(this.#deps.gate.reason);
+    if ("aborted" in envelope) throw new ProcessCancelled(undefined);
     return envelope.value;
   }
 
   async sleep(ms: number): Promise<void> {
-    await this.#deps.gate.guard(this.#deps.ctx.sleep(ms, "sleep"));
+    await this.#deps.gate.guard(() => this.#deps.ctx.sleep(ms, "sleep"));
   }
 
   async emit(type: string, payload: unknown = null): Promise<ProcessEvent> {
     const { ctx, registry, record } = this.#deps;
     const replayKey = `${ctx.request().id}:emit:${++this.#emitted}`;
-    const event = await this.#deps.gate.guard(
+    const event = await this.#deps.gate.guard(() =>
       ctx.run(`emit ${type}`, () => registry.appendEvent(record.id, { type, payload: payload as ProcessEvent["payload"], replayKey })),
     );
     sendWake(ctx, this.#deps.wakeTarget, record, event);
@@ -184,23 +212,29 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   async waitFor<T = unknown>(name: string, opts: { timeoutMs?: number } = {}): Promise<SignalResult<T>> {
     const { ctx, registry, record, gate } = this.#deps;
     const ordinal = (this.#signalsConsumed.get(name) ?? 0) + 1;
-    const delivery = ctx.promise<SignalDelivery>(PromiseNames.signal(name, ordinal)).get();
-    const timeout = opts.timeoutMs === undefined ? undefined : ctx.sleep(opts.timeoutMs, `waitFor ${name} timeout`);
-    await ctx.run("status waiting", () => registry.setStatus(record.id, "waiting"));
+    await gate.guard(() => ctx.run("status waiting", () => registry.setStatus(record.id, "waiting")));
     type Waited = { kind: "signal"; delivery: SignalDelivery } | { kind: "timeout" };
-    const waits: restate.RestatePromise<Waited>[] = [delivery.map((d): Waited => ({ kind: "signal", delivery: d! }))];
-    if (timeout !== undefined) waits.push(timeout.map((): Waited => ({ kind: "timeout" })));
-    const waited = await gate.guard(restate.RestatePromise.race(waits));
-    await ctx.run("status running", () => registry.setStatus(record.id, "running"));
+    const waited = await gate.guard(() => {
+      const delivery = ctx.promise<SignalDelivery>(PromiseNames.signal(name, ordinal)).get();
+      const waits: restate.RestatePromise<Waited>[] = [delivery.map((d): Waited => ({ kind: "signal", delivery: d! }))];
+      if (opts.timeoutMs !== undefined) waits.push(ctx.sleep(opts.timeoutMs, `waitFor ${name} timeout`).map((): Waited => ({ kind: "timeout" })));
+      return restate.RestatePromise.race(waits);
+    });
+    await gate.guard(() => ctx.run("status running", () => registry.setStatus(record.id, "running")));
     if (waited.kind === "timeout") return { timedOut: true };
     this.#signalsConsumed.set(name, ordinal);
     return { timedOut: false, payload: waited.delivery.payload as T, sequence: waited.delivery.sequence };
   }
 
   async start(child: ChildSpec): Promise<ChildHandle> {
-    const { ctx, registry, record } = this.#deps;
+    const { ctx, registry, record, gate } = this.#deps;
+    const n = this.#children.length;
+    const parentDeadline = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs;
+    // What must not change on a retry is journaled: the clock (for an inherited deadline) and the id's secret.
+    const nowMs = parentDeadline === undefined ? undefined : await gate.guard(() => ctx.run(`child ${n} clock`, () => Date.now()));
+    const timeoutMs = childTimeout(child.timeoutMs, parentDeadline, nowMs);
     const registration: ProcessRegistration = {
-      id: child.id ?? `${record.id}.${this.#children.length}`,
+      id: child.id ?? `${record.id}.${n}-${await this.#childSuffix(n)}`,
       input: child.input,
       eventTypes: child.eventTypes ?? [],
       provenance: {
@@ -209,20 +243,38 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
         causedBy: { kind: "process", id: record.id },
       },
       maxAttempts: child.maxAttempts ?? Limits.defaultMaxAttempts,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
-    await this.#deps.gate.guard(ctx.run(`register child ${registration.id}`, () => registry.register(registration).then(() => null)));
+    await gate.guard(() => ctx.run(`register child ${n}`, () => registry.register(registration).then(() => null)));
     ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, registration.id).run({ registration });
-    this.#children.push(registration.id);
-    return this.#childHandle(registration.id);
+    const ref: ChildRef = { id: registration.id, policy: child.parentClosePolicy ?? "cancel", settled: false };
+    this.#children.push(ref);
+    return this.#childHandle(ref);
   }
 
-  #childHandle(id: string): ChildHandle {
+  /**
+   * The random part of child n's id: derived from a secret drawn once per run in a
+   * journaled step (one entry per parent, not per child), so ids are stable on replay and
+   * no caller can predict them.
+   */
+  async #childSuffix(n: number): Promise<string> {
+    this.#childSecret ??= await this.#deps.gate.guard(() => this.#deps.ctx.run("child id secret", () => randomHex(16)));
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${this.#childSecret}:${n}`));
+    return toHex(new Uint8Array(digest)).slice(0, 12);
+  }
+
+  #childHandle(ref: ChildRef): ChildHandle {
     const { ctx, gate } = this.#deps;
     return {
-      id,
-      result: () =>
-        gate.guard(ctx.workflowClient<ProcessWorkflow>(WORKFLOW, id).awaitTerminal(restate.rpc.opts({ input: restate.serde.empty }))),
-      cancel: (reason?: string) => cancelProcess(ctx, id, reason),
+      id: ref.id,
+      result: async () => {
+        const output = await gate.guard(() =>
+          ctx.workflowClient<ProcessWorkflow>(WORKFLOW, ref.id).awaitTerminal(restate.rpc.opts({ input: restate.serde.empty })),
+        );
+        ref.settled = true;
+        return output;
+      },
+      cancel: (reason?: string) => cancelProcess(ctx, ref.id, reason),
     };
   }
 
@@ -233,6 +285,26 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   uuid(): string {
     return this.#deps.ctx.rand.uuidv4();
   }
+
+  cleanup<T>(fn: () => Promise<T> | T, opts: { graceMs?: number } = {}): Promise<T> {
+    return this.#deps.gate.cleanup(fn, opts.graceMs);
+  }
+}
+
+/** `bytes` random bytes as hex (Web Crypto, a global: no Node import in the runtime). */
+function randomHex(bytes: number): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A child's deadline: its own, or the parent's remaining time if that is shorter (at least 1 ms). */
+export function childTimeout(own: number | undefined, parentDeadlineMs: number | undefined, nowMs: number | undefined): number | undefined {
+  if (parentDeadlineMs === undefined || nowMs === undefined) return own;
+  const remaining = Math.max(1, parentDeadlineMs - nowMs);
+  return own === undefined ? remaining : Math.min(own, remaining);
 }
 
 /** One-way `cancel` to another process's workflow (journaled, so sent once). */

@@ -43,12 +43,15 @@ type Action = "submitted" | "alreadyActive" | "reconciled" | "resumed" | "skippe
 /** Active states Restate drives by itself: nothing to do. */
 const ACTIVE = new Set(["pending", "scheduled", "ready", "running", "backing-off", "suspended", "inboxed"]);
 const CONCURRENCY = 32;
+const FOREIGN_REFUSAL = /process_key_mismatch|missing_process_execution_id/;
 
 /**
  * One page of a sweep: every non-terminal row gets exactly one action, and a
  * row that cannot be handled is reported in `failed` without stopping the rest.
  */
 export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, pageSize: number, cursor: string | undefined): Promise<PageResult> {
+  // Cancels recorded for ids that never registered are bounded in time: the sweep drops expired ones.
+  if (cursor === undefined) await registry.dropExpiredCancelRequests(Date.now());
   const page = await registry.listNonTerminal(pageSize, cursor);
   const runnable = page.items.filter((r) => r.input.type !== "external");
   const invocations = await admin.runInvocations(runnable.map((r) => r.id));
@@ -79,8 +82,16 @@ async function recoverRow(
     return "submitted";
   }
   if (invocation.status === "paused") {
-    await admin.resume(invocation.id);
-    return "resumed";
+    // Restate paused the run after its retries: resuming it is another attempt, so
+    // `maxAttempts` bounds resumes too; past it the engine gave up (the run is killed).
+    if (record.attempt < record.maxAttempts) {
+      await registry.recordRetry(record.id);
+      await admin.resume(invocation.id);
+      return "resumed";
+    }
+    await admin.kill(invocation.id);
+    await writeOutcome(registry, record, { type: "abandoned", evidence: { writer: "engine_gave_up", atMs: Date.now() } }, terminals);
+    return "reconciled";
   }
   if (invocation.status !== "completed") {
     if (ACTIVE.has(invocation.status)) return "alreadyActive";
@@ -90,6 +101,15 @@ async function recoverRow(
     // The run finished but its terminal write is missing: copy, never re-run.
     await writeOutcome(registry, record, await admin.runOutput(record.id), terminals);
     return "reconciled";
+  }
+  // Someone else's message under this key, refused at the boundary before it touched the
+  // row (the key then holds a failed run): it never ran this row, so the key is freed and
+  // the row's own registration submitted without counting an attempt. (Our own
+  // submissions always carry id === key, so this cannot loop.)
+  if (FOREIGN_REFUSAL.test(invocation.completion_failure ?? "") && (await registry.countEvents(record.id, "process.started", Number.MAX_SAFE_INTEGER)) === 0) {
+    await admin.purge(invocation.id);
+    await admin.submitRun(registrationOf(record));
+    return "submitted";
   }
   // Killed or failed by the infrastructure: another attempt, or give up.
   if (record.attempt < record.maxAttempts) {
@@ -112,7 +132,14 @@ async function writeOutcome(registry: ProcessRegistry, record: ProcessRecord, ou
 }
 
 export function registrationOf(record: ProcessRecord): ProcessRegistration {
-  return { id: record.id, input: record.input, eventTypes: record.eventTypes, provenance: record.provenance, maxAttempts: record.maxAttempts };
+  return {
+    id: record.id,
+    input: record.input,
+    eventTypes: record.eventTypes,
+    provenance: record.provenance,
+    maxAttempts: record.maxAttempts,
+    ...(record.timeoutMs === undefined ? {} : { timeoutMs: record.timeoutMs }),
+  };
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -64,6 +64,10 @@ export class RestateAdmin {
     return this.#fetch(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/purge`, { method: "PATCH" });
   }
 
+  kill(invocationId: string): Promise<Response> {
+    return this.#fetch(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/kill`, { method: "PATCH" });
+  }
+
   resume(invocationId: string): Promise<Response> {
     return this.#fetch(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/resume`, { method: "PATCH" });
   }

@@ -2,31 +2,40 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import {
   CoreEventTypes,
-  LashError,
   Limits,
-  NAME_PATTERN,
-  NAME_PATTERN_MESSAGE,
   PrivateHandlerNames,
   PromiseNames,
   ServiceNames,
   jsonSize,
+  LashError,
   ProcessAwaitOutput,
   ProcessRegistration,
-  isLashError,
-  isTerminalStatus,
   signalEventType,
   type ProcessRecord,
 } from "../model/index.ts";
 import { CancelInput, CancelResult, CompleteInput, CompleteResult, SignalInput, SignalResult } from "../model/wire.ts";
-import { CancelGate, ProcessCancelled, type CancelRequest } from "../runtime/cancel-gate.ts";
+import { CancelGate, ProcessCancelled } from "../runtime/cancel-gate.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
-import { DurableProcessContext, cancelProcess, type SignalDelivery } from "../runtime/process-context.ts";
+import { DurableProcessContext, type ChildRef, type SignalDelivery } from "../runtime/process-context.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
-import { notFound } from "../registry/rules.ts";
+import { cancelledOutcome, notFound } from "../registry/rules.ts";
 import { DEFAULT_RETRY_POLICY, OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
+import {
+  ExpireInput,
+  armDeadline,
+  cancelledEnding,
+  checkKey,
+  closeChildren,
+  deadlineExceeded,
+  invocationOfRunKey,
+  recordRecoveryFailure,
+  untilNotCancelled,
+  type Ending,
+} from "./run-ending.ts";
 
+export type RunRequest = z.infer<typeof RunRequest>;
 export const RunRequest = z.object({
   registration: ProcessRegistration,
   /** Opaque host data passed through to the body. */
@@ -43,23 +52,25 @@ export interface WorkflowOptions {
 export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {}) {
   const { registry } = rt;
 
-  /** Writes the outcome (first writer wins), wakes the owner if this run wrote it, releases awaiters. */
-  async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: ProcessAwaitOutput) {
+  /** Writes the outcome (first writer wins; a standing cancel wins over it), wakes the owner if this run wrote it, releases awaiters. */
+  async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: Ending) {
     const writer = runKey(ctx, record.attempt);
-    const done = await ctx.run("complete", () => registry.complete(record.id, boundOutput(output), { replayKey: writer }));
+    const done = await ctx.run("complete", () =>
+      registry.complete(record.id, boundOutput(typeof output === "function" ? output(Date.now()) : output), { replayKey: writer }),
+    );
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
     releaseAwaiters(ctx, done.outcome);
     return done.outcome;
   }
 
-  /** Runs the body (or waits for an external completion); cancellation becomes a `cancelled` outcome. */
+  /** Runs the body (or waits for an external completion); a cancellation observed anywhere in it wins. */
   async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate) {
     let pctx: DurableProcessContext | undefined;
-    let output: ProcessAwaitOutput;
+    let output: Ending;
     try {
       if (record.input.type === "external") {
-        await ctx.run("status waiting", () => registry.setStatus(record.id, "waiting"));
-        output = await gate.guard(ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
+        await gate.guard(() => ctx.run("status waiting", () => registry.setStatus(record.id, "waiting")));
+        output = await gate.guard(() => ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
       } else {
         output = await executeBody(rt, record, (args) => {
           pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget });
@@ -68,9 +79,23 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       }
     } catch (err) {
       if (!(err instanceof ProcessCancelled) && !(err instanceof restate.CancelledError)) throw err;
-      output = cancelledOutput(gate.reason ?? "cancelled by operator");
+      gate.trip();
     }
-    return { output, children: pctx?.children ?? [] };
+    // Authoritative: a body that observed the cancellation and returned anyway still ends cancelled.
+    if (gate.cancelled) output = cancelledEnding(record);
+    return { output: output!, children: pctx?.children ?? [] };
+  }
+
+  /** A run this worker refuses at the boundary: see `refuseRun`. */
+  async function refuseRun(ctx: restate.WorkflowContext, registration: RunRequest["registration"], err: LashError): Promise<ProcessAwaitOutput> {
+    // Someone else's message under this key (or no usable id): never touch the key's row or its awaiters.
+    if (err.code === "process_key_mismatch" || err.code === "missing_process_execution_id") throw err;
+    const writer = `${ctx.request().id}/refused`;
+    const done = await ctx.run("recovery failed", () => recordRecoveryFailure(registry, ctx.key, registration, err, writer));
+    if (done === undefined) throw err;
+    if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, done.record, done.event);
+    releaseAwaiters(ctx, done.outcome);
+    return done.outcome;
   }
 
   return restate.workflow({
@@ -82,54 +107,72 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           try {
             checkRegistration(rt, ctx.key, registration);
           } catch (err) {
-            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- Restate's DurablePromise.reject takes a message
-            await ctx.promise(PromiseNames.outcome).reject(String((err as Error).message));
-            throw err;
+            if (!(err instanceof LashError)) throw err;
+            return refuseRun(ctx, registration, err);
           }
-          const cancel = ctx.promise<CancelRequest>(PromiseNames.cancel);
-          const early = await cancel.peek();
-          const record = await ctx.run("register", async () => {
-            if (early !== undefined) return (await registry.register(registration)).record;
-            // The attempt is only known once the row is read: the first run of a new row is attempt 1.
-            const existing = await registry.get(registration.id);
-            return (await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) })).record;
-          });
-          if (record.outcome !== undefined) {
-            // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
-            releaseAwaiters(ctx, record.outcome);
-            return record.outcome;
+          let record: ProcessRecord | undefined;
+          let output: Ending | undefined;
+          let children: readonly ChildRef[] = [];
+          try {
+            const started = await ctx.run("register", async () => {
+              // The attempt is only known once the row is read: the first run of a new row is attempt 1.
+              const existing = await registry.get(registration.id);
+              const { record, cancelRequested } = await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) });
+              const deadlineInMs = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs - Date.now();
+              return { record, ...(cancelRequested === undefined ? {} : { cancelRequested }), ...(deadlineInMs === undefined ? {} : { deadlineInMs }) };
+            });
+            record = started.record;
+            if (record.outcome !== undefined) {
+              // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
+              releaseAwaiters(ctx, record.outcome);
+              return record.outcome;
+            }
+            if (started.cancelRequested !== undefined) {
+              output = cancelledOutcome(started.cancelRequested.reason, "before it started");
+            } else if (started.deadlineInMs !== undefined && started.deadlineInMs <= 0) {
+              output = deadlineExceeded(record);
+            } else {
+              if (started.deadlineInMs !== undefined) armDeadline(ctx, started.deadlineInMs);
+              ({ output, children } = await runBody(ctx, record, new CancelGate(ctx)));
+            }
+          } catch (err) {
+            // Cancelled by Restate outside the body (while registering): the run still writes its one outcome.
+            if (!(err instanceof restate.CancelledError)) throw err;
+            output = undefined;
           }
-          if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"));
-
-          const { output, children } = await runBody(ctx, record, new CancelGate(cancel.get()));
-          if (output.type === "cancelled") {
-            for (const child of children) cancelProcess(ctx, child, `parent ${record.id} cancelled`);
-          }
-          return finish(ctx, record, output);
+          const known = record;
+          const registered = known ?? (await untilNotCancelled(() => ctx.run("register", async () => (await registry.register(registration)).record)));
+          const ending = output ?? cancelledEnding(registered);
+          const outcome = await untilNotCancelled(() => finish(ctx, registered, ending));
+          closeChildren(ctx, registered, children, outcome);
+          return outcome;
         },
       ),
 
       cancel: restate.handlers.workflow.shared(
         { input: json(CancelInput), output: json(CancelResult), accept: OPTIONAL_JSON },
         async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelResult> => {
-          const id = ctx.key;
-          const state = await ctx.run("cancel request", async () => {
-            const record = await registry.get(id);
-            if (record === undefined) return "unregistered";
-            if (isTerminalStatus(record.status)) return "terminal";
-            const payload: Record<string, string> = reason === undefined ? {} : { reason };
-            try {
-              await registry.appendEvent(id, { type: CoreEventTypes.cancelRequested, payload, replayKey: ctx.request().id });
-            } catch (err) {
-              if (isLashError(err, "process_terminal")) return "terminal";
-              throw err;
-            }
-            return "live";
-          });
-          if (state === "terminal") return { accepted: false, alreadyTerminal: true };
-          // Unregistered: the run may be on its way; it will find the cancel and never start the body.
-          await resolveQuietly(ctx.promise<CancelRequest>(PromiseNames.cancel), reason === undefined ? {} : { reason });
+          const id = checkKey(ctx.key);
+          const request = await ctx.run("cancel request", () =>
+            registry.requestCancel(id, {
+              ...(reason === undefined ? {} : { reason }),
+              replayKey: ctx.request().id,
+              expiresAtMs: Date.now() + Limits.cancelBeforeStartTtlMs,
+            }),
+          );
+          if (request.state === "terminal") return { accepted: false, alreadyTerminal: true };
+          // Live with a run: Restate cancels the run's invocation; the body sees it at its next await.
+          // Unregistered: the request waits (bounded) for a start, whose register step will find it.
+          if (request.state === "live" && request.runKey !== undefined) ctx.cancel(invocationOfRunKey(request.runKey));
           return { accepted: true, alreadyTerminal: false };
+        },
+      ),
+
+      /** Private: the delayed self-send armed at the start of a run with a deadline. */
+      expire: restate.handlers.workflow.shared(
+        { input: json(ExpireInput), ingressPrivate: true },
+        async (ctx: restate.WorkflowSharedContext, { run }): Promise<void> => {
+          ctx.cancel(restate.InvocationIdParser.fromString(run));
         },
       ),
 
@@ -155,8 +198,10 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         { output: json(ProcessAwaitOutput) },
         async (ctx: restate.WorkflowSharedContext): Promise<ProcessAwaitOutput> => {
           // The registry first: it outlives the workflow's retention, the promise does not.
-          const record = await ctx.run("get", () => registry.get(ctx.key));
-          return record?.outcome ?? ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).get();
+          // An id that is not registered is a prompt 404 that leaves nothing behind.
+          const record = await ctx.run("get", () => registry.get(checkKey(ctx.key)));
+          if (record === undefined) throw notFound(ctx.key);
+          return record.outcome ?? ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).get();
         },
       ),
 
@@ -182,7 +227,8 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           if (applied) sendWake(ctx, rt.wakeTarget, done.record, done.event);
           await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.external), done.outcome);
           await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), done.outcome);
-          return { accepted: applied, alreadyTerminal: !applied };
+          // A standing cancel wins over the offered outcome: then it was not accepted either.
+          return { accepted: applied && done.outcome.type === output.type, alreadyTerminal: !applied };
         },
       ),
 
@@ -236,10 +282,6 @@ function outcomeOfBodyError(err: unknown): ProcessAwaitOutput {
   return { type: "failure", class: "internal", code: "body_error", message };
 }
 
-function cancelledOutput(reason: string | undefined, when = ""): ProcessAwaitOutput {
-  const message = `process cancelled${when ? ` ${when}` : ""}${reason ? `: ${reason}` : ""}`;
-  return reason === undefined ? { type: "cancelled", message } : { type: "cancelled", message, reason };
-}
 
 /** A success value too large for the terminal event becomes a resource_limit failure. */
 function boundOutput(output: ProcessAwaitOutput): ProcessAwaitOutput {

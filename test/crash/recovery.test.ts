@@ -86,7 +86,25 @@ describe("LashProcessRecovery", () => {
     assert.equal(report.resumed, 1);
     await s.waitTerminal(["paused"]);
     assert.equal((await s.registry.get("paused"))?.status, "completed");
+    assert.equal((await s.registry.get("paused"))?.attempt, 2, "a resume counts an attempt");
     assert.deepEqual(assertStepsExactlyOnce("paused", await s.lines("paused"), 4, [inFlight]), []);
+  });
+
+  it("a paused invocation at maxAttempts is not resumed again: abandoned{engine_gave_up} and the invocation is killed", async () => {
+    await s.startSteps("paused-out", { count: 4, stepMs: 300 }, { maxAttempts: 1 });
+    await waitFor(async () => (await s.lines("paused-out")).length >= 1, { timeoutMs: 10_000, what: "first step" });
+    await s.endpoint.kill();
+    await waitFor(async () => (await s.runInvocation("paused-out"))?.status === "paused", { timeoutMs: 30_000, what: "paused" });
+    await s.endpoint.restart();
+    const report = await s.sweep();
+    assert.equal(report.resumed, 0);
+    assert.equal(report.reconciled, 1);
+    const record = await s.registry.get("paused-out");
+    assert.equal(record?.outcome?.type === "abandoned" && record.outcome.evidence.writer, "engine_gave_up");
+    await waitFor(async () => (await s.runInvocation("paused-out"))?.status === "completed", { timeoutMs: 10_000, what: "killed" });
+    const again = await s.sweep();
+    assert.deepEqual([again.resumed, again.submitted], [0, 0]);
+    assert.equal((await s.registry.get("paused-out"))?.status, "abandoned");
   });
 
   it("a finished run whose row was reset to running: the outcome is copied back, the body does not run again", async () => {

@@ -8,6 +8,7 @@ import { adminQuery, waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
 import { sideEffects, testPlugin } from "../support/test-plugin.ts";
 import { pidGone } from "../support/child.ts";
+import { childrenOf } from "../support/children.ts";
 
 const program = (name: string, args: unknown) => ({ type: "program", name, args });
 
@@ -70,8 +71,13 @@ describe("cancellation", () => {
 
   it("cascades to the children the body started", async () => {
     await start(registration("parent-cancel", program("test.spawn_and_wait", { children: 3 })));
-    const kids = ["parent-cancel.0", "parent-cancel.1", "parent-cancel.2"];
-    await waitFor(async () => (await Promise.all(kids.map(statusOf))).every((st) => st === "waiting"), { timeoutMs: 15_000, what: "children waiting" });
+    const kids = await waitFor(
+      async () => {
+        const found = await childrenOf(s.registry, "parent-cancel");
+        return found.length === 3 && found.every((r) => r.status === "waiting") ? found.map((r) => r.id) : undefined;
+      },
+      { timeoutMs: 15_000, what: "children waiting" },
+    );
     await s.post("/LashProcessWorkflow/parent-cancel/cancel", { reason: "stop all" });
     assert.equal((await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/parent-cancel/awaitTerminal")).body.type, "cancelled");
     for (const kid of kids) {

@@ -61,24 +61,32 @@ describe("signals and child processes", () => {
     assert.match(late.body.message, /^process_terminal:/);
   });
 
+  /** What test.chain answers at each level: its id and its child's outcome (a leaf answers `{ leaf }`). */
+  interface ChainLink {
+    id: string;
+    leaf: string;
+    child: { value: ChainLink };
+  }
+
   it("a depth-3 chain of children completes; each child records its parent and inherits the owner scope", async () => {
     const reg = registration("chain", program("test.chain", { depth: 3 }), {
       provenance: { ownerScope: { sessionId: "sess-chain", agentFrameId: "f1" }, hostProfileId: "" },
     });
     await start(reg);
     const out = await result("chain");
-    assert.deepEqual(out, {
-      type: "success",
-      value: {
-        id: "chain",
-        child: {
-          type: "success",
-          value: { id: "chain.0", child: { type: "success", value: { id: "chain.0.0", child: { type: "success", value: { leaf: "chain.0.0.0" } } } } },
-        },
-      },
-    });
-    const leaf = await s.registry.get("chain.0.0.0");
-    assert.deepEqual(leaf?.provenance.causedBy, { kind: "process", id: "chain.0.0" });
+    // Child ids are `<parent>.<n>-<random>`: a caller cannot predict them.
+    const childId = /^\.0-[0-9a-f]{12}$/;
+    assert.equal(out.type, "success");
+    const root = (out as unknown as { value: ChainLink }).value;
+    assert.equal(root.id, "chain");
+    const c0 = root.child.value;
+    assert.match(c0.id.slice("chain".length), childId);
+    const c1 = c0.child.value;
+    assert.match(c1.id.slice(c0.id.length), childId);
+    const leafId: string = c1.child.value.leaf;
+    assert.match(leafId.slice(c1.id.length), childId);
+    const leaf = await s.registry.get(leafId);
+    assert.deepEqual(leaf?.provenance.causedBy, { kind: "process", id: c1.id });
     assert.deepEqual(leaf?.provenance.ownerScope, { sessionId: "sess-chain", agentFrameId: "f1" });
     assert.equal(leaf?.status, "completed");
   });
@@ -90,5 +98,6 @@ describe("signals and child processes", () => {
     assert.deepEqual(out, { type: "success", value: { results: Array.from({ length: 50 }, (_, i) => ({ type: "success", value: i })) } });
     const kids = await s.registry.list({ sessionId: "s1", limit: 1000 });
     assert.equal(kids.items.filter((r) => r.id.startsWith("fan.") && r.status === "completed").length, 50);
+    assert.ok(kids.items.filter((r) => r.id.startsWith("fan.")).every((r) => /^fan\.\d+-[0-9a-f]{12}$/.test(r.id)));
   });
 });

@@ -57,11 +57,11 @@ export const waitSignalTool = defineTool({
 
 export const fanoutTool = defineTool({
   name: "std.fanout",
-  description: "Starts child `<parentId>.<i>` per input, awaits all; results in input order.",
+  description: "Starts child `<parentId>.<i>-<random>` per input, awaits all; results in input order.",
   args: z.object({ children: z.array(ProcessInput).min(1).max(1000) }),
   run: async (ctx) => {
     const handles = [];
-    for (const [i, input] of ctx.args.children.entries()) handles.push(await ctx.start({ id: `${ctx.processId}.${i}`, input }));
+    for (const input of ctx.args.children) handles.push(await ctx.start({ input }));
     const results = [];
     for (const handle of handles) results.push(await handle.result());
     return { results };

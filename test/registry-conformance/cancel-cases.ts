@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { describe } from "node:test";
+import { registration, type Case } from "./fixtures.ts";
+
+const HOUR = 3600_000;
+const request = (over: { reason?: string; replayKey?: string; expiresAtMs?: number } = {}) => ({
+  replayKey: "cancel-inv-1",
+  expiresAtMs: Date.now() + HOUR,
+  ...over,
+});
+
+export function cancelCases(test: Case): void {
+  describe("requestCancel / cancel-before-start / authoritative cancel", () => {
+    test("a cancel of an unregistered id is kept for a start within its expiry: the run is not started", async (registry) => {
+      assert.deepEqual(await registry.requestCancel("cx-early", request({ reason: "changed my mind" })), { state: "unregistered" });
+      const started = await registry.register(registration("cx-early"), { startRun: "inv-1/1" });
+      assert.deepEqual(started.cancelRequested, { reason: "changed my mind" });
+      assert.equal(started.record.status, "pending", "not marked started");
+      assert.deepEqual(await registry.eventsAfter("cx-early", 0), []);
+    });
+
+    test("an expired cancel for an unregistered id no longer applies, and is dropped", async (registry) => {
+      await registry.requestCancel("cx-expired", request({ expiresAtMs: Date.now() - 1 }));
+      assert.equal(await registry.dropExpiredCancelRequests(Date.now()), 1);
+      await registry.requestCancel("cx-kept", request());
+      assert.equal(await registry.dropExpiredCancelRequests(Date.now()), 0, "an unexpired request is kept");
+      await registry.requestCancel("cx-expired", request({ expiresAtMs: Date.now() - 1 }));
+      const started = await registry.register(registration("cx-expired"), { startRun: "inv-1/1" });
+      assert.equal(started.cancelRequested, undefined);
+      assert.equal(started.record.status, "running");
+    });
+
+    test("on a live row: ONE process.cancel_requested however many requests, and the run's key is reported", async (registry) => {
+      await registry.register(registration("cx-live"), { startRun: "inv-run/1" });
+      const first = await registry.requestCancel("cx-live", request({ reason: "first", replayKey: "c-1" }));
+      const second = await registry.requestCancel("cx-live", request({ reason: "second", replayKey: "c-2" }));
+      assert.deepEqual(first, { state: "live", runKey: "inv-run/1" });
+      assert.deepEqual(second, { state: "live", runKey: "inv-run/1" });
+      const requests = (await registry.eventsAfter("cx-live", 0)).filter((e) => e.type === "process.cancel_requested");
+      assert.deepEqual(requests.map((e) => e.payload), [{ reason: "first" }]);
+    });
+
+    test("a standing cancel request wins over any outcome offered afterwards, with its reason", async (registry) => {
+      await registry.register(registration("cx-wins"), { startRun: "inv-run/1" });
+      await registry.requestCancel("cx-wins", request({ reason: "stop" }));
+      const done = await registry.complete("cx-wins", { type: "success", value: 1 }, { replayKey: "inv-run/1" });
+      assert.deepEqual(done.outcome, { type: "cancelled", message: "process cancelled: stop", reason: "stop" });
+      assert.equal(done.record.status, "cancelled");
+      assert.equal(done.event.type, "process.cancelled");
+      assert.equal(done.event.replayKey, "inv-run/1");
+    });
+
+    test("a row registered (not started) before the cancel: the later start sees the request", async (registry) => {
+      await registry.register(registration("cx-registered"));
+      assert.deepEqual(await registry.requestCancel("cx-registered", request()), { state: "live" });
+      const started = await registry.register(registration("cx-registered"), { startRun: "inv-1/1" });
+      assert.deepEqual(started.cancelRequested, {});
+      assert.deepEqual((await registry.eventsAfter("cx-registered", 0)).map((e) => e.type), ["process.cancel_requested"]);
+    });
+
+    test("a terminal row: nothing recorded", async (registry) => {
+      await registry.register(registration("cx-done"));
+      await registry.complete("cx-done", { type: "success", value: 1 });
+      assert.deepEqual(await registry.requestCancel("cx-done", request()), { state: "terminal" });
+      assert.deepEqual((await registry.eventsAfter("cx-done", 0)).map((e) => e.type), ["process.completed"]);
+    });
+
+    test("timeoutMs is stored, part of the registration hash, and read back", async (registry) => {
+      const { record } = await registry.register(registration("cx-deadline", { timeoutMs: 5000 }));
+      assert.equal(record.timeoutMs, 5000);
+      assert.equal((await registry.get("cx-deadline"))?.timeoutMs, 5000);
+      const plain = await registry.register(registration("cx-plain"));
+      assert.equal(plain.record.timeoutMs, undefined);
+      assert.notEqual(plain.record.registrationHash.length, 0);
+      await assert.rejects(registry.register(registration("cx-deadline", { timeoutMs: 6000 })), /registration_conflict|already registered/);
+    });
+  });
+}
