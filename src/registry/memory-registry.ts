@@ -10,6 +10,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { assertAttempt } from "./maintenance-rules.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
@@ -77,9 +78,10 @@ export class MemoryRegistry implements ProcessRegistry {
     if (!isTerminalStatus(record.status) && record.status !== status) this.#touch(record, status);
   }
 
-  async recordRetry(id: string): Promise<ProcessRecord> {
+  async recordRetry(id: string, opts: { fromAttempt?: number } = {}): Promise<ProcessRecord> {
     const { record } = this.#entry(id);
     if (!isTerminalStatus(record.status)) {
+      assertAttempt(record, opts.fromAttempt);
       record.attempt += 1;
       this.#touch(record, "pending");
     }

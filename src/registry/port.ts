@@ -69,8 +69,13 @@ export interface ProcessRegistry {
   markStarted(id: string, replayKey: string): Promise<ProcessRecord>;
   /** `running` <-> `waiting` on a live row; a terminal row is left alone. */
   setStatus(id: string, status: "running" | "waiting"): Promise<void>;
-  /** Recovery resubmits a run: `attempt + 1`, status back to `pending`. */
-  recordRetry(id: string): Promise<ProcessRecord>;
+  /**
+   * Recovery resubmits a run: `attempt + 1`, status back to `pending`. With `fromAttempt`
+   * it is a compare-and-set: a live row whose attempt is no longer `fromAttempt` (another
+   * sweeper got there first) is left alone and `stale_attempt` (409) is thrown, so two
+   * sweeps never count one failure twice. A terminal row is returned unchanged.
+   */
+  recordRetry(id: string, opts?: { fromAttempt?: number }): Promise<ProcessRecord>;
 
   appendEvent(id: string, event: EventAppend): Promise<ProcessEvent>;
   /** How many events of `type` have a sequence <= `upToSequence` (a signal's ordinal). */

@@ -11,6 +11,7 @@ import {
   type ProcessRecord,
   type ProcessRegistrationInput,
 } from "../model/index.ts";
+import { assertAttempt } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
@@ -77,7 +78,8 @@ const SQL = {
     SELECT sequence, pg_notify('lash_events', $6::text) FROM inserted`,
   setStatus: `UPDATE lash_processes SET status = $2, updated_at_ms = $3 WHERE id = $1 AND ${LIVE} AND status <> $2`,
   markRunning: `UPDATE lash_processes SET status = 'running', updated_at_ms = $2 WHERE id = $1 RETURNING ${PROCESS_COLUMNS}`,
-  retry: `UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = $2 WHERE id = $1 AND ${LIVE} RETURNING ${PROCESS_COLUMNS}`,
+  retry: `UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = $2
+    WHERE id = $1 AND ${LIVE} AND ($3::int IS NULL OR attempt = $3::int) RETURNING ${PROCESS_COLUMNS}`,
   setOutcome: `UPDATE lash_processes SET status = $2, outcome = $3, updated_at_ms = $4 WHERE id = $1 RETURNING ${PROCESS_COLUMNS}`,
   // Terminal events are outside the replay-key index (see migrations.ts); the clause
   // is repeated word for word so the partial index serves the lookup.
@@ -190,12 +192,15 @@ export class PostgresRegistry implements ProcessRegistry {
     if (updated.rowCount === 0) await this.#requireExists(id); // terminal or unchanged: a no-op, unless unknown
   }
 
-  async recordRetry(id: string): Promise<ProcessRecord> {
-    const retried = await this.#one<ProcessRow>(this.#pool, "retry", [id, Date.now()]);
+  async recordRetry(id: string, opts: { fromAttempt?: number } = {}): Promise<ProcessRecord> {
+    // One statement: the attempt check and the bump cannot interleave with another sweeper's.
+    const retried = await this.#one<ProcessRow>(this.#pool, "retry", [id, Date.now(), opts.fromAttempt ?? null]);
     if (retried !== undefined) return toRecord(retried);
     const row = await this.#processRow(this.#pool, id); // terminal rows are returned unchanged
     if (row === undefined) throw notFound(id);
-    return toRecord(row);
+    const record = toRecord(row);
+    if (!isTerminalStatus(record.status)) assertAttempt(record, opts.fromAttempt);
+    return record;
   }
 
   async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {

@@ -13,6 +13,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { assertAttempt } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
@@ -159,10 +160,11 @@ export class SqliteRegistry implements ProcessRegistry {
     });
   }
 
-  async recordRetry(id: string): Promise<ProcessRecord> {
+  async recordRetry(id: string, opts: { fromAttempt?: number } = {}): Promise<ProcessRecord> {
     return this.#write(() => {
       const row = this.#requireProcess(id);
       if (isTerminalStatus(row.status)) return toRecord(row);
+      assertAttempt(toRecord(row), opts.fromAttempt);
       this.#run(SQL.retry, Date.now(), id);
       return toRecord(this.#requireProcess(id));
     });

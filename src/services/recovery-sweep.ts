@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessRegistration } from "../model/index.ts";
+import { isLashError, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessRegistration } from "../model/index.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
 
@@ -103,7 +103,13 @@ async function recoverRow(
   }
   // Killed or failed by the infrastructure: another attempt, or give up.
   if (record.attempt < record.maxAttempts) {
-    await registry.recordRetry(record.id);
+    try {
+      // Compare-and-set: a sweep under another recovery key that already counted this failure wins.
+      await registry.recordRetry(record.id, { fromAttempt: record.attempt });
+    } catch (err) {
+      if (isLashError(err, "stale_attempt")) return "alreadyActive";
+      throw err;
+    }
     await admin.purge(invocation.id);
     await admin.submitRun(registrationOf(record));
     return "submitted";
