@@ -73,7 +73,7 @@ export class MemoryRegistry implements ProcessRegistry {
     }
   }
 
-  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+  async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
     const { record } = this.#entry(id);
     if (!isTerminalStatus(record.status) && record.status !== status) this.#touch(record, status);
   }

@@ -67,8 +67,8 @@ export interface ProcessRegistry {
    * A terminal row is returned unchanged.
    */
   markStarted(id: string, replayKey: string): Promise<ProcessRecord>;
-  /** `running` <-> `waiting` on a live row; a terminal row is left alone. */
-  setStatus(id: string, status: "running" | "waiting"): Promise<void>;
+  /** `running` <-> `waiting` (or `queued`: waiting for a concurrency slot) on a live row; a terminal row is left alone. */
+  setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void>;
   /**
    * Recovery resubmits a run: `attempt + 1`, status back to `pending`. With `fromAttempt`
    * it is a compare-and-set: a live row whose attempt is no longer `fromAttempt` (another

@@ -49,7 +49,7 @@ export interface PostgresRegistryOptions {
   log?: NotifierLog;
 }
 
-const LIVE = "status IN ('pending', 'running', 'waiting')";
+const LIVE = "status IN ('queued', 'pending', 'running', 'waiting')";
 
 /**
  * Statement texts, sent as named prepared statements (parsed once per connection);
@@ -187,7 +187,7 @@ export class PostgresRegistry implements ProcessRegistry {
     });
   }
 
-  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+  async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
     const updated = await this.#run(this.#pool, "setStatus", [id, status, Date.now()]);
     if (updated.rowCount === 0) await this.#requireExists(id); // terminal or unchanged: a no-op, unless unknown
   }

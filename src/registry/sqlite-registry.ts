@@ -71,7 +71,7 @@ const SQL = {
   // Pinned to the partial index (its WHERE clause repeated word for word): an ordered
   // scan that stops at LIMIT. Left alone, the planner picks (status, id) and sorts.
   liveAfter: `SELECT * FROM lash_processes INDEXED BY lash_processes_live_by_id
-    WHERE status IN ('pending', 'running', 'waiting') AND id > ? ORDER BY id LIMIT ?`,
+    WHERE status IN ('queued', 'pending', 'running', 'waiting') AND id > ? ORDER BY id LIMIT ?`,
 } as const;
 
 /**
@@ -153,7 +153,7 @@ export class SqliteRegistry implements ProcessRegistry {
     return { result: toRecord(this.#requireProcess(id)), appended: true };
   }
 
-  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+  async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
     this.#write(() => {
       const row = this.#requireProcess(id);
       if (!isTerminalStatus(row.status) && row.status !== status) this.#run(SQL.setStatus, status, Date.now(), id);
