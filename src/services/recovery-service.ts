@@ -2,7 +2,9 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { ServiceNames } from "../model/index.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
+import { slotsFor } from "../runtime/limits.ts";
 import { sendWake } from "../runtime/wake.ts";
+import { releaseSlots } from "../workflows/concurrency-slots.ts";
 import { OPTIONAL_JSON } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
@@ -34,6 +36,8 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
       for (const { record, event } of page.terminals) {
         sendWake(ctx, rt.wakeTarget, record, event);
         ctx.genericSend({ service: ServiceNames.workflow, method: "settle", key: record.id, parameter: new Uint8Array(0) });
+        // The run that held concurrency slots will not release them: this outcome is recovery's.
+        releaseSlots(ctx, record.id, slotsFor(rt.limits, rt.plugins, record), undefined);
       }
       report = addReports(report, page.report);
       cursor = page.nextCursor;

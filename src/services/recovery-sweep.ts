@@ -38,7 +38,7 @@ export function addReports(a: SweepReport, b: SweepReport): SweepReport {
 
 /** A terminal outcome the sweep wrote: the owner is woken and awaiters released. */
 export interface SweepTerminal {
-  record: Pick<ProcessRecord, "id" | "eventTypes" | "provenance">;
+  record: Pick<ProcessRecord, "id" | "eventTypes" | "provenance" | "input">;
   event: ProcessEvent;
 }
 
@@ -122,7 +122,7 @@ async function recoverRow(
 async function settle(registry: ProcessRegistry, record: ProcessRecord, output: ProcessAwaitOutput, terminals: SweepTerminal[]) {
   const done = await registry.complete(record.id, output);
   if (done.disposition === "applied") {
-    terminals.push({ record: { id: record.id, eventTypes: record.eventTypes, provenance: record.provenance }, event: done.event });
+    terminals.push({ record: { id: record.id, eventTypes: record.eventTypes, provenance: record.provenance, input: record.input }, event: done.event });
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from "../model/index.ts";
 import { CancelGate, ProcessCancelled, type CancelRequest } from "../runtime/cancel-gate.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
+import { acquireSlots, planSlots, releaseSlots } from "./concurrency-slots.ts";
 import { DurableProcessContext, cancelProcess, type SignalDelivery } from "../runtime/process-context.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
@@ -106,8 +107,10 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           }
           const cancel = ctx.promise<CancelRequest>(PromiseNames.cancel);
           const early = await cancel.peek();
+          const slots = await planSlots(ctx, rt, registration);
           const record = await ctx.run("register", async () => {
-            if (early !== undefined) return (await registry.register(registration)).record;
+            // A run that needs concurrency slots is marked started once it holds them (acquireSlots).
+            if (early !== undefined || slots.length > 0) return (await registry.register(registration)).record;
             // The attempt is only known once the row is read: the first run of a new row is attempt 1.
             const existing = await registry.get(registration.id);
             return (await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) })).record;
@@ -119,11 +122,17 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           }
           if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"));
 
-          const { output, children } = await runBody(ctx, record, new CancelGate(cancel.get()));
+          const gate = new CancelGate(cancel.get());
+          // Concurrency limits: acquire before the body, release after the outcome is written.
+          const queued = await acquireSlots(ctx, rt, record, slots, gate, runKey(ctx, record.attempt));
+          if (queued.cancelled) {
+            return releaseSlots(ctx, record.id, slots, await finish(ctx, record, cancelledOutput(queued.cancelled.reason, "while queued")));
+          }
+          const { output, children } = await runBody(ctx, record, gate);
           if (output.type === "cancelled") {
             for (const child of children) cancelProcess(ctx, child, `parent ${record.id} cancelled`);
           }
-          return finish(ctx, record, output);
+          return releaseSlots(ctx, record.id, slots, await finish(ctx, record, output));
         },
       ),
 
