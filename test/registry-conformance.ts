@@ -13,6 +13,7 @@ import { caseFactory, type OpenRegistry } from "./registry-conformance/fixtures.
 import { lifecycleCases } from "./registry-conformance/lifecycle-cases.ts";
 import { listingCases } from "./registry-conformance/listing-cases.ts";
 import { registrationCases } from "./registry-conformance/registration-cases.ts";
+import { retentionCases } from "./registry-conformance/retention-cases.ts";
 import { waitCases } from "./registry-conformance/wait-cases.ts";
 
 export type { OpenRegistry, OpenedRegistry } from "./registry-conformance/fixtures.ts";
@@ -25,5 +26,6 @@ export function registryConformance(name: string, open: OpenRegistry): void {
     lifecycleCases(test);
     waitCases(test);
     listingCases(test);
+    retentionCases(test);
   });
 }

@@ -10,7 +10,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import { assertAttempt } from "./maintenance-rules.ts";
+import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
@@ -134,6 +134,18 @@ export class MemoryRegistry implements ProcessRegistry {
 
   async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
     return this.#page((r) => matchesFilter(r, filter), pageLimit(filter.limit), filter.cursor);
+  }
+
+  async prune(input: PruneOptions): Promise<PruneResult> {
+    const { limit, dryRun, cutoffMs } = parsePruneOptions(input);
+    const matching = [...this.#entries.values()]
+      .map((e) => e.record)
+      .filter((r) => isTerminalStatus(r.status) && r.updatedAtMs < cutoffMs)
+      .sort((a, b) => a.updatedAtMs - b.updatedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const ids = matching.slice(0, limit).map((r) => r.id);
+    if (!dryRun) for (const id of ids) this.#entries.delete(id);
+    void PRUNE_BATCH; // one in-memory map: no batches needed
+    return { pruned: ids.length, ids, more: matching.length > limit, cutoffMs };
   }
 
   async close(): Promise<void> {}

@@ -1,3 +1,4 @@
+import type { PruneOptions, PruneResult } from "./maintenance-rules.ts";
 import type {
   EventAppend,
   ProcessAwaitOutput,
@@ -95,6 +96,14 @@ export interface ProcessRegistry {
   /** Non-terminal rows in id order, keyset-paged. */
   listNonTerminal(limit: number, cursor?: string): Promise<Page<ProcessRecord>>;
   list(filter?: ListFilter): Promise<Page<ProcessRecord>>;
+
+  /**
+   * Retention: deletes finished (terminal) rows last updated more than `olderThanMs` ago,
+   * oldest first, with all their events, in batches; at most `limit` rows per call
+   * (`more` says whether to call again). Live rows are never touched. A pruned id is
+   * unknown afterwards (`get` -> undefined) and may be registered again.
+   */
+  prune(opts: PruneOptions): Promise<PruneResult>;
 
   close(): Promise<void>;
 }
