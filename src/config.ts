@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LashError } from "./model/index.ts";
+import { DurationText, LashError } from "./model/index.ts";
 import { parseMaxConcurrent } from "./runtime/limits.ts";
 import { WakeTarget } from "./runtime/wake.ts";
 
@@ -49,6 +49,8 @@ export const EnvConfig = z.object({
         return z.NEVER;
       }
     }),
+  /** Retention: scheduled recovery sweeps prune finished processes older than this (e.g. `30d`); unset keeps everything. */
+  LASH_RETENTION: DurationText.optional(),
   RESTATE_ADMIN_URL: httpUrl("http://127.0.0.1:9070"),
   RESTATE_INGRESS_URL: httpUrl("http://127.0.0.1:8080"),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */

@@ -72,9 +72,20 @@ export interface LashProcessWorkflowApi {
   complete: Handler<{ output: ProcessAwaitOutput }, CancelResult>;
 }
 
+export interface PruneResult {
+  pruned: number;
+  dryRun: boolean;
+  /** More finished processes match beyond `limit`: call again. */
+  more: boolean;
+  cutoffMs: number;
+  /** The first 1,000 ids, oldest first. */
+  ids: string[];
+}
+
 export interface LashProcessRecoveryApi {
   sweep: Handler<{ limit?: number }, SweepReport>;
-  schedule: Handler<{ everyMs: number }, ScheduleResult>;
+  prune: Handler<{ olderThanMs: number; dryRun?: boolean; limit?: number }, PruneResult>;
+  schedule: Handler<{ everyMs: number; retainForMs?: number }, ScheduleResult>;
   unschedule: NoInputHandler<{ scheduled: boolean }>;
 }
 

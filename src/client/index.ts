@@ -6,6 +6,7 @@ export {
   type CancelResult,
   type ListFilter,
   type ProcessPage,
+  type PruneResult,
   type ScheduleResult,
   type StartResult,
   type SweepReport,

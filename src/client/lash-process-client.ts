@@ -6,6 +6,7 @@ import type {
   LashProcessWorkflowApi,
   ListFilter,
   ProcessPage,
+  PruneResult,
   ScheduleResult,
   StartResult,
   SweepReport,
@@ -83,7 +84,11 @@ export class LashProcessClient {
     return {
       sweep: (opts: { limit?: number } = {}): Promise<SweepReport> =>
         this.call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
-      schedule: (everyMs: number): Promise<ScheduleResult> => this.call("recovery schedule", (o) => object.schedule({ everyMs }, o)),
+      /** Retention: deletes finished processes older than `olderThanMs` with their events (or, with `dryRun`, lists them). */
+      prune: (opts: { olderThanMs: number; dryRun?: boolean; limit?: number }): Promise<PruneResult> =>
+        this.call("recovery prune", (o) => object.prune({ ...dropUndefined(opts), olderThanMs: opts.olderThanMs }, o), { long: true }),
+      schedule: (everyMs: number, opts: { retainForMs?: number } = {}): Promise<ScheduleResult> =>
+        this.call("recovery schedule", (o) => object.schedule({ ...dropUndefined(opts), everyMs }, o)),
       unschedule: (): Promise<{ scheduled: boolean }> => this.call("recovery unschedule", (o) => object.unschedule(o), { empty: true }),
     };
   }

@@ -25,6 +25,8 @@ export interface ServicesConfig {
   workflow?: WorkflowOptions;
   /** Deployment-wide concurrency limits (`LASH_MAX_CONCURRENT`), over the definitions' `maxConcurrent`. */
   limits?: ConcurrencyLimits;
+  /** Retention for scheduled recovery sweeps (`LASH_RETENTION`): finished processes older than this are pruned. */
+  retentionMs?: number;
 }
 
 export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: "http://127.0.0.1:9070", ingressUrl: "http://127.0.0.1:8080" };
@@ -42,7 +44,9 @@ export function createServices(config: ServicesConfig) {
   };
   const workflow = createProcessWorkflow(rt, config.workflow);
   const processes = createProcessesService(rt, workflow);
-  const recovery = createRecoveryService(rt, config.restate ?? DEFAULT_RESTATE_ENDPOINTS);
+  const recovery = createRecoveryService(rt, config.restate ?? DEFAULT_RESTATE_ENDPOINTS, {
+    ...(config.retentionMs === undefined ? {} : { retentionMs: config.retentionMs }),
+  });
   const limiter = createConcurrencyLimiter(rt.registry);
   const all: (restate.ServiceDefinition<string, unknown> | restate.WorkflowDefinition<string, unknown> | restate.VirtualObjectDefinition<string, unknown>)[] = [
     workflow,

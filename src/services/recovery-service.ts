@@ -8,12 +8,19 @@ import { releaseSlots } from "../workflows/concurrency-slots.ts";
 import { OPTIONAL_JSON } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
+import { PruneInput, PruneReport, pruneFinished } from "./recovery-prune.ts";
 import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
 
 export type { RestateEndpoints };
 
 export const SweepInput = z.object({ limit: z.number().int().min(1).optional() }).default({});
-export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000) });
+export const ScheduleInput = z.object({
+  everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000),
+  /** Retention: each scheduled sweep also prunes finished processes older than this (default: `LASH_RETENTION`, else keep). */
+  retainForMs: z.number().int().min(0).optional(),
+});
+/** Rows one scheduled tick prunes at most; the next tick takes the rest. */
+const TICK_PRUNE_LIMIT = 10_000;
 const TickInput = z.object({ generation: z.number().int() });
 
 const PAGE_SIZE = 500;
@@ -24,7 +31,7 @@ const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
  * terminal outcome. A virtual object, so sweeps on one key never overlap.
  * Each page is one durable step; a crash mid-sweep resumes at the next page.
  */
-export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
+export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, opts: { retentionMs?: number } = {}) {
   const admin = new RestateAdmin(urls);
 
   async function sweep(ctx: restate.ObjectContext, limit: number | undefined): Promise<SweepReport> {
@@ -67,12 +74,20 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
         async (ctx: restate.ObjectContext, { limit }) => sweep(ctx, limit),
       ),
 
+      /** Retention now: `lashctl prune --older-than 30d [--dry-run]`. */
+      prune: restate.handlers.object.exclusive(
+        { input: json(PruneInput), output: json(PruneReport) },
+        async (ctx: restate.ObjectContext, input) => pruneFinished(ctx, rt.registry, admin, input),
+      ),
+
       schedule: restate.handlers.object.exclusive(
         { input: json(ScheduleInput), output: json(z.object({ everyMs: z.number(), generation: z.number() })) },
-        async (ctx: restate.ObjectContext, { everyMs }) => {
+        async (ctx: restate.ObjectContext, { everyMs, retainForMs }) => {
           const generation = ((await ctx.get<number>("generation")) ?? 0) + 1;
           ctx.set("generation", generation);
           ctx.set("everyMs", everyMs);
+          if (retainForMs === undefined) ctx.clear("retainForMs");
+          else ctx.set("retainForMs", retainForMs);
           arm(ctx, generation, everyMs);
           return { everyMs, generation };
         },
@@ -91,6 +106,10 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
           const everyMs = await ctx.get<number>("everyMs");
           if (everyMs == null || generation !== (await ctx.get<number>("generation"))) return;
           await sweep(ctx, undefined);
+          const retainForMs = (await ctx.get<number>("retainForMs")) ?? opts.retentionMs;
+          if (retainForMs !== undefined) {
+            ctx.set("lastPrune", await pruneFinished(ctx, rt.registry, admin, { olderThanMs: retainForMs, dryRun: false, limit: TICK_PRUNE_LIMIT }));
+          }
           arm(ctx, generation, everyMs);
         },
       ),
