@@ -10,7 +10,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
+import { assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import type { CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
@@ -144,7 +144,6 @@ export class MemoryRegistry implements ProcessRegistry {
       .sort((a, b) => a.updatedAtMs - b.updatedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const ids = matching.slice(0, limit).map((r) => r.id);
     if (!dryRun) for (const id of ids) this.#entries.delete(id);
-    void PRUNE_BATCH; // one in-memory map: no batches needed
     return { pruned: ids.length, ids, more: matching.length > limit, cutoffMs };
   }
 

@@ -108,7 +108,8 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, o
           await sweep(ctx, undefined);
           const retainForMs = (await ctx.get<number>("retainForMs")) ?? opts.retentionMs;
           if (retainForMs !== undefined) {
-            ctx.set("lastPrune", await pruneFinished(ctx, rt.registry, admin, { olderThanMs: retainForMs, dryRun: false, limit: TICK_PRUNE_LIMIT }));
+            const pruned = await pruneFinished(ctx, rt.registry, admin, { olderThanMs: retainForMs, dryRun: false, limit: TICK_PRUNE_LIMIT });
+            ctx.set("lastPrune", pruned);
           }
           arm(ctx, generation, everyMs);
         },
