@@ -23,7 +23,7 @@ describe("concurrency limits", () => {
   before(async () => {
     s = await startLashStack({
       plugins: [definePlugin({ name: "limits-test", tools: [gated] })],
-      limits: { byName: { "std.wait_signal": 2 }, session: 2 },
+      limits: { byName: { "std.wait_signal": 2, "std.fail": 1 }, session: 2 },
     });
     client = new LashProcessClient({ ingressUrl: s.ingress, pollIntervalMs: 50 });
   });
@@ -39,6 +39,12 @@ describe("concurrency limits", () => {
   const signal = (id: string, name = "go") => s.post(`/LashProcessWorkflow/${id}/signal`, { name, payload: id });
   const types = async (id: string) => (await s.registry.eventsAfter(id, 0)).map((e) => e.type);
   const waitSignal = tool("std.wait_signal", { name: "go" });
+  /** The release is a one-way send after the outcome is written: it lands shortly after `awaitTerminal` answers. */
+  const released = (key: string) =>
+    waitFor(async () => JSON.stringify((await s.post(`/LashConcurrencyLimiter/${key}/status`)).body) === JSON.stringify({ limit: 0, holders: [], queued: [] }), {
+      timeoutMs: 30_000,
+      what: `every slot of ${key} released`,
+    });
   const session = (sessionId: string) => ({ provenance: { ownerScope: { sessionId }, hostProfileId: "" } });
 
   it("LASH_MAX_CONCURRENT-style limits queue the excess in FIFO order, visible in list and the client; a queued process can be cancelled", async () => {
@@ -71,8 +77,7 @@ describe("concurrency limits", () => {
     await signal("w3");
     await signal("w5");
     for (const id of ["w2", "w3", "w5"]) assert.equal((await result(id)).type, "success");
-    const after = await s.post("/LashConcurrencyLimiter/tool:std.wait_signal/status");
-    assert.deepEqual(after.body, { limit: 0, holders: [], queued: [] }, "every slot released");
+    await released("tool:std.wait_signal");
   });
 
   it("a definition's maxConcurrent limits its tool; a cancel of the holder frees its slot for the next", async () => {
@@ -86,6 +91,13 @@ describe("concurrency limits", () => {
     await waitStatus("g2", "waiting");
     await signal("g2");
     assert.deepEqual(await result("g2"), { type: "success", value: "g2" });
+  });
+
+  it("a failure releases its slot like a success: back-to-back failing processes under a limit of 1 all end", async () => {
+    const ids = ["f1", "f2", "f3"];
+    for (const id of ids) await start(id, tool("std.fail", { code: "boom", message: id }), session(`f-${id}`));
+    for (const id of ids) assert.equal((await result(id)).type, "failure");
+    await released("tool:std.fail");
   });
 
   it("session=N counts a session's top-level processes; children run on their parent's slot", async () => {
