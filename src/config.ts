@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_RESTATE_URLS, LashError, NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./model/index.ts";
+import { DEFAULT_RESTATE_URLS, DurationText, LashError, NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./model/index.ts";
+import { parseMaxConcurrent } from "./runtime/limits.ts";
 import { WakeTarget } from "./runtime/wake.ts";
 
 const flag = (fallback: boolean) =>
@@ -35,6 +36,21 @@ export const EnvConfig = z.object({
   LASH_ENABLE_SHELL: flag(false),
   LASH_RECOVER_ON_START: flag(true),
   LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  /** Concurrency limits: comma list of `<tool or program>=N` and `session=N`, e.g. `std.http=8,session=4`. */
+  LASH_MAX_CONCURRENT: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === "") return undefined;
+      try {
+        return parseMaxConcurrent(s);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** Retention: scheduled recovery sweeps prune finished processes older than this (e.g. `30d`); unset keeps everything. */
+  LASH_RETENTION: DurationText.optional(),
   RESTATE_ADMIN_URL: httpUrl(DEFAULT_RESTATE_URLS.admin),
   RESTATE_INGRESS_URL: httpUrl(DEFAULT_RESTATE_URLS.ingress),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */

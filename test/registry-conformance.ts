@@ -14,6 +14,7 @@ import { caseFactory, type OpenRegistry } from "./registry-conformance/fixtures.
 import { lifecycleCases } from "./registry-conformance/lifecycle-cases.ts";
 import { listingCases } from "./registry-conformance/listing-cases.ts";
 import { registrationCases } from "./registry-conformance/registration-cases.ts";
+import { retentionCases } from "./registry-conformance/retention-cases.ts";
 import { waitCases } from "./registry-conformance/wait-cases.ts";
 
 export type { OpenRegistry, OpenedRegistry } from "./registry-conformance/fixtures.ts";
@@ -27,5 +28,6 @@ export function registryConformance(name: string, open: OpenRegistry): void {
     waitCases(test);
     listingCases(test);
     cancelCases(test);
+    retentionCases(test);
   });
 }

@@ -261,9 +261,17 @@ describe("PostgresRegistry on a server", () => {
       "lash_processes",
       "lash_processes_by_session",
       "lash_processes_by_status",
+      "lash_processes_finished_by_age",
       "lash_processes_live_by_id",
       "lash_processes_pkey",
     ]);
+    await assert.rejects(
+      pgQuery(`INSERT INTO "${schema.name}".lash_processes
+        (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms)
+        VALUES ('x', 'h', '{}', '[]', '{}', 's', 1, 'bogus', 1, 0, 0)`),
+      /lash_processes_status_check/,
+      "the replaced CHECK still refuses unknown statuses",
+    );
   });
 
   it("refuses a database that a newer build migrated", async () => {

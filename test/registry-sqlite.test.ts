@@ -6,7 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
-import { MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrations.ts";
+import { BACKEND_PROFILES, MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrations.ts";
 import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration } from "./registry-conformance/fixtures.ts";
@@ -129,8 +129,37 @@ describe("SqliteRegistry on a file", () => {
       "lash_processes",
       "lash_processes_by_session",
       "lash_processes_by_status",
+      "lash_processes_finished_by_age",
       "lash_processes_live_by_id",
     ]);
+  });
+
+  it("upgrades a version-1 database to `queued` without losing a row or an event", async () => {
+    const path = join(dir, "v1.db");
+    const db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    db.exec(BACKEND_PROFILES.sqlite.versionTable);
+    for (const statement of MIGRATIONS[0]!.sqlite) db.exec(statement);
+    db.prepare(BACKEND_PROFILES.sqlite.insertApplied).run(1, MIGRATIONS[0]!.name, 0);
+    db.close();
+    // Rows and events written by the old schema, through the adapter's own SQL.
+    const v1 = new SqliteRegistry(new DatabaseSync(path, { enableForeignKeyConstraints: true }), path);
+    await v1.register(registration("old-1"));
+    await v1.markStarted("old-1", "inv-1");
+    await v1.appendEvent("old-1", { type: "process.cancel_requested", payload: {} });
+    await v1.close();
+    const registry = await SqliteRegistry.open(path);
+    try {
+      assert.deepEqual((await registry.eventsAfter("old-1", 0)).map((e) => e.type), ["process.started", "process.cancel_requested"]);
+      await registry.setStatus("old-1", "queued");
+      assert.equal((await registry.get("old-1"))?.status, "queued");
+      assert.deepEqual((await registry.listNonTerminal(10)).items.map((r) => r.id), ["old-1"]);
+      await registry.complete("old-1", { type: "success", value: 1 });
+      assert.equal((await registry.eventsAfter("old-1", 0)).length, 3);
+    } finally {
+      await registry.close();
+    }
+    const fk = readTable(path, "PRAGMA foreign_key_check");
+    assert.deepEqual(fk, []);
   });
 
   it("refuses a database that a newer build migrated", async () => {

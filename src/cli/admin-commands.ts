@@ -1,5 +1,6 @@
 /** lashctl commands for operators: recover (sweep / schedule) and register (a deployment). */
 import { LashProcessClient, LashClientError } from "../client/index.ts";
+import { durationOption } from "./prune-command.ts";
 import { ExitCode, UsageError, intOption, printJson, stringOption, type CliContext, type Command } from "./cli-support.ts";
 
 const recover: Command = {
@@ -11,16 +12,26 @@ const recover: Command = {
     "--limit N           scan at most N non-terminal processes",
     "--schedule MS       sweep every MS milliseconds (>= 1000), durably, until --unschedule",
     "--unschedule        stop the scheduled sweeps",
+    "--retain-for AGE    with --schedule: each sweep also prunes finished processes older than AGE (e.g. 30d)",
   ],
-  options: { registry: { type: "string" }, limit: { type: "string" }, schedule: { type: "string" }, unschedule: { type: "boolean" } },
+  options: {
+    registry: { type: "string" },
+    limit: { type: "string" },
+    schedule: { type: "string" },
+    unschedule: { type: "boolean" },
+    "retain-for": { type: "string" },
+  },
   async run(ctx, _positionals, values) {
     const everyMs = intOption(values, "schedule", { min: 1000, max: 7 * 24 * 3600 * 1000 });
     const limit = intOption(values, "limit", { min: 1 });
     if (everyMs !== undefined && values.unschedule) throw new UsageError("--schedule and --unschedule exclude each other");
     const name = stringOption(values, "registry") ?? ctx.env.LASH_REGISTRY_NAME ?? "default";
+    const retainFor = stringOption(values, "retain-for");
+    const retainForMs = retainFor === undefined ? undefined : durationOption("--retain-for", retainFor);
+    if (retainForMs !== undefined && everyMs === undefined) throw new UsageError("--retain-for needs --schedule");
     const recovery = new LashProcessClient({ ingressUrl: ctx.ingress }).recovery(name);
     if (everyMs !== undefined) {
-      const scheduled = await recovery.schedule(everyMs);
+      const scheduled = await recovery.schedule(everyMs, retainForMs === undefined ? {} : { retainForMs });
       if (ctx.json) printJson(ctx, scheduled);
       else ctx.io.out(`recovery of registry ${name} scheduled every ${scheduled.everyMs} ms (generation ${scheduled.generation})`);
       return ExitCode.ok;

@@ -17,6 +17,8 @@ import type {
   GetInput,
   ListFilter,
   ProcessPage,
+  PruneInput,
+  PruneResult,
   ScheduleInput,
   ScheduleResult,
   SignalInput,
@@ -48,6 +50,7 @@ export interface LashProcessWorkflowApi {
 
 export interface LashProcessRecoveryApi {
   sweep: Handler<NonNullable<SweepInput>, SweepReport>;
+  prune: Handler<PruneInput, PruneResult>;
   schedule: Handler<ScheduleInput, ScheduleResult>;
   unschedule: NoInputHandler<UnscheduleResult>;
 }

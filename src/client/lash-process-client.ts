@@ -5,7 +5,7 @@ import { ProcessId } from "../model/process-id.ts";
 import { ServiceNames } from "../model/names.ts";
 import type { ProcessRecord } from "../model/record.ts";
 import type { EventTypeDecl, ProcessRegistrationInput } from "../model/registration.ts";
-import type { ListFilter, ProcessPage, ScheduleResult, StartResult, SweepReport, UnscheduleResult } from "../model/wire.ts";
+import type { ListFilter, ProcessPage, PruneResult, ScheduleResult, StartResult, SweepReport, UnscheduleResult } from "../model/wire.ts";
 import { TERMINAL_EVENT_TYPES, type LashProcessesApi, type LashProcessRecoveryApi, type LashProcessWorkflowApi } from "./api.ts";
 import { LashClientError, errorFromResponse, unreachable } from "./client-error.ts";
 import type { EventsOptions, ProcessHandle, ProcessOutcome } from "./process-handle.ts";
@@ -112,7 +112,11 @@ export class LashProcessClient {
     return {
       sweep: (opts: { limit?: number } = {}): Promise<SweepReport> =>
         this.#call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
-      schedule: (everyMs: number): Promise<ScheduleResult> => this.#call("recovery schedule", (o) => object.schedule({ everyMs }, o)),
+      /** Retention: deletes finished processes older than `olderThanMs` with their events (or, with `dryRun`, lists them). */
+      prune: (opts: { olderThanMs: number; dryRun?: boolean; limit?: number }): Promise<PruneResult> =>
+        this.#call("recovery prune", (o) => object.prune({ ...dropUndefined(opts), olderThanMs: opts.olderThanMs }, o), { long: true }),
+      schedule: (everyMs: number, opts: { retainForMs?: number } = {}): Promise<ScheduleResult> =>
+        this.#call("recovery schedule", (o) => object.schedule({ ...dropUndefined(opts), everyMs }, o)),
       unschedule: (): Promise<UnscheduleResult> => this.#call("recovery unschedule", (o) => object.unschedule(o), { empty: true }),
     };
   }

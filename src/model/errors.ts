@@ -12,6 +12,7 @@ export const ErrorCodes = {
   registration_conflict: 409,
   replay_conflict: 409,
   process_terminal: 409,
+  stale_attempt: 409,
   not_external: 409,
   host_profile_mismatch: 409,
   missing_process_execution_id: 400,

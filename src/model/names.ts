@@ -3,6 +3,8 @@ export const ServiceNames = {
   workflow: "LashProcessWorkflow",
   recovery: "LashProcessRecovery",
   processes: "LashProcesses",
+  /** Virtual object keyed by a limit key (`tool:<name>`, `program:<name>`, `session:<id>`). */
+  limiter: "LashConcurrencyLimiter",
 } as const;
 
 /** Handlers only lash's own services call (`ingressPrivate`). */

@@ -4,6 +4,8 @@ import { ProcessId } from "./process-id.ts";
 import { EventTypeDecl, ProcessInput, Provenance } from "./registration.ts";
 
 export const ProcessStatus = {
+  /** Waiting for a concurrency slot (`maxConcurrent`, `LASH_MAX_CONCURRENT`); the body has not started. */
+  queued: "queued",
   pending: "pending",
   running: "running",
   waiting: "waiting",

@@ -94,7 +94,11 @@ export const SweepReport = z.object({
 });
 export type SweepReport = z.infer<typeof SweepReport>;
 
-export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000) });
+export const ScheduleInput = z.object({
+  everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000),
+  /** Retention: each scheduled sweep also prunes finished processes older than this (default: `LASH_RETENTION`, else keep). */
+  retainForMs: z.number().int().min(0).optional(),
+});
 export type ScheduleInput = z.input<typeof ScheduleInput>;
 
 export const ScheduleResult = z.object({ everyMs: z.number(), generation: z.number() });
@@ -102,3 +106,23 @@ export type ScheduleResult = z.infer<typeof ScheduleResult>;
 
 export const UnscheduleResult = z.object({ scheduled: z.boolean() });
 export type UnscheduleResult = z.infer<typeof UnscheduleResult>;
+
+/** `LashProcessRecovery/<name>/prune`: retention by hand (`lashctl prune`). */
+export const PruneInput = z.object({
+  /** Finished processes whose last update is older than this many ms are deleted with their events. */
+  olderThanMs: z.number().int().min(0),
+  /** Count and list, delete nothing. */
+  dryRun: z.boolean().default(false),
+  /** At most this many processes in this call (default 100,000); `more` says whether some are left. */
+  limit: z.number().int().min(1).max(1_000_000).default(100_000),
+});
+export const PruneResult = z.object({
+  pruned: z.number(),
+  dryRun: z.boolean(),
+  more: z.boolean(),
+  cutoffMs: z.number(),
+  /** The first 1,000 ids, oldest first (to review a dry run). */
+  ids: z.array(z.string()),
+});
+export type PruneResult = z.infer<typeof PruneResult>;
+export type PruneInput = z.input<typeof PruneInput>;

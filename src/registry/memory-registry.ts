@@ -10,6 +10,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
@@ -118,14 +119,15 @@ export class MemoryRegistry implements ProcessRegistry {
     }
   }
 
-  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+  async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
     const { record } = this.#entry(id);
     if (!isTerminalStatus(record.status) && record.status !== status) this.#touch(record, status);
   }
 
-  async recordRetry(id: string): Promise<ProcessRecord> {
+  async recordRetry(id: string, opts: { fromAttempt?: number } = {}): Promise<ProcessRecord> {
     const { record } = this.#entry(id);
     if (!isTerminalStatus(record.status)) {
+      assertAttempt(record, opts.fromAttempt);
       record.attempt += 1;
       this.#touch(record, "pending");
     }
@@ -179,6 +181,17 @@ export class MemoryRegistry implements ProcessRegistry {
 
   async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
     return this.#page((r) => matchesFilter(r, filter), pageLimit(filter.limit), filter.cursor);
+  }
+
+  async prune(input: PruneOptions): Promise<PruneResult> {
+    const { limit, dryRun, cutoffMs } = parsePruneOptions(input);
+    const matching = [...this.#entries.values()]
+      .map((e) => e.record)
+      .filter((r) => isTerminalStatus(r.status) && r.updatedAtMs < cutoffMs)
+      .sort((a, b) => a.updatedAtMs - b.updatedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const ids = matching.slice(0, limit).map((r) => r.id);
+    if (!dryRun) for (const id of ids) this.#entries.delete(id);
+    return { pruned: ids.length, ids, more: matching.length > limit, cutoffMs };
   }
 
   async close(): Promise<void> {}

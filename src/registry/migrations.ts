@@ -106,9 +106,82 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 2,
+    // `queued`: waiting for a concurrency slot (LashConcurrencyLimiter). A live status, so the
+    // live index and the CHECK both learn it. PostgreSQL swaps the CHECK constraint in place.
+    // SQLite cannot alter a CHECK, so the table is rebuilt (the documented copy-and-rename
+    // procedure). Dropping `lash_processes` while `lash_events` references it would cascade
+    // (foreign keys are on, and PRAGMA foreign_keys cannot change inside this transaction),
+    // so the events move to a plain copy first and come back after; all in the one
+    // migration transaction, so a crash leaves the old schema.
+    name: "queued_status",
+    sqlite: [
+      `CREATE TABLE lash_processes_next (
+        id                TEXT    NOT NULL PRIMARY KEY,
+        registration_hash TEXT    NOT NULL,
+        input             TEXT    NOT NULL,
+        event_types       TEXT    NOT NULL,
+        provenance        TEXT    NOT NULL,
+        session_id        TEXT    NOT NULL,
+        max_attempts      INTEGER NOT NULL,
+        status            TEXT    NOT NULL CHECK (status IN ('queued', 'pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'abandoned')),
+        attempt           INTEGER NOT NULL,
+        outcome           TEXT,
+        created_at_ms     INTEGER NOT NULL,
+        updated_at_ms     INTEGER NOT NULL,
+        last_sequence     INTEGER NOT NULL DEFAULT 0
+      )`,
+      `INSERT INTO lash_processes_next (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, outcome,
+          created_at_ms, updated_at_ms, last_sequence)
+        SELECT id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, outcome,
+          created_at_ms, updated_at_ms, last_sequence FROM lash_processes`,
+      `CREATE TABLE lash_events_copy AS SELECT process_id, sequence, type, payload, occurred_at_ms, replay_key FROM lash_events`,
+      `DROP TABLE lash_events`,
+      `DROP TABLE lash_processes`,
+      `ALTER TABLE lash_processes_next RENAME TO lash_processes`,
+      `CREATE TABLE lash_events (
+        process_id     TEXT    NOT NULL REFERENCES lash_processes (id) ON DELETE CASCADE,
+        sequence       INTEGER NOT NULL,
+        type           TEXT    NOT NULL,
+        payload        TEXT    NOT NULL,
+        occurred_at_ms INTEGER NOT NULL,
+        replay_key     TEXT,
+        PRIMARY KEY (process_id, sequence)
+      )`,
+      `INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT process_id, sequence, type, payload, occurred_at_ms, replay_key FROM lash_events_copy`,
+      `DROP TABLE lash_events_copy`,
+      `CREATE INDEX lash_processes_live_by_id ON lash_processes (id) WHERE status IN ('queued', 'pending', 'running', 'waiting')`,
+      `CREATE INDEX lash_processes_by_session ON lash_processes (session_id, id)`,
+      `CREATE INDEX lash_processes_by_status ON lash_processes (status, id)`,
+      REPLAY_KEY_INDEX,
+      `CREATE INDEX lash_events_by_type ON lash_events (process_id, type, sequence)`,
+    ],
+    postgres: [
+      `ALTER TABLE lash_processes DROP CONSTRAINT lash_processes_status_check`,
+      `ALTER TABLE lash_processes ADD CONSTRAINT lash_processes_status_check
+        CHECK (status IN ('queued', 'pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'abandoned'))`,
+      `DROP INDEX lash_processes_live_by_id`,
+      `CREATE INDEX lash_processes_live_by_id ON lash_processes (id) WHERE status IN ('queued', 'pending', 'running', 'waiting')`,
+    ],
+  },
+  {
+    version: 3,
+    // Retention (`prune`) walks finished rows oldest first, in batches, by (updated_at_ms, id).
+    name: "finished_by_age_index",
+    sqlite: [
+      `CREATE INDEX lash_processes_finished_by_age ON lash_processes (updated_at_ms, id)
+        WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')`,
+    ],
+    postgres: [
+      `CREATE INDEX lash_processes_finished_by_age ON lash_processes (updated_at_ms, id)
+        WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned')`,
+    ],
+  },
+  {
     // `registration.timeoutMs` (a deadline, part of the registration), and cancels recorded
     // for ids not registered yet (cancel-before-start), each kept until it expires.
-    version: 2,
+    version: 4,
     name: "process_deadlines_and_cancel_requests",
     sqlite: [
       `ALTER TABLE lash_processes ADD COLUMN timeout_ms INTEGER`,

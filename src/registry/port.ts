@@ -1,3 +1,4 @@
+import type { PruneOptions, PruneResult } from "./maintenance-rules.ts";
 import type {
   EventAppend,
   ProcessAwaitOutput,
@@ -86,10 +87,15 @@ export interface ProcessRegistry {
    * A terminal row is returned unchanged.
    */
   markStarted(id: string, replayKey: string): Promise<ProcessRecord>;
-  /** `running` <-> `waiting` on a live row; a terminal row is left alone. */
-  setStatus(id: string, status: "running" | "waiting"): Promise<void>;
-  /** Recovery resubmits a run: `attempt + 1`, status back to `pending`. */
-  recordRetry(id: string): Promise<ProcessRecord>;
+  /** `running` <-> `waiting` (or `queued`: waiting for a concurrency slot) on a live row; a terminal row is left alone. */
+  setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void>;
+  /**
+   * Recovery resubmits a run: `attempt + 1`, status back to `pending`. With `fromAttempt`
+   * it is a compare-and-set: a live row whose attempt is no longer `fromAttempt` (another
+   * sweeper got there first) is left alone and `stale_attempt` (409) is thrown, so two
+   * sweeps never count one failure twice. A terminal row is returned unchanged.
+   */
+  recordRetry(id: string, opts?: { fromAttempt?: number }): Promise<ProcessRecord>;
 
   /**
    * Records a cancel request for `id`, atomically with reading how the process stands
@@ -120,6 +126,14 @@ export interface ProcessRegistry {
   /** Non-terminal rows in id order, keyset-paged. */
   listNonTerminal(limit: number, cursor?: string): Promise<Page<ProcessRecord>>;
   list(filter?: ListFilter): Promise<Page<ProcessRecord>>;
+
+  /**
+   * Retention: deletes finished (terminal) rows last updated more than `olderThanMs` ago,
+   * oldest first, with all their events, in batches; at most `limit` rows per call
+   * (`more` says whether to call again). Live rows are never touched. A pruned id is
+   * unknown afterwards (`get` -> undefined) and may be registered again.
+   */
+  prune(opts: PruneOptions): Promise<PruneResult>;
 
   close(): Promise<void>;
 }

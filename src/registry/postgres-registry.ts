@@ -11,6 +11,7 @@ import {
   type ProcessRecord,
   type ProcessRegistrationInput,
 } from "../model/index.ts";
+import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
@@ -51,7 +52,7 @@ export interface PostgresRegistryOptions {
   log?: NotifierLog;
 }
 
-const LIVE = "status IN ('pending', 'running', 'waiting')";
+const LIVE = "status IN ('queued', 'pending', 'running', 'waiting')";
 
 /**
  * Statement texts, sent as named prepared statements (parsed once per connection);
@@ -80,7 +81,8 @@ const SQL = {
     SELECT sequence, pg_notify('lash_events', $6::text) FROM inserted`,
   setStatus: `UPDATE lash_processes SET status = $2, updated_at_ms = $3 WHERE id = $1 AND ${LIVE} AND status <> $2`,
   markRunning: `UPDATE lash_processes SET status = 'running', updated_at_ms = $2 WHERE id = $1 RETURNING ${PROCESS_COLUMNS}`,
-  retry: `UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = $2 WHERE id = $1 AND ${LIVE} RETURNING ${PROCESS_COLUMNS}`,
+  retry: `UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = $2
+    WHERE id = $1 AND ${LIVE} AND ($3::int IS NULL OR attempt = $3::int) RETURNING ${PROCESS_COLUMNS}`,
   setOutcome: `UPDATE lash_processes SET status = $2, outcome = $3, updated_at_ms = $4 WHERE id = $1 RETURNING ${PROCESS_COLUMNS}`,
   // Terminal events are outside the replay-key index (see migrations.ts); the clause
   // is repeated word for word so the partial index serves the lookup.
@@ -97,6 +99,18 @@ const SQL = {
   eventsAfter: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
   firstOfTypeAfter: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 AND sequence > $3 ORDER BY sequence LIMIT 1`,
   countEvents: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = $1 AND type = $2 AND sequence <= $3",
+  // Retention, oldest first by (updated_at_ms, id) on the finished-rows index. The delete locks
+  // what it takes (SKIP LOCKED: a row another writer holds waits for the next batch) and
+  // re-checks the status; events go by the foreign key's ON DELETE CASCADE.
+  finishedBefore: `SELECT id, updated_at_ms FROM lash_processes
+    WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned') AND updated_at_ms < $1
+    AND (updated_at_ms, id) > ($2::bigint, $3::text) ORDER BY updated_at_ms, id LIMIT $4`,
+  deleteFinished: `WITH doomed AS (
+      SELECT id, updated_at_ms FROM lash_processes
+      WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned') AND updated_at_ms < $1
+      ORDER BY updated_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM lash_processes p USING doomed WHERE p.id = doomed.id RETURNING p.id, p.updated_at_ms`,
   // The partial index's WHERE clause repeated, so the planner can walk it in id order and stop at LIMIT.
   liveAfter: `SELECT ${PROCESS_COLUMNS} FROM lash_processes WHERE ${LIVE} AND id > $1 ORDER BY id LIMIT $2`,
 } as const;
@@ -244,17 +258,20 @@ export class PostgresRegistry implements ProcessRegistry {
     return this.#writeNotifying(id, async (db) => this.#start(db, await this.#lockProcess(db, id), replayKey));
   }
 
-  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+  async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
     const updated = await this.#run(this.#pool, "setStatus", [id, status, Date.now()]);
     if (updated.rowCount === 0) await this.#requireExists(id); // terminal or unchanged: a no-op, unless unknown
   }
 
-  async recordRetry(id: string): Promise<ProcessRecord> {
-    const retried = await this.#one<ProcessRow>(this.#pool, "retry", [id, Date.now()]);
+  async recordRetry(id: string, opts: { fromAttempt?: number } = {}): Promise<ProcessRecord> {
+    // One statement: the attempt check and the bump cannot interleave with another sweeper's.
+    const retried = await this.#one<ProcessRow>(this.#pool, "retry", [id, Date.now(), opts.fromAttempt ?? null]);
     if (retried !== undefined) return toRecord(retried);
     const row = await this.#processRow(this.#pool, id); // terminal rows are returned unchanged
     if (row === undefined) throw notFound(id);
-    return toRecord(row);
+    const record = toRecord(row);
+    if (!isTerminalStatus(record.status)) assertAttempt(record, opts.fromAttempt);
+    return record;
   }
 
   async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
@@ -326,6 +343,30 @@ export class PostgresRegistry implements ProcessRegistry {
     const size = pageLimit(filter.limit);
     const query = listQuery(filter, size);
     return toPage((await this.#query<ProcessRow>(this.#pool, query)).rows, size);
+  }
+
+  async prune(input: PruneOptions): Promise<PruneResult> {
+    const { limit, dryRun, cutoffMs } = parsePruneOptions(input);
+    const ids: string[] = [];
+    let after = { at: Number.MIN_SAFE_INTEGER, id: "" };
+    let more = false;
+    while (ids.length < limit) {
+      const want = Math.min(PRUNE_BATCH, limit - ids.length);
+      // Each batch is its own statement, so its own short transaction.
+      const rows = dryRun
+        ? await this.#all<{ id: string; updated_at_ms: string }>(this.#pool, "finishedBefore", [cutoffMs, after.at, after.id, want])
+        : await this.#all<{ id: string; updated_at_ms: string }>(this.#pool, "deleteFinished", [cutoffMs, want]);
+      rows.sort((a, b) => Number(a.updated_at_ms) - Number(b.updated_at_ms) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      ids.push(...rows.map((r) => r.id));
+      const last = rows.at(-1);
+      if (last !== undefined) after = { at: Number(last.updated_at_ms), id: last.id };
+      if (rows.length < want) break;
+      if (ids.length >= limit) {
+        const next = await this.#all<{ id: string }>(this.#pool, "finishedBefore", [cutoffMs, dryRun ? after.at : Number.MIN_SAFE_INTEGER, dryRun ? after.id : "", 1]);
+        more = next.length > 0;
+      }
+    }
+    return { pruned: ids.length, ids, more, cutoffMs };
   }
 
   /** Idempotent. Pending `waitEventAfter` calls reject; later calls fail. */

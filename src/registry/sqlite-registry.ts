@@ -13,6 +13,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
@@ -76,8 +77,14 @@ const SQL = {
   countEvents: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = ? AND type = ? AND sequence <= ?",
   // Pinned to the partial index (its WHERE clause repeated word for word): an ordered
   // scan that stops at LIMIT. Left alone, the planner picks (status, id) and sorts.
+  // Retention: the finished-rows index walked oldest first, keyset-paged by (updated_at_ms, id).
+  finishedBefore: `SELECT id, updated_at_ms FROM lash_processes INDEXED BY lash_processes_finished_by_age
+    WHERE status IN ('completed', 'failed', 'cancelled', 'abandoned') AND updated_at_ms < ?
+    AND (updated_at_ms > ? OR (updated_at_ms = ? AND id > ?)) ORDER BY updated_at_ms, id LIMIT ?`,
+  // Events go by the foreign key's ON DELETE CASCADE; the status check keeps a row that came back to life.
+  deleteFinished: `DELETE FROM lash_processes WHERE id = ? AND status IN ('completed', 'failed', 'cancelled', 'abandoned')`,
   liveAfter: `SELECT * FROM lash_processes INDEXED BY lash_processes_live_by_id
-    WHERE status IN ('pending', 'running', 'waiting') AND id > ? ORDER BY id LIMIT ?`,
+    WHERE status IN ('queued', 'pending', 'running', 'waiting') AND id > ? ORDER BY id LIMIT ?`,
 } as const;
 
 /**
@@ -197,17 +204,18 @@ export class SqliteRegistry implements ProcessRegistry {
     return { result: toRecord(this.#requireProcess(id)), appended: true };
   }
 
-  async setStatus(id: string, status: "running" | "waiting"): Promise<void> {
+  async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
     this.#write(() => {
       const row = this.#requireProcess(id);
       if (!isTerminalStatus(row.status) && row.status !== status) this.#run(SQL.setStatus, status, Date.now(), id);
     });
   }
 
-  async recordRetry(id: string): Promise<ProcessRecord> {
+  async recordRetry(id: string, opts: { fromAttempt?: number } = {}): Promise<ProcessRecord> {
     return this.#write(() => {
       const row = this.#requireProcess(id);
       if (isTerminalStatus(row.status)) return toRecord(row);
+      assertAttempt(toRecord(row), opts.fromAttempt);
       this.#run(SQL.retry, Date.now(), id);
       return toRecord(this.#requireProcess(id));
     });
@@ -275,6 +283,29 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   /** Idempotent. A `waitEventAfter` still pending afterwards rejects at its next poll. */
+  async prune(input: PruneOptions): Promise<PruneResult> {
+    const { limit, dryRun, cutoffMs } = parsePruneOptions(input);
+    const ids: string[] = [];
+    let after = { at: Number.MIN_SAFE_INTEGER, id: "" };
+    let more = false;
+    while (ids.length < limit) {
+      const want = Math.min(PRUNE_BATCH, limit - ids.length);
+      // One transaction per batch: a short write lock, then other writers get their turn.
+      const batch = this.#write(() => {
+        const rows = this.#all<{ id: string; updated_at_ms: number }>(SQL.finishedBefore, cutoffMs, after.at, after.at, after.id, want + 1);
+        const taken = rows.slice(0, want);
+        if (!dryRun) for (const row of taken) this.#run(SQL.deleteFinished, row.id);
+        return { taken, extra: rows.length > want };
+      });
+      ids.push(...batch.taken.map((r) => r.id));
+      const last = batch.taken.at(-1);
+      if (last !== undefined) after = { at: last.updated_at_ms, id: last.id };
+      if (!batch.extra) break;
+      more = ids.length >= limit;
+    }
+    return { pruned: ids.length, ids, more, cutoffMs };
+  }
+
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
     this.#statements.clear();

@@ -9,6 +9,11 @@ export interface ProcessBodyDefinition<S extends z.ZodType = z.ZodType, R = unkn
   description?: string;
   /** Arguments are validated with this schema before the process is registered. */
   args: S;
+  /**
+   * At most this many processes of this tool or program run at once on the deployment;
+   * the rest wait `queued` in FIFO order. `LASH_MAX_CONCURRENT` overrides it.
+   */
+  maxConcurrent?: number;
   /** Its return value (JSON) is the process's `success.value`. */
   run(ctx: ProcessContext<z.infer<S>>): Promise<R>;
 }
@@ -63,6 +68,18 @@ export class PluginHost {
 
   programNames(): string[] {
     return [...this.#programs.keys()].sort();
+  }
+
+  /** The definition named by a `tool_call` or `program` input, without parsing its arguments. */
+  definitionOf(input: ProcessInput): ProcessBodyDefinition | undefined {
+    if (input.type === "tool_call") return this.#tools.get(input.call.tool);
+    if (input.type === "program") return this.#programs.get(input.name);
+    return undefined;
+  }
+
+  /** Every definition (tools, then programs). */
+  definitions(): ProcessBodyDefinition[] {
+    return [...this.#tools.values(), ...this.#programs.values()];
   }
 
   /**

@@ -1,11 +1,13 @@
 import type * as restate from "@restatedev/restate-sdk";
 import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
+import type { ConcurrencyLimits } from "../runtime/limits.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
 import type { LashRuntime, SessionTurnRunner } from "../runtime/runtime-config.ts";
 import { stdPlugin } from "../runtime/std/std-plugin.ts";
 import type { WakeTarget } from "../runtime/wake.ts";
 import { createProcessWorkflow, type WorkflowOptions } from "../workflows/process-workflow.ts";
+import { createConcurrencyLimiter } from "./concurrency-limiter.ts";
 import { createProcessesService } from "./processes-service.ts";
 import { createRecoveryService, type RestateEndpoints } from "./recovery-service.ts";
 
@@ -22,6 +24,10 @@ export interface ServicesConfig {
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
   workflow?: WorkflowOptions;
+  /** Deployment-wide concurrency limits (`LASH_MAX_CONCURRENT`), over the definitions' `maxConcurrent`. */
+  limits?: ConcurrencyLimits;
+  /** Retention for scheduled recovery sweeps (`LASH_RETENTION`): finished processes older than this are pruned. */
+  retentionMs?: number;
 }
 
 export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: DEFAULT_RESTATE_URLS.admin, ingressUrl: DEFAULT_RESTATE_URLS.ingress };
@@ -35,14 +41,19 @@ export function createServices(config: ServicesConfig) {
     durability: config.durability ?? "durable",
     ...(config.wakeTarget ? { wakeTarget: config.wakeTarget } : {}),
     ...(config.sessionTurnRunner ? { sessionTurnRunner: config.sessionTurnRunner } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
   };
   const workflow = createProcessWorkflow(rt, config.workflow);
   const processes = createProcessesService(rt, workflow);
-  const recovery = createRecoveryService(rt, config.restate ?? DEFAULT_RESTATE_ENDPOINTS);
+  const recovery = createRecoveryService(rt, config.restate ?? DEFAULT_RESTATE_ENDPOINTS, {
+    ...(config.retentionMs === undefined ? {} : { retentionMs: config.retentionMs }),
+  });
+  const limiter = createConcurrencyLimiter(rt.registry);
   const all: (restate.ServiceDefinition<string, unknown> | restate.WorkflowDefinition<string, unknown> | restate.VirtualObjectDefinition<string, unknown>)[] = [
     workflow,
     processes,
     recovery,
+    limiter,
   ];
-  return { runtime: rt, workflow, processes, recovery, all };
+  return { runtime: rt, workflow, processes, recovery, limiter, all };
 }

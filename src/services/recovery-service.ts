@@ -1,15 +1,20 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { PrivateHandlerNames, ServiceNames } from "../model/index.ts";
-import { ScheduleInput, ScheduleResult, SweepInput, SweepReport } from "../model/wire.ts";
+import { PruneInput, PruneResult, ScheduleInput, ScheduleResult, SweepInput, SweepReport } from "../model/wire.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
+import { slotsFor } from "../runtime/limits.ts";
 import { sendWake } from "../runtime/wake.ts";
+import { releaseSlots } from "../workflows/concurrency-slots.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
+import { pruneFinished } from "./recovery-prune.ts";
 import { addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
 
 export type { RestateEndpoints };
 
+/** Rows one scheduled tick prunes at most; the next tick takes the rest. */
+const TICK_PRUNE_LIMIT = 10_000;
 const TickInput = z.object({ generation: z.number().int() });
 
 const PAGE_SIZE = 500;
@@ -19,7 +24,7 @@ const PAGE_SIZE = 500;
  * terminal outcome. A virtual object, so sweeps on one key never overlap.
  * Each page is one durable step; a crash mid-sweep resumes at the next page.
  */
-export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
+export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, opts: { retentionMs?: number } = {}) {
   const admin = new RestateAdmin(urls);
 
   async function sweep(ctx: restate.ObjectContext, limit: number | undefined): Promise<SweepReport> {
@@ -31,6 +36,8 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
       for (const { record, event } of page.terminals) {
         sendWake(ctx, rt.wakeTarget, record, event);
         ctx.genericSend({ service: ServiceNames.workflow, method: PrivateHandlerNames.releaseAwaiters, key: record.id, parameter: new Uint8Array(0) });
+        // The run that held concurrency slots will not release them: this outcome is recovery's.
+        releaseSlots(ctx, record.id, slotsFor(rt.limits, rt.plugins, record), undefined);
       }
       report = addReports(report, page.report);
       cursor = page.nextCursor;
@@ -60,12 +67,20 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
         async (ctx: restate.ObjectContext, { limit }) => sweep(ctx, limit),
       ),
 
+      /** Retention now: `lashctl prune --older-than 30d [--dry-run]`. */
+      prune: restate.handlers.object.exclusive(
+        { input: json(PruneInput), output: json(PruneResult) },
+        async (ctx: restate.ObjectContext, input) => pruneFinished(ctx, rt.registry, admin, input),
+      ),
+
       schedule: restate.handlers.object.exclusive(
         { input: json(ScheduleInput), output: json(ScheduleResult) },
-        async (ctx: restate.ObjectContext, { everyMs }) => {
+        async (ctx: restate.ObjectContext, { everyMs, retainForMs }) => {
           const generation = ((await ctx.get<number>("generation")) ?? 0) + 1;
           ctx.set("generation", generation);
           ctx.set("everyMs", everyMs);
+          if (retainForMs === undefined) ctx.clear("retainForMs");
+          else ctx.set("retainForMs", retainForMs);
           arm(ctx, generation, everyMs);
           return { everyMs, generation };
         },
@@ -84,6 +99,11 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints) {
           const everyMs = await ctx.get<number>("everyMs");
           if (everyMs == null || generation !== (await ctx.get<number>("generation"))) return;
           await sweep(ctx, undefined);
+          const retainForMs = (await ctx.get<number>("retainForMs")) ?? opts.retentionMs;
+          if (retainForMs !== undefined) {
+            const pruned = await pruneFinished(ctx, rt.registry, admin, { olderThanMs: retainForMs, dryRun: false, limit: TICK_PRUNE_LIMIT });
+            ctx.set("lastPrune", pruned);
+          }
           arm(ctx, generation, everyMs);
         },
       ),

@@ -1,4 +1,4 @@
-import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessRegistration } from "../model/index.ts";
+import { isLashError, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessRegistration } from "../model/index.ts";
 import type { SweepReport } from "../model/wire.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
@@ -28,7 +28,7 @@ export function addReports(a: SweepReport, b: SweepReport): SweepReport {
 
 /** A terminal outcome the sweep wrote: the owner is woken and awaiters released. */
 export interface SweepTerminal {
-  record: Pick<ProcessRecord, "id" | "eventTypes" | "provenance">;
+  record: Pick<ProcessRecord, "id" | "eventTypes" | "provenance" | "input">;
   event: ProcessEvent;
 }
 
@@ -113,7 +113,13 @@ async function recoverRow(
   }
   // Killed or failed by the infrastructure: another attempt, or give up.
   if (record.attempt < record.maxAttempts) {
-    await registry.recordRetry(record.id);
+    try {
+      // Compare-and-set: a sweep under another recovery key that already counted this failure wins.
+      await registry.recordRetry(record.id, { fromAttempt: record.attempt });
+    } catch (err) {
+      if (isLashError(err, "stale_attempt")) return "alreadyActive";
+      throw err;
+    }
     await admin.purge(invocation.id);
     await admin.submitRun(registrationOf(record));
     return "submitted";
@@ -127,7 +133,7 @@ async function recoverRow(
 async function writeOutcome(registry: ProcessRegistry, record: ProcessRecord, output: ProcessAwaitOutput, terminals: SweepTerminal[]) {
   const done = await registry.complete(record.id, output);
   if (done.disposition === "applied") {
-    terminals.push({ record: { id: record.id, eventTypes: record.eventTypes, provenance: record.provenance }, event: done.event });
+    terminals.push({ record: { id: record.id, eventTypes: record.eventTypes, provenance: record.provenance, input: record.input }, event: done.event });
   }
 }
 

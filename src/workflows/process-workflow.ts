@@ -16,7 +16,9 @@ import {
 import { CancelInput, CancelResult, CompleteInput, CompleteResult, SignalInput, SignalResult } from "../model/wire.ts";
 import { CancelGate, ProcessCancelled } from "../runtime/cancel-gate.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
+import { acquireSlots, planSlots, releaseSlots } from "./concurrency-slots.ts";
 import { DurableProcessContext, type ChildRef, type SignalDelivery } from "../runtime/process-context.ts";
+import type { LimitSlot } from "../runtime/limits.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
@@ -113,9 +115,12 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           let record: ProcessRecord | undefined;
           let output: Ending | undefined;
           let children: readonly ChildRef[] = [];
+          let slots: LimitSlot[] = [];
           try {
+            slots = await planSlots(ctx, rt, registration);
             const started = await ctx.run("register", async () => {
               // The attempt is only known once the row is read: the first run of a new row is attempt 1.
+              // A run waiting for concurrency slots is marked started too, so a cancel can reach its invocation.
               const existing = await registry.get(registration.id);
               const { record, cancelRequested } = await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) });
               const deadlineInMs = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs - Date.now();
@@ -133,7 +138,11 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
               output = deadlineExceeded(record);
             } else {
               if (started.deadlineInMs !== undefined) armDeadline(ctx, started.deadlineInMs);
-              ({ output, children } = await runBody(ctx, record, new CancelGate(ctx)));
+              const gate = new CancelGate(ctx);
+              // Concurrency limits: acquire before the body (queued meanwhile), release after the outcome is written.
+              const acquired = await acquireSlots(ctx, rt, record, slots, gate, runKey(ctx, record.attempt));
+              // Cancelled (or past the deadline) while queued: the body never runs; the ending is read from the row below.
+              if (acquired.cancelled === undefined) ({ output, children } = await runBody(ctx, acquired.record, gate));
             }
           } catch (err) {
             // Cancelled by Restate outside the body (while registering): the run still writes its one outcome.
@@ -145,7 +154,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const ending = output ?? cancelledEnding(registered);
           const outcome = await untilNotCancelled(() => finish(ctx, registered, ending));
           closeChildren(ctx, registered, children, outcome);
-          return outcome;
+          return releaseSlots(ctx, registered.id, slots, outcome);
         },
       ),
 

@@ -74,6 +74,21 @@ export function lifecycleCases(test: Case): void {
       const { record } = await registry.complete("lc-d", { type: "abandoned", evidence: { writer: "sweep", atMs: 1 } });
       assert.deepEqual(await registry.recordRetry("lc-d"), record);
     });
+
+    test("recordRetry with fromAttempt is a compare-and-set: two sweepers count one failure once", async (registry) => {
+      await registry.register(registration("lc-cas"));
+      await registry.markStarted("lc-cas", "inv-1");
+      const both = await Promise.allSettled([
+        registry.recordRetry("lc-cas", { fromAttempt: 1 }),
+        registry.recordRetry("lc-cas", { fromAttempt: 1 }),
+      ]);
+      const won = both.filter((r) => r.status === "fulfilled");
+      const lost = both.filter((r) => r.status === "rejected");
+      assert.equal(won.length, 1, "exactly one sweeper bumps the attempt");
+      assert.equal((lost[0] as PromiseRejectedResult | undefined)?.reason?.code, "stale_attempt");
+      assert.equal((await registry.get("lc-cas"))?.attempt, 2);
+      assert.equal((await registry.recordRetry("lc-cas", { fromAttempt: 2 })).attempt, 3);
+    });
   });
 
   describe("complete", () => {

@@ -12,6 +12,10 @@ import type { SweepReport } from "../../src/model/wire.ts";
 import { startEndpointProcess, type EndpointProcess } from "./endpoint-process.ts";
 import { adminQuery, registerDeployment, startRestateServer, waitFor, type RestateServer } from "./restate-server.ts";
 
+/** A JSON answer body as tests read it: any shape, checked by the assertions that follow. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer bodies field by field and assert on them
+type AnyJson = any;
+
 export interface CrashStack {
   restate: RestateServer;
   endpoint: EndpointProcess;
@@ -19,7 +23,7 @@ export interface CrashStack {
   dir: string;
   dbPath: string;
   /** POST JSON to the ingress; `T` is what the caller expects the body to be (the assertions check it). */
-  post<T = unknown>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  post<T = AnyJson>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Starts `std.steps` through LashProcesses.start. */
   startSteps(id: string, args: { count: number; stepMs?: number }, extra?: Record<string, unknown>): Promise<void>;
   /** Lines of the steps file written by process `id`. */

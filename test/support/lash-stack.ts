@@ -14,6 +14,10 @@ import { startStack, type Stack } from "./stack.ts";
 import type { InProcessEndpoint } from "./in-process-endpoint.ts";
 import type { WakeMessage } from "../../src/runtime/wake.ts";
 
+/** A JSON answer body as tests read it: any shape, checked by the assertions that follow. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer bodies field by field and assert on them
+export type AnyJson = any;
+
 /** Records every wake it receives, per session key. */
 export const wakeInbox = restate.object({
   name: "TestWakeInbox",
@@ -42,8 +46,8 @@ export interface LashStack {
    * POST JSON to the ingress (no body when `body` is undefined); returns status and parsed body (text when not JSON).
    * `T` is what the caller expects the body to be; nothing checks it, the assertions do.
    */
-  post<T = unknown>(path: string, body?: unknown, raw?: string): Promise<{ status: number; body: T }>;
-  get<T = unknown>(path: string): Promise<{ status: number; body: T }>;
+  post<T = AnyJson>(path: string, body?: unknown, raw?: string): Promise<{ status: number; body: T }>;
+  get<T = AnyJson>(path: string): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
