@@ -6,6 +6,7 @@ import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
+import { boundedJson } from "./bounded-serde.ts";
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
 export const StartInput = z.object({ registration: ProcessRegistration });
@@ -25,7 +26,7 @@ export const EventsInput = IdInput.extend({
 });
 export const EventsOutput = z.object({ events: z.array(ProcessEvent) });
 
-const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
+const json = boundedJson;
 
 /**
  * `LashProcesses`: the front door. `start` registers the row first (so a

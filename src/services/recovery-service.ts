@@ -7,6 +7,7 @@ import { OPTIONAL_JSON } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
 import { SweepReport, addReports, emptyReport, sweepPage } from "./recovery-sweep.ts";
+import { boundedJson } from "./bounded-serde.ts";
 
 export type { RestateEndpoints };
 
@@ -15,7 +16,7 @@ export const ScheduleInput = z.object({ everyMs: z.number().int().min(1000).max(
 const TickInput = z.object({ generation: z.number().int() });
 
 const PAGE_SIZE = 500;
-const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
+const json = boundedJson;
 
 /**
  * `LashProcessRecovery/<registryName>`: drives every non-terminal row to a

@@ -21,6 +21,7 @@ import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { notFound } from "../registry/rules.ts";
 import { terminalHandlerOptions } from "../services/handler-support.ts";
+import { boundedJson } from "../services/bounded-serde.ts";
 
 export const RunRequest = z.object({
   registration: ProcessRegistration,
@@ -36,7 +37,7 @@ export const CompleteInput = z.object({ output: ProcessAwaitOutput });
 export const CancelOutput = z.object({ accepted: z.boolean(), alreadyTerminal: z.boolean() });
 export type CancelOutput = z.infer<typeof CancelOutput>;
 
-const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
+const json = boundedJson;
 /**
  * For inputs whose fields are all optional: accept a JSON body or none. (An input
  * schema that accepts "nothing" alone makes Restate refuse any body.)
