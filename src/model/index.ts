@@ -8,3 +8,4 @@ export * from "./canonical.ts";
 export * from "./validate.ts";
 export * from "./names.ts";
 export * from "./json-depth.ts";
+export * from "./json-value.ts";

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { Limits, jsonSize } from "./limits.ts";
 import { ProcessId } from "./process-id.ts";
+import { JsonObject, JsonValue } from "./json-value.ts";
 
-const Json = z.json();
+const Json = JsonValue;
 
 export const ToolCall = z.object({
   tool: z.string().min(1),
@@ -32,7 +33,7 @@ export const EventTypeDecl = z.object({
     .regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -")
     .refine((n) => !n.startsWith("process."), "the process.* namespace is reserved for core events"),
   /** JSON Schema (draft 2020-12) every payload of this type must satisfy. */
-  payloadSchema: z.record(z.string(), z.json()).optional(),
+  payloadSchema: JsonObject.optional(),
   semantics: z.object({ wake: z.object({}).optional() }).optional(),
 });
 export type EventTypeDecl = z.infer<typeof EventTypeDecl>;

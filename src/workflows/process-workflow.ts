@@ -6,6 +6,8 @@ import {
   PromiseNames,
   ServiceNames,
   jsonSize,
+  JsonObject,
+  JsonValue,
   ProcessAwaitOutput,
   ProcessRegistration,
   isLashError,
@@ -26,12 +28,12 @@ import { boundedJson } from "../services/bounded-serde.ts";
 export const RunRequest = z.object({
   registration: ProcessRegistration,
   /** Opaque host data passed through to the body. */
-  executionContext: z.record(z.string(), z.json()).optional(),
+  executionContext: JsonObject.optional(),
 });
 export const CancelInput = z.object({ reason: z.string().max(2000).optional() }).default({});
 export const SignalInput = z.object({
   name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
-  payload: z.json().optional(),
+  payload: JsonValue.optional(),
 });
 export const CompleteInput = z.object({ output: ProcessAwaitOutput });
 export const CancelOutput = z.object({ accepted: z.boolean(), alreadyTerminal: z.boolean() });

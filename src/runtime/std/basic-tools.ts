@@ -1,14 +1,14 @@
 import { appendFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
-import { FailureClass, ProcessInput } from "../../model/index.ts";
+import { FailureClass, JsonValue, ProcessInput } from "../../model/index.ts";
 import { defineTool } from "../plugin.ts";
 import { ProcessFailure } from "../process-failure.ts";
 
 export const echoTool = defineTool({
   name: "std.echo",
   description: "Returns its `value` argument.",
-  args: z.object({ value: z.json() }),
+  args: z.object({ value: JsonValue }),
   run: async (ctx) => ctx.args.value,
 });
 
