@@ -33,6 +33,13 @@ export const EnvConfig = z.object({
     })
     .optional(),
   LASH_ENABLE_SHELL: flag(false),
+  /** `std.steps` (a test tool that writes files); `lashctl dev` sets it. */
+  LASH_ENABLE_TEST_TOOLS: flag(false),
+  /** Comma list of hosts `std.http` may reach although they resolve to loopback, link-local or private addresses. */
+  LASH_HTTP_ALLOW: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "").split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
   LASH_RECOVER_ON_START: flag(true),
   LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   RESTATE_ADMIN_URL: httpUrl("http://127.0.0.1:9070"),

@@ -21,6 +21,8 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
     durability: config.LASH_DURABILITY,
     ...(config.LASH_WAKE_TARGET ? { wakeTarget: config.LASH_WAKE_TARGET } : {}),
     enableShell: config.LASH_ENABLE_SHELL,
+    enableTestTools: config.LASH_ENABLE_TEST_TOOLS,
+    httpAllow: config.LASH_HTTP_ALLOW,
     restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
     workflow: {
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(config.LASH_RETRY_MAX_ATTEMPTS ? { maxAttempts: config.LASH_RETRY_MAX_ATTEMPTS } : {}) },

@@ -9,3 +9,4 @@ export * from "./validate.ts";
 export * from "./names.ts";
 export * from "./json-depth.ts";
 export * from "./json-value.ts";
+export * from "./redact.ts";

@@ -17,6 +17,10 @@ export interface ServicesConfig {
   durability?: DurabilityTier;
   wakeTarget?: WakeTarget;
   enableShell?: boolean;
+  /** `std.steps` (it writes files) runs only when true (`LASH_ENABLE_TEST_TOOLS`). */
+  enableTestTools?: boolean;
+  /** Hosts `std.http` may reach on loopback/link-local/private addresses (`LASH_HTTP_ALLOW`). */
+  httpAllow?: readonly string[];
   sessionTurnRunner?: SessionTurnRunner;
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
@@ -29,7 +33,7 @@ export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: "http://1
 export function createServices(config: ServicesConfig) {
   const rt: LashRuntime = {
     registry: config.registry,
-    plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false }), ...(config.plugins ?? [])]),
+    plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false, enableTestTools: config.enableTestTools ?? false, httpAllow: config.httpAllow ?? [] }), ...(config.plugins ?? [])]),
     hostProfileId: config.hostProfileId ?? "default",
     durability: config.durability ?? "durable",
     ...(config.wakeTarget ? { wakeTarget: config.wakeTarget } : {}),

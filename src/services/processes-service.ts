@@ -1,11 +1,12 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatusSchema, ServiceNames } from "../model/index.ts";
+import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatusSchema, ServiceNames, redactRecord } from "../model/index.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
+import { cutToBytes, readOnce } from "./read-bounds.ts";
 import { boundedJson } from "./bounded-serde.ts";
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
@@ -46,18 +47,22 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
       }),
 
       get: restate.handlers.handler({ input: json(IdInput), output: json(ProcessRecord) }, async (_ctx: restate.Context, { id }) => {
-        const record = await registry.get(id);
+        const record = await readOnce("get", () => registry.get(id));
         if (record === undefined) throw notFound(id);
-        return record;
+        return redactRecord(record);
       }),
 
-      list: restate.handlers.handler({ input: json(ListInput), output: json(ListOutput), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) =>
-        registry.list(filter),
-      ),
+      list: restate.handlers.handler({ input: json(ListInput), output: json(ListOutput), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) => {
+        const page = await readOnce("list", () => registry.list(filter));
+        const { items, cut } = cutToBytes(page.items.map(redactRecord));
+        if (cut) return { items, nextCursor: items.at(-1)!.id };
+        return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+      }),
 
       events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsOutput) }, async (_ctx: restate.Context, { id, after, limit }) => {
-        if ((await registry.get(id)) === undefined) throw notFound(id);
-        return { events: await registry.eventsAfter(id, after, limit) };
+        if ((await readOnce("events", () => registry.get(id))) === undefined) throw notFound(id);
+        // Cut by bytes too: the caller continues with `after` = the last sequence returned.
+        return { events: cutToBytes(await readOnce("events", () => registry.eventsAfter(id, after, limit))).items };
       }),
     },
     options: terminalHandlerOptions,

@@ -6,6 +6,7 @@ import {
   PromiseNames,
   ServiceNames,
   jsonSize,
+  redactRecord,
   JsonObject,
   JsonValue,
   ProcessAwaitOutput,
@@ -184,7 +185,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       status: restate.handlers.workflow.shared(async (ctx: restate.WorkflowSharedContext): Promise<ProcessRecord> => {
         const record = await ctx.run("status", () => registry.get(ctx.key));
         if (record === undefined) throw notFound(ctx.key);
-        return record;
+        return redactRecord(record);
       }),
 
       complete: restate.handlers.workflow.shared(
