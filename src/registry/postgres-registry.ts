@@ -120,6 +120,13 @@ export class PostgresRegistry implements ProcessRegistry {
     // An idle pooled connection that dies emits 'error' on the pool; without a listener
     // that would crash the endpoint. The pool drops the connection and opens a new one.
     pool.on("error", (err) => log.warn(`lash: PostgreSQL registry dropped an idle connection (${err.message})`));
+    // A connection that dies while checked out (between a transaction's statements)
+    // emits 'error' on its client, which the pool does not listen to then: one
+    // listener for the client's whole life. The failing statement rejects and the
+    // transaction's caller releases the client as broken; the invocation retries.
+    pool.on("connect", (client) => {
+      client.on("error", (err) => log.warn(`lash: PostgreSQL registry lost a connection in use (${err.message})`));
+    });
     let notifier: PgEventNotifier | undefined;
     try {
       const schema = await migrate(pool, settings.schema);
