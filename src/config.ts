@@ -42,6 +42,10 @@ export const EnvConfig = z.object({
     .transform((s) => (s ?? "").split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
   LASH_RECOVER_ON_START: flag(true),
   LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  /** Signals are refused (409 resource_limit) once a process holds this many events. */
+  LASH_MAX_EVENTS_PER_PROCESS: z.coerce.number().int().min(10).default(10_000),
+  /** New registrations are refused (409 resource_limit) once a session owns this many processes (any status). */
+  LASH_MAX_PROCESSES_PER_SESSION: z.coerce.number().int().min(1).default(10_000),
   RESTATE_ADMIN_URL: httpUrl("http://127.0.0.1:9070"),
   RESTATE_INGRESS_URL: httpUrl("http://127.0.0.1:8080"),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
@@ -57,5 +61,10 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const variable = String(issue.path[0]);
-  throw new LashError("invalid_input", `${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`, { field: variable });
+  throw new LashError("invalid_input", `${variable}: ${issue.message} (got ${JSON.stringify(redactCredentials(env[variable]))})`, { field: variable });
+}
+
+/** A value as it may be echoed in an error: `user:password@` in anything URL-like becomes `***@`. */
+export function redactCredentials(value: string | undefined): string | undefined {
+  return value?.replace(/^([^@/\s]*:\/\/|\/\/)?[^@/\s]+@/, (_m, scheme: string | undefined) => `${scheme ?? ""}***@`);
 }

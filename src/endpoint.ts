@@ -22,6 +22,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
     ...(config.LASH_WAKE_TARGET ? { wakeTarget: config.LASH_WAKE_TARGET } : {}),
     enableShell: config.LASH_ENABLE_SHELL,
     enableTestTools: config.LASH_ENABLE_TEST_TOOLS,
+    caps: { eventsPerProcess: config.LASH_MAX_EVENTS_PER_PROCESS, processesPerSession: config.LASH_MAX_PROCESSES_PER_SESSION },
     httpAllow: config.LASH_HTTP_ALLOW,
     restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
     workflow: {

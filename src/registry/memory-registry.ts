@@ -134,6 +134,12 @@ export class MemoryRegistry implements ProcessRegistry {
     return this.#page((r) => matchesFilter(r, filter), pageLimit(filter.limit), filter.cursor);
   }
 
+  async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
+    let n = 0;
+    for (const { record } of this.#entries.values()) if (record.provenance.ownerScope.sessionId === sessionId && ++n >= upTo) break;
+    return n;
+  }
+
   async close(): Promise<void> {}
 
   #page(keep: (r: ProcessRecord) => boolean, limit: number, cursor: string | undefined): Page<ProcessRecord> {

@@ -274,6 +274,12 @@ export class PostgresRegistry implements ProcessRegistry {
     return toPage((await this.#query<ProcessRow>(this.#pool, query)).rows, size);
   }
 
+  async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
+    const text = "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = $1 LIMIT $2) AS owned";
+    const row = (await this.#query<{ n: string }>(this.#pool, { text, values: [sessionId, upTo] })).rows[0];
+    return Number(row?.n ?? 0);
+  }
+
   /** Idempotent. Pending `waitEventAfter` calls reject; later calls fail. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -22,4 +22,13 @@ export interface LashRuntime {
   durability: DurabilityTier;
   wakeTarget?: WakeTarget;
   sessionTurnRunner?: SessionTurnRunner;
+  /** Caps on state a caller can make the endpoint keep; absent = the defaults in `DEFAULT_CAPS`. */
+  caps?: ResourceCaps;
+}
+
+export interface ResourceCaps {
+  /** Signals are refused once a process has this many events. */
+  eventsPerProcess: number;
+  /** New registrations are refused once a session owns this many processes (any status; `lashctl prune` frees them). */
+  processesPerSession: number;
 }

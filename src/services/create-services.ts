@@ -1,7 +1,8 @@
 import type * as restate from "@restatedev/restate-sdk";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
-import type { LashRuntime, SessionTurnRunner } from "../runtime/runtime-config.ts";
+import type { LashRuntime, ResourceCaps, SessionTurnRunner } from "../runtime/runtime-config.ts";
+import { DEFAULT_CAPS } from "./resource-caps.ts";
 import { stdPlugin } from "../runtime/std/std-plugin.ts";
 import type { WakeTarget } from "../runtime/wake.ts";
 import { createProcessWorkflow, type WorkflowOptions } from "../workflows/process-workflow.ts";
@@ -22,6 +23,8 @@ export interface ServicesConfig {
   /** Hosts `std.http` may reach on loopback/link-local/private addresses (`LASH_HTTP_ALLOW`). */
   httpAllow?: readonly string[];
   sessionTurnRunner?: SessionTurnRunner;
+  /** Caps on events per process and processes per session (defaults: `DEFAULT_CAPS`). */
+  caps?: Partial<ResourceCaps>;
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
   workflow?: WorkflowOptions;
@@ -38,6 +41,7 @@ export function createServices(config: ServicesConfig) {
     durability: config.durability ?? "durable",
     ...(config.wakeTarget ? { wakeTarget: config.wakeTarget } : {}),
     ...(config.sessionTurnRunner ? { sessionTurnRunner: config.sessionTurnRunner } : {}),
+    caps: { ...DEFAULT_CAPS, ...config.caps },
   };
   const workflow = createProcessWorkflow(rt, config.workflow);
   const processes = createProcessesService(rt, workflow);

@@ -7,6 +7,7 @@ import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
 import { cutToBytes, readOnce } from "./read-bounds.ts";
+import { checkSessionCap } from "./resource-caps.ts";
 import { boundedJson } from "./bounded-serde.ts";
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
@@ -41,7 +42,10 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
     handlers: {
       start: restate.handlers.handler({ input: json(StartInput), output: json(StartOutput) }, async (ctx: restate.Context, { registration }) => {
         checkRegistration(rt, registration.id, registration);
-        const record = await ctx.run("register", async () => (await registry.register(registration)).record);
+        const record = await ctx.run("register", async () => {
+          await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
+          return (await registry.register(registration)).record;
+        });
         const handle = ctx.workflowSendClient(workflow, record.id).run({ registration });
         return { id: record.id, status: record.status, invocationId: await handle.invocationId };
       }),

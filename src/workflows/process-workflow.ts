@@ -25,6 +25,7 @@ import { sendWake } from "../runtime/wake.ts";
 import { notFound } from "../registry/rules.ts";
 import { terminalHandlerOptions } from "../services/handler-support.ts";
 import { boundedJson } from "../services/bounded-serde.ts";
+import { checkEventCap, checkSessionCap } from "../services/resource-caps.ts";
 
 export const RunRequest = z.object({
   registration: ProcessRegistration,
@@ -111,6 +112,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const cancel = ctx.promise<CancelRequest>(PromiseNames.cancel);
           const early = await cancel.peek();
           const record = await ctx.run("register", async () => {
+            await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
             if (early !== undefined) return (await registry.register(registration)).record;
             // The attempt is only known once the row is read: the first run of a new row is attempt 1.
             const existing = await registry.get(registration.id);
@@ -163,6 +165,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const appended = await ctx.run("append signal", async () => {
             const record = await registry.get(id);
             if (record === undefined) throw notFound(id);
+            await checkEventCap(registry, id, rt.caps);
             const event = await registry.appendEvent(id, { type, payload: payload ?? null, replayKey: ctx.request().id });
             return { record, event, ordinal: await registry.countEvents(id, type, event.sequence) };
           });
