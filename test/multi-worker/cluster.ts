@@ -96,6 +96,7 @@ export async function startProcess(ingress: string, body: unknown): Promise<{ id
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`LashProcesses/start -> ${res.status}: ${text}`);
