@@ -25,6 +25,7 @@ import { sendWake } from "../runtime/wake.ts";
 import { notFound } from "../registry/rules.ts";
 import { terminalHandlerOptions } from "../services/handler-support.ts";
 import { boundedJson } from "../services/bounded-serde.ts";
+import { readOnce } from "../services/read-bounds.ts";
 import { checkEventCap, checkSessionCap } from "../services/resource-caps.ts";
 
 export const RunRequest = z.object({
@@ -186,7 +187,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       status: restate.handlers.workflow.shared(async (ctx: restate.WorkflowSharedContext): Promise<ProcessRecord> => {
-        const record = await ctx.run("status", () => registry.get(ctx.key));
+        const record = await ctx.run("status", () => readOnce("status", () => registry.get(ctx.key)));
         if (record === undefined) throw notFound(ctx.key);
         return redactRecord(record);
       }),

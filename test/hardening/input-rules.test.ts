@@ -121,4 +121,18 @@ describe("configured caps on state a caller can create", () => {
     assert.equal(await s.registry.get("c5"), undefined);
     assert.equal((await s.post("/LashProcesses/start", reg("c1"))).status, 200, "an idempotent re-start is not a new process");
   });
+
+  it("a read the registry cannot answer is a prompt 503, not a retry loop (runs last: it closes the registry)", async () => {
+    await s.registry.close();
+    for (const [path, body] of [
+      ["/LashProcesses/get", { id: "c1" }],
+      ["/LashProcesses/list", { sessionId: "small" }],
+      ["/LashProcesses/events", { id: "c1" }],
+      ["/LashProcessWorkflow/c1/status", undefined],
+    ] as const) {
+      const res = await s.post(path, body);
+      assert.equal(res.status, 503, `${path}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.message, /^unreachable: /);
+    }
+  });
 });
