@@ -53,6 +53,12 @@ describe("deeply nested input never takes the endpoint down", () => {
     });
   }
 
+  it("a body over the request size bound is a 400 before any parsing", async () => {
+    const res = await postRaw(s.restate.ingressUrl, "/LashProcessWorkflow/ext/signal", { name: "s", payload: "z".repeat(3 * 1024 * 1024) });
+    assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+    assert.match(res.body.message, /request body is \d+ bytes; the limit is/);
+  });
+
   it("nothing was written for the refused starts", async () => {
     for (const id of ["deep-args", "deep-schema", "deep-ctx"]) assert.equal(await s.registry.get(id), undefined, id);
     assert.equal((await s.registry.eventsAfter("ext", 0)).filter((e) => e.type.startsWith("signal")).length, 0);
