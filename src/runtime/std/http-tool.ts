@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { z } from "zod";
+import { SENSITIVE_HEADER } from "../../model/index.ts";
 import { defineTool } from "../plugin.ts";
 import { ProcessFailure } from "../process-failure.ts";
 import { HttpPolicy } from "./http-guard.ts";
@@ -93,7 +94,7 @@ async function follow(policy: HttpPolicy, url: URL, method: string, headers: Rec
     if (next.protocol !== "http:" && next.protocol !== "https:") throw new ProcessFailure("execution", "http_redirect_refused", `redirect to a ${next.protocol} URL`);
     if (next.origin !== current.origin) {
       // Credentials never follow a redirect to another origin.
-      for (const name of Object.keys(headers)) if (/^(authorization|cookie|proxy-authorization)$/i.test(name)) delete headers[name];
+      for (const name of Object.keys(headers)) if (SENSITIVE_HEADER.test(name)) delete headers[name];
     }
     if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && currentMethod === "POST")) {
       currentMethod = "GET";
