@@ -34,6 +34,13 @@ export const EnvConfig = z.object({
     })
     .optional(),
   LASH_ENABLE_SHELL: flag(false),
+  /** `std.steps` (a test tool that writes files); `lashctl dev` sets it. */
+  LASH_ENABLE_TEST_TOOLS: flag(false),
+  /** Comma list of hosts `std.http` may reach although they resolve to loopback, link-local or private addresses. */
+  LASH_HTTP_ALLOW: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? "").split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
   LASH_RECOVER_ON_START: flag(true),
   LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   /** Concurrency limits: comma list of `<tool or program>=N` and `session=N`, e.g. `std.http=8,session=4`. */
@@ -51,6 +58,10 @@ export const EnvConfig = z.object({
     }),
   /** Retention: scheduled recovery sweeps prune finished processes older than this (e.g. `30d`); unset keeps everything. */
   LASH_RETENTION: DurationText.optional(),
+  /** Signals are refused (409 resource_limit) once a process holds this many events. */
+  LASH_MAX_EVENTS_PER_PROCESS: z.coerce.number().int().min(10).default(10_000),
+  /** New registrations are refused (409 resource_limit) once a session owns this many processes (any status). */
+  LASH_MAX_PROCESSES_PER_SESSION: z.coerce.number().int().min(1).default(10_000),
   RESTATE_ADMIN_URL: httpUrl(DEFAULT_RESTATE_URLS.admin),
   RESTATE_INGRESS_URL: httpUrl(DEFAULT_RESTATE_URLS.ingress),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
@@ -66,5 +77,10 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const variable = String(issue.path[0]);
-  throw new LashError("invalid_input", `${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`, { field: variable });
+  throw new LashError("invalid_input", `${variable}: ${issue.message} (got ${JSON.stringify(redactCredentials(env[variable]))})`, { field: variable });
+}
+
+/** A value as it may be echoed in an error: `user:password@` in anything URL-like becomes `***@`. */
+export function redactCredentials(value: string | undefined): string | undefined {
+  return value?.replace(/^([^@/\s]*:\/\/|\/\/)?[^@/\s]+@/, (_m, scheme: string | undefined) => `${scheme ?? ""}***@`);
 }

@@ -29,6 +29,9 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
     enableShell: config.LASH_ENABLE_SHELL,
     ...(config.LASH_MAX_CONCURRENT ? { limits: config.LASH_MAX_CONCURRENT } : {}),
     ...(config.LASH_RETENTION === undefined ? {} : { retentionMs: config.LASH_RETENTION }),
+    enableTestTools: config.LASH_ENABLE_TEST_TOOLS,
+    caps: { eventsPerProcess: config.LASH_MAX_EVENTS_PER_PROCESS, processesPerSession: config.LASH_MAX_PROCESSES_PER_SESSION },
+    httpAllow: config.LASH_HTTP_ALLOW,
     restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
     workflow: {
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(config.LASH_RETRY_MAX_ATTEMPTS ? { maxAttempts: config.LASH_RETRY_MAX_ATTEMPTS } : {}) },

@@ -5,6 +5,16 @@
 import { readEnvConfig } from "./config.ts";
 import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
 
+/**
+ * Last resort: a promise rejected with nobody listening (a library bug, a
+ * validator gone wrong) is logged, not fatal. Every state change is a
+ * transaction and Restate retries the invocation, so keeping the endpoint up
+ * loses nothing; exiting would crash-loop on the same request.
+ */
+process.on("unhandledRejection", (reason: unknown) => {
+  console.error(`lash: unhandled rejection (endpoint kept running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
+
 async function main(): Promise<void> {
   const config = readEnvConfig();
   const { listen, registry } = await createLashEndpoint(config);

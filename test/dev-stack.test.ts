@@ -56,6 +56,11 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
     const echo = await cli("start", "std.echo", "--args", '{"value":"first run"}', "--id", "dev-echo", "--wait");
     assert.equal(echo.code, 0, echo.stderr);
     assert.match(echo.stdout, /^completed "first run"$/m);
+    // The dev stack enables the test tools (LASH_ENABLE_TEST_TOOLS=1): std.steps runs.
+    const stepsFile = join(cwd, "dev-steps.txt");
+    const steps = await cli("start", "std.steps", "--args", JSON.stringify({ count: 2, file: stepsFile }), "--id", "dev-steps", "--wait");
+    assert.equal(steps.code, 0, `${steps.stdout}${steps.stderr}`);
+    assert.ok(existsSync(stepsFile), "std.steps wrote its file");
     // Still running when the stack stops: the next start must finish it.
     assert.equal((await cli("start", "std.sleep", "--args", '{"ms":3000}', "--id", "dev-nap")).code, 0);
 

@@ -158,6 +158,8 @@ function startEndpoint(plan: DevPlan, ctx: CliContext): DevChild {
     env: {
       // One line per invocation at INFO is noise in a terminal; RESTATE_LOGGING=INFO brings it back.
       RESTATE_LOGGING: "WARN",
+      // A dev stack is for trying things: std.steps (a test tool that writes files) is on.
+      LASH_ENABLE_TEST_TOOLS: "1",
       ...ctx.env,
       PORT: String(plan.endpointPort),
       // The dev endpoint is for this machine only, unless the caller says otherwise.

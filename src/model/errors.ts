@@ -14,6 +14,8 @@ export const ErrorCodes = {
   process_terminal: 409,
   stale_attempt: 409,
   not_external: 409,
+  /** A configured cap (events per process, processes per session) is reached. */
+  resource_limit: 409,
   host_profile_mismatch: 409,
   missing_process_execution_id: 400,
   process_key_mismatch: 400,

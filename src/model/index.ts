@@ -8,3 +8,6 @@ export * from "./canonical.ts";
 export * from "./validate.ts";
 export * from "./names.ts";
 export * from "./duration.ts";
+export * from "./json-depth.ts";
+export * from "./json-value.ts";
+export * from "./redact.ts";

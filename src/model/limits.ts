@@ -12,6 +12,12 @@ export const Limits = {
   eventTypesMax: 256,
   eventTypeNameMaxLength: 200,
   pageMax: 1000,
+  /** A read page (`list`, `events`) is cut once its items pass this many bytes, far below Restate's 32 MiB message limit. */
+  pageMaxBytes: 4 * 1024 * 1024,
+  /** Nesting depth of any JSON value a handler accepts, checked before schema validation (deeper input would overflow the stack). */
+  jsonDepthMax: 64,
+  /** Serialized body of one handler call, checked before schema validation. */
+  requestMaxBytes: 2 * 1024 * 1024,
   pageDefault: 100,
   maxAttemptsMax: 100,
   defaultMaxAttempts: 3,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JsonValue } from "./json-value.ts";
 
 export const FailureClass = z.enum([
   "invalid_request",
@@ -17,13 +18,13 @@ export const AbandonWriter = z.enum(["engine_gave_up", "sweep", "reconciled_requ
 
 /** The one terminal outcome of a process, tagged by `type`. */
 export const ProcessAwaitOutput = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("success"), value: z.json(), control: z.json().optional() }),
+  z.object({ type: z.literal("success"), value: JsonValue, control: JsonValue.optional() }),
   z.object({
     type: z.literal("failure"),
     class: FailureClass,
     code: z.string().min(1),
     message: z.string(),
-    raw: z.json().optional(),
+    raw: JsonValue.optional(),
   }),
   z.object({ type: z.literal("cancelled"), message: z.string(), reason: z.string().optional() }),
   z.object({

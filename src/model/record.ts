@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ProcessAwaitOutput } from "./outcome.ts";
 import { ProcessId } from "./process-id.ts";
+import { JsonValue } from "./json-value.ts";
 import { EventTypeDecl, ProcessInput, Provenance } from "./registration.ts";
 
 export const ProcessStatus = {
@@ -78,7 +79,7 @@ export const ProcessEvent = z.object({
   processId: ProcessId,
   sequence: z.number().int().min(1),
   type: z.string(),
-  payload: z.json(),
+  payload: JsonValue,
   occurredAtMs: z.number(),
   replayKey: z.string().optional(),
 });
@@ -86,7 +87,7 @@ export type ProcessEvent = z.infer<typeof ProcessEvent>;
 
 export const EventAppend = z.object({
   type: z.string().min(1),
-  payload: z.json().default(null),
+  payload: JsonValue.default(null),
   replayKey: z.string().min(1).max(200).optional(),
 });
 export type EventAppend = z.input<typeof EventAppend>;

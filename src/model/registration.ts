@@ -2,8 +2,9 @@ import { z } from "zod";
 import { Limits, jsonSize } from "./limits.ts";
 import { NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./names.ts";
 import { ProcessId } from "./process-id.ts";
+import { JsonObject, JsonValue } from "./json-value.ts";
 
-const Json = z.json();
+const Json = JsonValue;
 
 export const ToolCall = z.object({
   tool: z.string().min(1),
@@ -33,7 +34,7 @@ export const EventTypeDecl = z.object({
     .regex(NAME_PATTERN, NAME_PATTERN_MESSAGE)
     .refine((n) => !n.startsWith("process."), "the process.* namespace is reserved for core events"),
   /** JSON Schema (draft 2020-12) every payload of this type must satisfy. */
-  payloadSchema: z.record(z.string(), z.json()).optional(),
+  payloadSchema: JsonObject.optional(),
   semantics: z.object({ wake: z.object({}).optional() }).optional(),
 });
 export type EventTypeDecl = z.infer<typeof EventTypeDecl>;

@@ -5,6 +5,7 @@
  * no Restate SDK, no Node built-ins, so `lash-processes/client` can load it anywhere.
  */
 import { z } from "zod";
+import { JsonValue } from "./json-value.ts";
 import { Limits } from "./limits.ts";
 import { ProcessAwaitOutput } from "./outcome.ts";
 import { ProcessEvent, ProcessRecord, ProcessStatusSchema } from "./record.ts";
@@ -57,7 +58,7 @@ export type CancelResult = z.infer<typeof CancelResult>;
 
 export const SignalInput = z.object({
   name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
-  payload: z.json().optional(),
+  payload: JsonValue.optional(),
 });
 export type SignalInput = z.input<typeof SignalInput>;
 

@@ -194,6 +194,12 @@ export class MemoryRegistry implements ProcessRegistry {
     return { pruned: ids.length, ids, more: matching.length > limit, cutoffMs };
   }
 
+  async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
+    let n = 0;
+    for (const { record } of this.#entries.values()) if (record.provenance.ownerScope.sessionId === sessionId && ++n >= upTo) break;
+    return n;
+  }
+
   async close(): Promise<void> {}
 
   #page(keep: (r: ProcessRecord) => boolean, limit: number, cursor: string | undefined): Page<ProcessRecord> {

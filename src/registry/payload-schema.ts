@@ -8,6 +8,10 @@
  * refuses such schemas up front, using the same reference table the validator uses.
  */
 import { dereference } from "@cfworker/json-schema";
+import safeRegex from "safe-regex2";
+
+/** Longest `pattern` a payload schema may carry; together with the star-height check it bounds regex work. */
+export const PATTERN_MAX_LENGTH = 512;
 
 interface DereferencedNode {
   $ref?: unknown;
@@ -34,7 +38,10 @@ export function schemaProblem(schema: object): string | undefined {
     }
     const patterns = [node.pattern, ...(isObject(node.patternProperties) ? Object.keys(node.patternProperties) : [])];
     for (const pattern of patterns) {
-      if (typeof pattern === "string" && !compiles(pattern)) return `pattern "${pattern}" is not a valid regular expression`;
+      if (typeof pattern !== "string") continue;
+      if (!compiles(pattern)) return `pattern "${pattern}" is not a valid regular expression`;
+      const risk = backtrackingRisk(pattern);
+      if (risk !== undefined) return `pattern "${pattern.slice(0, 80)}" ${risk}`;
     }
   }
   return undefined;
@@ -52,6 +59,19 @@ function* subschemas(value: unknown): Generator<DereferencedNode> {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * Payload patterns run on the endpoint's event loop, in V8's backtracking
+ * engine: a pattern like `^(a+)+$` takes exponential time on a short payload.
+ * Refused: patterns with nested quantifiers (star height above 1, the
+ * `safe-regex2` analysis), backreferences, and patterns over `PATTERN_MAX_LENGTH`.
+ */
+function backtrackingRisk(pattern: string): string | undefined {
+  if (pattern.length > PATTERN_MAX_LENGTH) return `is longer than ${PATTERN_MAX_LENGTH} characters`;
+  if (/\\[1-9]|\\k</.test(pattern)) return "uses a backreference (can take exponential time)";
+  if (!safeRegex(pattern)) return "nests quantifiers (can take exponential time, e.g. ^(a+)+$); rewrite it without a repeated group that repeats";
+  return undefined;
 }
 
 function compiles(pattern: string): boolean {

@@ -144,6 +144,13 @@ export class PostgresRegistry implements ProcessRegistry {
     // An idle pooled connection that dies emits 'error' on the pool; without a listener
     // that would crash the endpoint. The pool drops the connection and opens a new one.
     pool.on("error", (err) => log.warn(`lash: PostgreSQL registry dropped an idle connection (${err.message})`));
+    // A connection that dies while checked out (between a transaction's statements)
+    // emits 'error' on its client, which the pool does not listen to then: one
+    // listener for the client's whole life. The failing statement rejects and the
+    // transaction's caller releases the client as broken; the invocation retries.
+    pool.on("connect", (client) => {
+      client.on("error", (err) => log.warn(`lash: PostgreSQL registry lost a connection in use (${err.message})`));
+    });
     let notifier: PgEventNotifier | undefined;
     try {
       const schema = await migrate(pool, settings.schema);
@@ -367,6 +374,12 @@ export class PostgresRegistry implements ProcessRegistry {
       }
     }
     return { pruned: ids.length, ids, more, cutoffMs };
+  }
+
+  async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
+    const text = "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = $1 LIMIT $2) AS owned";
+    const row = (await this.#query<{ n: string }>(this.#pool, { text, values: [sessionId, upTo] })).rows[0];
+    return Number(row?.n ?? 0);
   }
 
   /** Idempotent. Pending `waitEventAfter` calls reject; later calls fail. */

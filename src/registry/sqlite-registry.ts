@@ -282,6 +282,11 @@ export class SqliteRegistry implements ProcessRegistry {
     return toPage(this.#all<ProcessRow>(sql, ...params), size);
   }
 
+  async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
+    const sql = "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = ? LIMIT ?)";
+    return this.#one<{ n: number }>(sql, sessionId, upTo)?.n ?? 0;
+  }
+
   /** Idempotent. A `waitEventAfter` still pending afterwards rejects at its next poll. */
   async prune(input: PruneOptions): Promise<PruneResult> {
     const { limit, dryRun, cutoffMs } = parsePruneOptions(input);

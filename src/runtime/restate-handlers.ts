@@ -6,8 +6,11 @@ import * as restate from "@restatedev/restate-sdk";
 import type { z } from "zod";
 import { LashError } from "../model/index.ts";
 
-/** A zod schema as a Restate serde: input is validated (400 naming the field), output typed. */
-export const json = <T extends z.ZodType>(schema: T) => restate.serde.schema(schema);
+/**
+ * A zod schema as a Restate serde: input is bounded (size, nesting) and validated
+ * (400 naming the field), output typed. See `bounded-serde.ts`.
+ */
+export { boundedJson as json } from "./bounded-serde.ts";
 
 /**
  * For inputs whose fields are all optional: accept a JSON body or none. (An input

@@ -25,4 +25,13 @@ export interface LashRuntime {
   sessionTurnRunner?: SessionTurnRunner;
   /** Deployment-wide concurrency limits (`LASH_MAX_CONCURRENT`); definitions may add `maxConcurrent`. */
   limits?: ConcurrencyLimits;
+  /** Caps on state a caller can make the endpoint keep; absent = the defaults in `DEFAULT_CAPS`. */
+  caps?: ResourceCaps;
+}
+
+export interface ResourceCaps {
+  /** Signals are refused once a process has this many events. */
+  eventsPerProcess: number;
+  /** New registrations are refused once a session owns this many processes (any status; `lashctl prune` frees them). */
+  processesPerSession: number;
 }

@@ -3,7 +3,8 @@ import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import type { ConcurrencyLimits } from "../runtime/limits.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
-import type { LashRuntime, SessionTurnRunner } from "../runtime/runtime-config.ts";
+import type { LashRuntime, ResourceCaps, SessionTurnRunner } from "../runtime/runtime-config.ts";
+import { DEFAULT_CAPS } from "../runtime/resource-caps.ts";
 import { stdPlugin } from "../runtime/std/std-plugin.ts";
 import type { WakeTarget } from "../runtime/wake.ts";
 import { createProcessWorkflow, type WorkflowOptions } from "../workflows/process-workflow.ts";
@@ -20,7 +21,13 @@ export interface ServicesConfig {
   durability?: DurabilityTier;
   wakeTarget?: WakeTarget;
   enableShell?: boolean;
+  /** `std.steps` (it writes files) runs only when true (`LASH_ENABLE_TEST_TOOLS`). */
+  enableTestTools?: boolean;
+  /** Hosts `std.http` may reach on loopback/link-local/private addresses (`LASH_HTTP_ALLOW`). */
+  httpAllow?: readonly string[];
   sessionTurnRunner?: SessionTurnRunner;
+  /** Caps on events per process and processes per session (defaults: `DEFAULT_CAPS`). */
+  caps?: Partial<ResourceCaps>;
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
   workflow?: WorkflowOptions;
@@ -36,12 +43,13 @@ export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: DEFAULT_R
 export function createServices(config: ServicesConfig) {
   const rt: LashRuntime = {
     registry: config.registry,
-    plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false }), ...(config.plugins ?? [])]),
+    plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false, enableTestTools: config.enableTestTools ?? false, httpAllow: config.httpAllow ?? [] }), ...(config.plugins ?? [])]),
     hostProfileId: config.hostProfileId ?? "default",
     durability: config.durability ?? "durable",
     ...(config.wakeTarget ? { wakeTarget: config.wakeTarget } : {}),
     ...(config.sessionTurnRunner ? { sessionTurnRunner: config.sessionTurnRunner } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
+    caps: { ...DEFAULT_CAPS, ...config.caps },
   };
   const workflow = createProcessWorkflow(rt, config.workflow);
   const processes = createProcessesService(rt, workflow);

@@ -1,12 +1,14 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { ProcessRecord, ServiceNames } from "../model/index.ts";
+import { ProcessRecord, ServiceNames, redactRecord } from "../model/index.ts";
 import { EventsInput, EventsPage, GetInput, ListInput, ProcessPage, StartInput, StartResult } from "../model/wire.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
+import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
+import { checkSessionCap } from "../runtime/resource-caps.ts";
 
 
 /**
@@ -21,24 +23,31 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
     handlers: {
       start: restate.handlers.handler({ input: json(StartInput), output: json(StartResult) }, async (ctx: restate.Context, { registration }) => {
         checkRegistration(rt, registration.id, registration);
-        const record = await ctx.run("register", async () => (await registry.register(registration)).record);
+        const record = await ctx.run("register", async () => {
+          await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
+          return (await registry.register(registration)).record;
+        });
         const handle = ctx.workflowSendClient(workflow, record.id).run({ registration });
         return { id: record.id, status: record.status, invocationId: await handle.invocationId };
       }),
 
       get: restate.handlers.handler({ input: json(GetInput), output: json(ProcessRecord) }, async (_ctx: restate.Context, { id }) => {
-        const record = await registry.get(id);
+        const record = await readOnce("get", () => registry.get(id));
         if (record === undefined) throw notFound(id);
-        return record;
+        return redactRecord(record);
       }),
 
-      list: restate.handlers.handler({ input: json(ListInput), output: json(ProcessPage), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) =>
-        registry.list(filter),
-      ),
+      list: restate.handlers.handler({ input: json(ListInput), output: json(ProcessPage), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) => {
+        const page = await readOnce("list", () => registry.list(filter));
+        const { items, cut } = cutToBytes(page.items.map(redactRecord));
+        if (cut) return { items, nextCursor: items.at(-1)!.id };
+        return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+      }),
 
       events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsPage) }, async (_ctx: restate.Context, { id, after, limit }) => {
-        if ((await registry.get(id)) === undefined) throw notFound(id);
-        return { events: await registry.eventsAfter(id, after, limit) };
+        if ((await readOnce("events", () => registry.get(id))) === undefined) throw notFound(id);
+        // Cut by bytes too: the caller continues with `after` = the last sequence returned.
+        return { events: cutToBytes(await readOnce("events", () => registry.eventsAfter(id, after, limit))).items };
       }),
     },
     options: terminalHandlerOptions,

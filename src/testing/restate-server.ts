@@ -182,6 +182,7 @@ export async function registerDeployment(adminUrl: string, uri: string): Promise
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ uri, force: true }),
+    signal: AbortSignal.timeout(60_000),
   });
   const body = await res.text();
   if (!res.ok) throw new Error(`POST ${adminUrl}/deployments {uri: ${uri}} -> ${res.status}: ${body}`);
@@ -200,6 +201,7 @@ export async function adminQuery<T = Record<string, unknown>>(adminUrl: string, 
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
     body: JSON.stringify({ query: sql }),
+    signal: AbortSignal.timeout(60_000),
   });
   const body = await res.text();
   if (!res.ok) throw new Error(`admin query failed (${res.status}): ${body}\nquery: ${sql}`);

@@ -8,6 +8,8 @@ import {
   ServiceNames,
   jsonSize,
   LashError,
+  redactRecord,
+  JsonObject,
   ProcessAwaitOutput,
   ProcessRegistration,
   signalEventType,
@@ -23,6 +25,8 @@ import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { cancelledOutcome, notFound } from "../registry/rules.ts";
+import { readOnce } from "../runtime/read-bounds.ts";
+import { checkEventCap, checkSessionCap } from "../runtime/resource-caps.ts";
 import { DEFAULT_RETRY_POLICY, OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import {
   ExpireInput,
@@ -41,7 +45,7 @@ export type RunRequest = z.infer<typeof RunRequest>;
 export const RunRequest = z.object({
   registration: ProcessRegistration,
   /** Opaque host data passed through to the body. */
-  executionContext: z.record(z.string(), z.json()).optional(),
+  executionContext: JsonObject.optional(),
 });
 
 export interface WorkflowOptions {
@@ -122,6 +126,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
               // The attempt is only known once the row is read: the first run of a new row is attempt 1.
               // A run waiting for concurrency slots is marked started too, so a cancel can reach its invocation.
               const existing = await registry.get(registration.id);
+              if (existing === undefined) await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
               const { record, cancelRequested } = await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) });
               const deadlineInMs = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs - Date.now();
               return { record, ...(cancelRequested === undefined ? {} : { cancelRequested }), ...(deadlineInMs === undefined ? {} : { deadlineInMs }) };
@@ -193,6 +198,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const appended = await ctx.run("append signal", async () => {
             const record = await registry.get(id);
             if (record === undefined) throw notFound(id);
+            await checkEventCap(registry, id, rt.caps);
             const event = await registry.appendEvent(id, { type, payload: payload ?? null, replayKey: ctx.request().id });
             return { record, event, ordinal: await registry.countEvents(id, type, event.sequence) };
           });
@@ -215,9 +221,9 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       status: restate.handlers.workflow.shared(async (ctx: restate.WorkflowSharedContext): Promise<ProcessRecord> => {
-        const record = await ctx.run("status", () => registry.get(ctx.key));
+        const record = await ctx.run("status", () => readOnce("status", () => registry.get(ctx.key)));
         if (record === undefined) throw notFound(ctx.key);
-        return record;
+        return redactRecord(record);
       }),
 
       complete: restate.handlers.workflow.shared(

@@ -47,6 +47,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       LASH_REGISTRY_URL: registryUrl,
       // The sweep would only find nothing to do here; the test is about the workers.
       LASH_RECOVER_ON_START: "0",
+      // The workload is std.steps, a test tool.
+      LASH_ENABLE_TEST_TOOLS: "1",
       RESTATE_ADMIN_URL: restate.adminUrl,
       RESTATE_INGRESS_URL: restate.ingressUrl,
       ...opts.env,
@@ -94,6 +96,7 @@ export async function startProcess(ingress: string, body: unknown): Promise<{ id
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`LashProcesses/start -> ${res.status}: ${text}`);

@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { isTerminalEventType } from "../../src/model/index.ts";
 import { PostgresRegistry } from "../../src/registry/postgres-registry.ts";
 import { pidGone } from "../support/child.ts";
+import { haproxyBinary } from "../support/haproxy.ts";
 import { freshSchema, type TestSchema } from "../support/pg.ts";
 import { waitFor } from "../support/restate-server.ts";
 import { mapConcurrent, startCluster, startProcess, stepsRegistration, workflowAttempts, type Cluster } from "./cluster.ts";
@@ -30,6 +31,7 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
   let dir = "";
 
   before(async () => {
+    haproxyBinary(); // fails at once, with the install hint, before anything is started
     dir = await mkdtemp(join(tmpdir(), "lash-multi-worker-"));
     schema = await freshSchema("lash_mw");
     cluster = await startCluster({ endpoints: 2, schema, env: { RESTATE_LOGGING: "INFO" } });
@@ -43,7 +45,7 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
     await schema?.drop();
     await rm(dir, { recursive: true, force: true });
     for (const pid of pids) assert.ok(pidGone(pid), `pid ${pid} is still running`);
-  });
+  }, { timeout: 120_000 });
 
   it(`${PROCESSES} processes of ${STEPS} steps survive a SIGKILL of one endpoint: one terminal event each, no finished step repeated, both endpoints served`, async () => {
     const { ingress, endpoints } = cluster!;

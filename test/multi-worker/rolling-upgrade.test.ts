@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { PostgresRegistry } from "../../src/registry/postgres-registry.ts";
 import { pidGone } from "../support/child.ts";
 import { startEndpointProcess, type EndpointProcess } from "../support/endpoint-process.ts";
-import { startHaproxy, type Haproxy } from "../support/haproxy.ts";
+import { haproxyBinary, startHaproxy, type Haproxy } from "../support/haproxy.ts";
 import { freshSchema, type TestSchema } from "../support/pg.ts";
 import { REPO_ROOT, adminQuery, registerDeployment, startRestateServer, waitFor, type RestateServer } from "../support/restate-server.ts";
 import { startProcess, workflowAttempts } from "./cluster.ts";
@@ -42,8 +42,15 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
         RESTATE_LOGGING: "INFO",
       },
     });
-    const haproxy = await startHaproxy({ backends: [{ name: "ep", port: endpoint.port }] });
-    pids.push(...endpoint.pids, haproxy.pid);
+    pids.push(...endpoint.pids);
+    let haproxy: Haproxy;
+    try {
+      haproxy = await startHaproxy({ backends: [{ name: "ep", port: endpoint.port }] });
+    } catch (err) {
+      await endpoint.stop(); // not yet in `versions`: stop it here, or it outlives the test
+      throw err;
+    }
+    pids.push(haproxy.pid);
     const { id } = (await registerDeployment(restate!.adminUrl, haproxy.url)) as { id: string };
     const version = { endpoint, haproxy, deploymentId: id };
     versions.push(version);
@@ -87,22 +94,26 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
     });
 
   before(async () => {
+    haproxyBinary(); // fails at once, with the install hint, before anything is started
     schema = await freshSchema("lash_upgrade");
     restate = await startRestateServer();
     pids.push(...restate.pids);
     registry = await PostgresRegistry.open(schema.url());
   });
 
-  after(async () => {
-    await registry?.close();
-    for (const v of versions) {
-      await v.haproxy.stop();
-      await v.endpoint.stop();
-    }
-    await restate?.stop();
-    await schema?.drop();
-    for (const pid of pids) assert.ok(pidGone(pid), `pid ${pid} is still running`);
-  });
+  after(
+    async () => {
+      await registry?.close();
+      for (const v of versions) {
+        await v.haproxy.stop();
+        await v.endpoint.stop();
+      }
+      await restate?.stop();
+      await schema?.drop();
+      for (const pid of pids) assert.ok(pidGone(pid), `pid ${pid} is still running`);
+    },
+    { timeout: 120_000 },
+  );
 
   it("keeps a waiting v1 run on v1 until it finishes, serves everything new from v2, then v1 is removed", async () => {
     const v1 = await deployVersion();
@@ -124,6 +135,7 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "go", payload: { n: 1 } }),
+      signal: AbortSignal.timeout(60_000),
     });
     assert.equal(res.status, 200, await res.text());
     assert.deepEqual((await settled("old-1")).outcome, { type: "success", value: { payloads: [{ n: 1 }] } });
@@ -135,7 +147,7 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
     // Drained: remove v1 from Restate, stop its endpoint and frontend; v2 carries on alone.
     const removed = removeDeployment(v1.deploymentId);
     assert.equal(removed.status, 0, `${removed.stdout}${removed.stderr}`);
-    const left = (await (await fetch(`${restate!.adminUrl}/deployments`)).json()) as { deployments: { id: string }[] };
+    const left = (await (await fetch(`${restate!.adminUrl}/deployments`, { signal: AbortSignal.timeout(30_000) })).json()) as { deployments: { id: string }[] };
     assert.deepEqual(left.deployments.map((d) => d.id), [v2.deploymentId]);
     await v1.haproxy.stop();
     await v1.endpoint.stop();

@@ -47,6 +47,8 @@ export async function startCrashStack(env: Record<string, string> = {}): Promise
       RESTATE_INGRESS_URL: restate.ingressUrl,
       LASH_RECOVER_ON_START: "0",
       RESTATE_LOGGING: "WARN",
+      // The crash tests' workload is std.steps, a test tool.
+      LASH_ENABLE_TEST_TOOLS: "1",
       ...env,
     },
   });

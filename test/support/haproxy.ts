@@ -73,10 +73,17 @@ export function haproxyConfig(port: number, opts: HaproxyOptions): string {
   ].join("\n");
 }
 
-/** Path of the haproxy executable, or a message saying how to install it. */
-export function haproxyBinary(): string {
-  for (const candidate of ["haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]) {
-    const probe = spawnSync(candidate, ["-v"], { encoding: "utf8" });
+/**
+ * Path of the haproxy executable, or an error saying how to install it. Looked up
+ * on PATH, then in the sbin directories (Debian installs it in /usr/sbin, often not on
+ * a user's PATH). `LASH_TEST_HAPROXY` overrides the lookup with one exact program
+ * (a path that does not exist simulates a machine without HAProxy).
+ */
+export function haproxyBinary(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.LASH_TEST_HAPROXY;
+  const candidates = override !== undefined && override !== "" ? [override] : ["haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy"];
+  for (const candidate of candidates) {
+    const probe = spawnSync(candidate, ["-v"], { encoding: "utf8", timeout: 10_000 });
     if (probe.status === 0) return candidate;
   }
   throw new Error("haproxy not found: the multi-worker tests need it (Debian/Ubuntu: apt-get install -y haproxy; .ci/run installs it)");

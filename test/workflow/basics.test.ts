@@ -10,7 +10,7 @@ import { registration, startLashStack, tool, type LashStack } from "../support/l
 describe("LashProcessWorkflow basics", () => {
   let s: LashStack;
   before(async () => {
-    s = await startLashStack();
+    s = await startLashStack({ enableTestTools: true });
   });
   after(async () => s?.close());
 

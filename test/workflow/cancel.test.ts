@@ -15,7 +15,7 @@ const program = (name: string, args: unknown) => ({ type: "program", name, args 
 describe("cancellation", () => {
   let s: LashStack;
   before(async () => {
-    s = await startLashStack({ plugins: [testPlugin], enableShell: true });
+    s = await startLashStack({ plugins: [testPlugin], enableShell: true, enableTestTools: true });
   });
   after(async () => s?.close());
 

@@ -1,14 +1,14 @@
 import { appendFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
-import { FailureClass, NAME_PATTERN, NAME_PATTERN_MESSAGE, ProcessInput } from "../../model/index.ts";
+import { FailureClass, JsonValue, NAME_PATTERN, NAME_PATTERN_MESSAGE, ProcessInput } from "../../model/index.ts";
 import { defineTool } from "../plugin.ts";
 import { ProcessFailure } from "../process-failure.ts";
 
 export const echoTool = defineTool({
   name: "std.echo",
   description: "Returns its `value` argument.",
-  args: z.object({ value: z.json() }),
+  args: z.object({ value: JsonValue }),
   run: async (ctx) => ctx.args.value,
 });
 
@@ -68,7 +68,11 @@ export const fanoutTool = defineTool({
   },
 });
 
-export const stepsTool = defineTool({
+/**
+ * `std.steps` writes files, so it is a test tool: refused with `permission_denied`
+ * (before any step runs) unless the endpoint enables it (`LASH_ENABLE_TEST_TOOLS=1`).
+ */
+export const stepsTool = (enabled: boolean) => defineTool({
   name: "std.steps",
   description: "Runs `count` durable steps; step i appends `<processId> <i>` to `file` (proves exactly-once).",
   args: z.object({
@@ -77,11 +81,19 @@ export const stepsTool = defineTool({
     stepMs: z.number().int().min(0).max(3_600_000).default(0),
   }),
   run: async (ctx) => {
+    if (!enabled) throw new ProcessFailure("permission_denied", "test_tools_disabled", "std.steps is disabled on this endpoint (set LASH_ENABLE_TEST_TOOLS=1)");
     const { count, file, stepMs } = ctx.args;
     for (let i = 0; i < count; i++) {
       await ctx.step(`step ${i}`, async (signal) => {
         if (stepMs > 0) await delay(stepMs, undefined, { signal });
-        await appendFile(file, `${ctx.processId} ${i}\n`);
+        try {
+          await appendFile(file, `${ctx.processId} ${i}\n`);
+        } catch (err) {
+          // A missing directory (or a path that is not one) will not appear by retrying.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") throw new ProcessFailure("io", "steps_file_unwritable", `cannot append to the steps file (${code})`);
+          throw err;
+        }
       });
     }
     return { steps: count };

@@ -23,7 +23,7 @@ export function shellTool(enabled: boolean) {
     run: async (ctx) => {
       if (!enabled) throw new ProcessFailure("permission_denied", "shell_disabled", "std.shell is disabled on this endpoint (set LASH_ENABLE_SHELL=1)");
       const { command, args, cwd, timeoutMs } = ctx.args;
-      return ctx.step(`shell ${command}`, (signal) => runCommand(command, args, cwd, timeoutMs, signal));
+      return ctx.step("shell", (signal) => runCommand(command, args, cwd, timeoutMs, signal));
     },
   });
 }
