@@ -113,10 +113,14 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const cancel = ctx.promise<CancelRequest>(PromiseNames.cancel);
           const early = await cancel.peek();
           const record = await ctx.run("register", async () => {
-            await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
-            if (early !== undefined) return (await registry.register(registration)).record;
+            const sessionId = registration.provenance.ownerScope.sessionId;
+            if (early !== undefined) {
+              await checkSessionCap(registry, registration.id, sessionId, rt.caps);
+              return (await registry.register(registration)).record;
+            }
             // The attempt is only known once the row is read: the first run of a new row is attempt 1.
             const existing = await registry.get(registration.id);
+            if (existing === undefined) await checkSessionCap(registry, registration.id, sessionId, rt.caps);
             return (await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) })).record;
           });
           if (record.outcome !== undefined) {
