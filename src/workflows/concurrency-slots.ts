@@ -19,7 +19,7 @@ export async function planSlots(ctx: restate.WorkflowContext, rt: LashRuntime, r
 }
 
 export interface Acquired {
-  /** The row after `markStarted` (or as it was, when cancelled while queued). */
+  /** The row once every slot is held (or as it was, when cancelled while queued). */
   record: ProcessRecord;
   /** Set when a cancel won while the run waited for a slot: the body must not run. */
   cancelled?: ProcessCancelled;
@@ -28,8 +28,8 @@ export interface Acquired {
 /**
  * Takes the slots in key order. Over a limit, the row goes `queued` and the run
  * suspends on an awakeable the limiter resolves when a slot frees (no polling);
- * a cancel wins the race and the body never runs. Once every slot is held the run
- * is marked started (`running`, `process.started`).
+ * a cancel wins the race and the body never runs. Once every slot is held the row is
+ * `running` again (its `process.started` was written when the run registered).
  */
 export async function acquireSlots(
   ctx: restate.WorkflowContext,
@@ -63,8 +63,13 @@ export async function acquireSlots(
       throw err;
     }
   }
-  const started = await ctx.run("started", () => rt.registry.markStarted(record.id, runKey));
-  return { record: started };
+  // The run was marked started when it registered (so a cancel can reach it while queued): now it runs.
+  if (!queued) return { record };
+  const running = await ctx.run("status running", async () => {
+    await rt.registry.setStatus(record.id, "running");
+    return (await rt.registry.get(record.id)) ?? record;
+  });
+  return { record: running };
 }
 
 /**
