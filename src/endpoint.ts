@@ -1,7 +1,9 @@
 import * as restate from "@restatedev/restate-sdk";
 import type { EnvConfig } from "./config.ts";
+import { restateJsonLogger } from "./observability/json-log.ts";
 import { openRegistry } from "./registry/open-registry.ts";
 import type { ProcessRegistry } from "./registry/port.ts";
+import type { LashObserver } from "./runtime/observer.ts";
 import type { Plugin } from "./runtime/plugin.ts";
 import { createServices } from "./services/create-services.ts";
 import { DEFAULT_RETRY_POLICY } from "./workflows/process-workflow.ts";
@@ -12,7 +14,7 @@ export interface LashEndpoint {
 }
 
 /** Builds the endpoint (all lash services bound) from the env configuration. */
-export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = []): Promise<LashEndpoint> {
+export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = [], opts: { observer?: LashObserver } = {}): Promise<LashEndpoint> {
   const registry = await openRegistry(config.LASH_REGISTRY_URL);
   const services = createServices({
     registry,
@@ -21,6 +23,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
     durability: config.LASH_DURABILITY,
     ...(config.LASH_WAKE_TARGET ? { wakeTarget: config.LASH_WAKE_TARGET } : {}),
     enableShell: config.LASH_ENABLE_SHELL,
+    ...(opts.observer ? { observer: opts.observer } : {}),
     restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
     workflow: {
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(config.LASH_RETRY_MAX_ATTEMPTS ? { maxAttempts: config.LASH_RETRY_MAX_ATTEMPTS } : {}) },
@@ -28,6 +31,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
   });
   let endpoint = restate.endpoint();
   for (const service of services.all) endpoint = endpoint.bind(service);
+  if (config.LASH_LOG_FORMAT === "json") endpoint = endpoint.setLogger(restateJsonLogger(process.env.RESTATE_LOGGING));
   if (config.RESTATE_IDENTITY_KEYS?.length) endpoint = endpoint.withIdentityV1(...config.RESTATE_IDENTITY_KEYS);
   return { endpoint, registry };
 }
@@ -37,7 +41,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
  * ingress answers 404 for an unknown service until then). Gives up quietly
  * after `timeoutMs`: the next start or a scheduled sweep covers it.
  */
-export async function requestStartupSweep(config: EnvConfig, timeoutMs = 60_000, log = console): Promise<boolean> {
+export async function requestStartupSweep(config: EnvConfig, timeoutMs = 60_000, log: Pick<Console, "info" | "warn"> = console): Promise<boolean> {
   const url = `${config.RESTATE_INGRESS_URL}/LashProcessRecovery/${config.LASH_REGISTRY_NAME}/sweep/send`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

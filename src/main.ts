@@ -6,16 +6,21 @@ import { createServer } from "node:http2";
 import { once } from "node:events";
 import { readEnvConfig } from "./config.ts";
 import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
+import { createLog, jsonLine } from "./observability/json-log.ts";
+import { setUpObservability } from "./observability/setup.ts";
 
 async function main(): Promise<void> {
   const config = readEnvConfig();
-  const { endpoint, registry } = await createLashEndpoint(config);
+  const log = createLog(config.LASH_LOG_FORMAT, (line) => console.info(line));
+  const observability = await setUpObservability(config, log);
+  const { endpoint, registry } = await createLashEndpoint(config, [], { observer: observability.observer });
   const server = createServer(endpoint.http2Handler());
   server.listen(config.PORT, config.LASH_BIND_HOST);
   await once(server, "listening");
-  console.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
-  if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config);
+  log.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
+  if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config, undefined, { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) });
   const shutdown = async () => {
+    await observability.close();
     await registry.close();
     process.exit(0);
   };
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`lash: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  const message = `lash: failed to start: ${err instanceof Error ? err.message : String(err)}`;
+  console.error(process.env.LASH_LOG_FORMAT === "json" ? jsonLine("error", message) : message);
   process.exit(1);
 });

@@ -61,7 +61,7 @@ export interface LashProcessesApi {
   start: Handler<{ registration: ProcessRegistrationInput }, StartResult>;
   get: Handler<{ id: string }, ProcessRecord>;
   list: Handler<ListFilter, ProcessPage>;
-  events: Handler<{ id: string; after?: number; limit?: number }, { events: ProcessEvent[] }>;
+  events: Handler<{ id: string; after?: number; limit?: number; waitMs?: number }, { events: ProcessEvent[] }>;
 }
 
 export interface LashProcessWorkflowApi {

@@ -5,7 +5,7 @@ import type { LashProcessClient } from "./lash-process-client.ts";
 export interface EventsOptions {
   /** Only events with a sequence greater than this (default 0: from the start). */
   after?: number;
-  /** Keep polling for new events until the terminal one (`process.completed|failed|cancelled|abandoned`). */
+  /** Keep waiting (a long poll) for new events until the terminal one (`process.completed|failed|cancelled|abandoned`). */
   follow?: boolean;
   /** Stops the iteration (the iterator then throws the signal's reason). */
   signal?: AbortSignal;
@@ -15,6 +15,8 @@ export interface EventsOptions {
 
 /** How long one `awaitTerminal` request may stay open before it is re-sent (it is idempotent). */
 const ATTACH_WINDOW_MS = 60_000;
+/** How long one `events` long poll waits for a new event before it is asked again. */
+const FOLLOW_WAIT_MS = 20_000;
 
 /** One process, addressed by id: its result, signals, cancellation, status and event log. */
 export class ProcessHandle {
@@ -77,42 +79,28 @@ export class ProcessHandle {
 
   /**
    * The event log in sequence order. Without `follow` it ends at the last event
-   * recorded now; with `follow` it polls and ends after the terminal event.
+   * recorded now; with `follow` it long-polls (`waitMs`) and ends after the terminal event.
    */
   async *events(opts: EventsOptions = {}): AsyncGenerator<ProcessEvent, void, undefined> {
     let after = opts.after ?? 0;
     const limit = opts.pageSize ?? 100;
     for (;;) {
       opts.signal?.throwIfAborted();
+      // Following: a long poll (the service answers as soon as an event is there).
+      const waitMs = opts.follow ? FOLLOW_WAIT_MS : undefined;
+      const window = opts.follow ? AbortSignal.timeout(FOLLOW_WAIT_MS + 30_000) : undefined;
+      const signal = opts.signal && window ? AbortSignal.any([opts.signal, window]) : (opts.signal ?? window);
       const page = await this.#client.call(
         "events",
-        (o) => this.#client.processes.events({ id: this.id, after, limit }, o),
-        opts.signal ? { signal: opts.signal } : {},
+        (o) => this.#client.processes.events({ id: this.id, after, limit, ...(waitMs ? { waitMs } : {}) }, o),
+        { ...(signal ? { signal } : {}), ...(opts.follow ? { long: true } : {}) },
       );
       for (const event of page.events) {
         yield event;
         after = event.sequence;
         if (opts.follow && TERMINAL_EVENT_TYPES.has(event.type)) return;
       }
-      if (page.events.length < limit) {
-        if (!opts.follow) return;
-        await sleep(this.#client.pollIntervalMs, opts.signal);
-      }
+      if (page.events.length < limit && !opts.follow) return;
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,4 +1,5 @@
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
+import type { LashObserver } from "./observer.ts";
 import type { PluginHost } from "./plugin.ts";
 import type { ProcessContext } from "./process-context.ts";
 import type { WakeTarget } from "./wake.ts";
@@ -22,4 +23,6 @@ export interface LashRuntime {
   durability: DurabilityTier;
   wakeTarget?: WakeTarget;
   sessionTurnRunner?: SessionTurnRunner;
+  /** Metrics and trace hooks (none when absent). */
+  observer?: LashObserver;
 }

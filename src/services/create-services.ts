@@ -1,5 +1,6 @@
 import type * as restate from "@restatedev/restate-sdk";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
+import { noopObserver, type LashObserver } from "../runtime/observer.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
 import type { LashRuntime, SessionTurnRunner } from "../runtime/runtime-config.ts";
 import { stdPlugin } from "../runtime/std/std-plugin.ts";
@@ -21,14 +22,18 @@ export interface ServicesConfig {
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
   workflow?: WorkflowOptions;
+  /** Metrics and trace hooks, e.g. `createTelemetry(...)` from `src/observability/`. */
+  observer?: LashObserver;
 }
 
 export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: "http://127.0.0.1:9070", ingressUrl: "http://127.0.0.1:8080" };
 
 /** The Restate service definitions, for hosts that bind them to an endpoint themselves. */
 export function createServices(config: ServicesConfig) {
+  const observer = config.observer ?? noopObserver;
   const rt: LashRuntime = {
-    registry: config.registry,
+    registry: observer.registry(config.registry),
+    observer,
     plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false }), ...(config.plugins ?? [])]),
     hostProfileId: config.hostProfileId ?? "default",
     durability: config.durability ?? "durable",

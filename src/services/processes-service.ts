@@ -1,11 +1,17 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
-import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatusSchema, ServiceNames } from "../model/index.ts";
+import { Limits, ProcessEvent, isTerminalStatus, ProcessRecord, ProcessRegistration, ProcessStatusSchema, ServiceNames } from "../model/index.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
-import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
+import { OPTIONAL_JSON, RunRequest, type ProcessWorkflow } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
+
+/**
+ * Longest `events` long poll. Below Restate's default inactivity timeout (60 s), so a
+ * waiting handler is never asked to suspend; a follower simply asks again.
+ */
+export const EVENTS_MAX_WAIT_MS = 30_000;
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
 export const StartInput = z.object({ registration: ProcessRegistration });
@@ -22,6 +28,8 @@ export const ListOutput = z.object({ items: z.array(ProcessRecord), nextCursor: 
 export const EventsInput = IdInput.extend({
   after: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(Limits.pageMax).optional(),
+  /** Long poll: wait up to this long for an event after `after` (capped, see `EVENTS_MAX_WAIT_MS`). */
+  waitMs: z.number().int().min(0).max(EVENTS_MAX_WAIT_MS, `must be at most ${EVENTS_MAX_WAIT_MS} (ms)`).optional(),
 });
 export const EventsOutput = z.object({ events: z.array(ProcessEvent) });
 
@@ -40,7 +48,10 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
       start: restate.handlers.handler({ input: json(StartInput), output: json(StartOutput) }, async (ctx: restate.Context, { registration }) => {
         checkRegistration(rt, registration.id, registration);
         const record = await ctx.run("register", async () => (await registry.register(registration)).record);
-        const handle = ctx.workflowSendClient(workflow, record.id).run({ registration });
+        // A starter's W3C trace context travels on to the run, whose span it parents.
+        const traceparent = ctx.request().headers.get("traceparent");
+        const opts = traceparent === undefined ? undefined : restate.rpc.sendOpts<z.output<typeof RunRequest>>({ headers: { traceparent } });
+        const handle = ctx.workflowSendClient(workflow, record.id).run({ registration }, opts);
         return { id: record.id, status: record.status, invocationId: await handle.invocationId };
       }),
 
@@ -54,9 +65,14 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         registry.list(filter),
       ),
 
-      events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsOutput) }, async (_ctx: restate.Context, { id, after, limit }) => {
-        if ((await registry.get(id)) === undefined) throw notFound(id);
-        return { events: await registry.eventsAfter(id, after, limit) };
+      events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsOutput) }, async (_ctx: restate.Context, { id, after, limit, waitMs }) => {
+        const record = await registry.get(id);
+        if (record === undefined) throw notFound(id);
+        const events = await registry.eventsAfter(id, after, limit);
+        // Long poll: a read-only handler, so waiting outside a durable step journals nothing.
+        if (events.length > 0 || !waitMs || isTerminalStatus(record.status)) return { events };
+        const first = await registry.waitEventAfter(id, undefined, after, waitMs);
+        return { events: first === undefined ? [] : await registry.eventsAfter(id, after, limit) };
       }),
     },
     options: terminalHandlerOptions,

@@ -15,6 +15,7 @@ import {
 } from "../model/index.ts";
 import { CancelGate, ProcessCancelled, type CancelRequest } from "../runtime/cancel-gate.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
+import { noopObserver, targetOf, type RunObservation } from "../runtime/observer.ts";
 import { DurableProcessContext, cancelProcess, type SignalDelivery } from "../runtime/process-context.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
@@ -63,16 +64,17 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
   const { registry } = rt;
 
   /** Writes the outcome (first writer wins), wakes the owner if this run wrote it, releases awaiters. */
-  async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: ProcessAwaitOutput) {
+  async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: ProcessAwaitOutput, observed: RunObservation) {
     const writer = runKey(ctx, record.attempt);
     const done = await ctx.run("complete", () => registry.complete(record.id, boundOutput(output), { replayKey: writer }));
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
     releaseAwaiters(ctx, done.outcome);
+    observed.outcome(done.outcome);
     return done.outcome;
   }
 
   /** Runs the body (or waits for an external completion); cancellation becomes a `cancelled` outcome. */
-  async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate) {
+  async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate, observed: RunObservation) {
     let pctx: DurableProcessContext | undefined;
     let output: ProcessAwaitOutput;
     try {
@@ -81,7 +83,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         output = await gate.guard(ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
       } else {
         output = await executeBody(rt, record, (args) => {
-          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget });
+          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget, observed });
           return pctx;
         });
       }
@@ -104,6 +106,15 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
             await ctx.promise(PromiseNames.outcome).reject(String((err as Error).message));
             throw err;
           }
+          const request = ctx.request();
+          const observed = (rt.observer ?? noopObserver).runAttempt({
+            processId: ctx.key,
+            invocationId: request.id,
+            target: targetOf(registration.input),
+            headers: request.headers,
+            attemptHeaders: request.attemptHeaders,
+            attemptDone: request.attemptCompletedSignal,
+          });
           const cancel = ctx.promise<CancelRequest>(PromiseNames.cancel);
           const early = await cancel.peek();
           const record = await ctx.run("register", async () => {
@@ -112,18 +123,20 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
             const existing = await registry.get(registration.id);
             return (await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) })).record;
           });
+          observed.attempt(record.attempt);
           if (record.outcome !== undefined) {
             // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
+            observed.outcome(record.outcome);
             releaseAwaiters(ctx, record.outcome);
             return record.outcome;
           }
-          if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"));
+          if (early !== undefined) return finish(ctx, record, cancelledOutput(early.reason, "before it started"), observed);
 
-          const { output, children } = await runBody(ctx, record, new CancelGate(cancel.get()));
+          const { output, children } = await runBody(ctx, record, new CancelGate(cancel.get()), observed);
           if (output.type === "cancelled") {
             for (const child of children) cancelProcess(ctx, child, `parent ${record.id} cancelled`);
           }
-          return finish(ctx, record, output);
+          return finish(ctx, record, output, observed);
         },
       ),
 
@@ -131,7 +144,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         { input: json(CancelInput), output: json(CancelOutput), accept: OPTIONAL_JSON },
         async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelOutput> => {
           const id = ctx.key;
-          const state = await ctx.run("cancel request", async () => {
+          const state = await ctx.run("cancel request", () => (rt.observer ?? noopObserver).action("cancel", id, {}, async () => {
             const record = await registry.get(id);
             if (record === undefined) return "unregistered";
             if (isTerminalStatus(record.status)) return "terminal";
@@ -143,7 +156,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
               throw err;
             }
             return "live";
-          });
+          }));
           if (state === "terminal") return { accepted: false, alreadyTerminal: true };
           // Unregistered: the run may be on its way; it will find the cancel and never start the body.
           await resolveQuietly(ctx.promise<CancelRequest>(PromiseNames.cancel), reason === undefined ? {} : { reason });
@@ -156,12 +169,12 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         async (ctx: restate.WorkflowSharedContext, { name, payload }) => {
           const id = ctx.key;
           const type = signalEventType(name);
-          const appended = await ctx.run("append signal", async () => {
+          const appended = await ctx.run("append signal", () => (rt.observer ?? noopObserver).action("signal", id, { "lash.signal.name": name }, async () => {
             const record = await registry.get(id);
             if (record === undefined) throw notFound(id);
             const event = await registry.appendEvent(id, { type, payload: payload ?? null, replayKey: ctx.request().id });
             return { record, event, ordinal: await registry.countEvents(id, type, event.sequence) };
-          });
+          }));
           const delivery: SignalDelivery = { payload: payload ?? null, sequence: appended.event.sequence };
           await resolveQuietly(ctx.promise<SignalDelivery>(PromiseNames.signal(name, appended.ordinal)), delivery);
           sendWake(ctx, rt.wakeTarget, appended.record, appended.event);
