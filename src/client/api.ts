@@ -23,6 +23,14 @@ export interface StartResult {
 export interface ListFilter {
   status?: ProcessStatus;
   sessionId?: string;
+  /** Only children of this process. */
+  parentId?: string;
+  /** Only processes of this tool or program. */
+  target?: string;
+  /** Only processes whose id contains this text. */
+  idContains?: string;
+  /** `id` (default) or `newest` (newest first). */
+  order?: "id" | "newest";
   /** 1..1000, default 100. */
   limit?: number;
   /** `nextCursor` of the previous page. */

@@ -224,7 +224,7 @@ export class SqliteRegistry implements ProcessRegistry {
   async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
     const size = pageLimit(filter.limit);
     const { sql, params } = listQuery(filter, size);
-    return toPage(this.#all<ProcessRow>(sql, ...params), size);
+    return toPage(this.#all<ProcessRow>(sql, ...params), size, filter.order);
   }
 
   /** Idempotent. A `waitEventAfter` still pending afterwards rejects at its next poll. */

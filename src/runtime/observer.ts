@@ -1,4 +1,5 @@
-import type { ProcessAwaitOutput, ProcessInput } from "../model/index.ts";
+import type { ProcessAwaitOutput } from "../model/index.ts";
+export { targetOf } from "../model/target.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 
 /** What a run attempt is, for metrics labels and span attributes. */
@@ -53,15 +54,3 @@ export const noopObserver: LashObserver = {
   sweepPage: () => {},
   registry: (registry) => registry,
 };
-
-/** The label a process is counted under: its tool or program, else its input kind. */
-export function targetOf(input: ProcessInput): string {
-  switch (input.type) {
-    case "tool_call":
-      return input.call.tool;
-    case "program":
-      return input.name;
-    default:
-      return input.type;
-  }
-}

@@ -20,6 +20,10 @@ export const ListInput = z
   .object({
     status: ProcessStatusSchema.optional(),
     sessionId: z.string().optional(),
+    parentId: ProcessRegistration.shape.id.optional(),
+    target: z.string().min(1).max(200).optional(),
+    idContains: z.string().min(1).max(200).optional(),
+    order: z.enum(["id", "newest"]).optional(),
     limit: z.number().int().min(1).max(Limits.pageMax).optional(),
     cursor: z.string().optional(),
   })
