@@ -84,23 +84,27 @@ export class ProcessHandle {
   async *events(opts: EventsOptions = {}): AsyncGenerator<ProcessEvent, void, undefined> {
     let after = opts.after ?? 0;
     const limit = opts.pageSize ?? 100;
+    let lastRound = false;
     for (;;) {
       opts.signal?.throwIfAborted();
       // Following: a long poll (the service answers as soon as an event is there).
-      const waitMs = opts.follow ? FOLLOW_WAIT_MS : undefined;
-      const window = opts.follow ? AbortSignal.timeout(FOLLOW_WAIT_MS + 30_000) : undefined;
+      const waitMs = opts.follow && !lastRound ? FOLLOW_WAIT_MS : undefined;
+      const window = waitMs ? AbortSignal.timeout(FOLLOW_WAIT_MS + 30_000) : undefined;
       const signal = opts.signal && window ? AbortSignal.any([opts.signal, window]) : (opts.signal ?? window);
       const page = await this.#client.call(
         "events",
         (o) => this.#client.processes.events({ id: this.id, after, limit, ...(waitMs ? { waitMs } : {}) }, o),
-        { ...(signal ? { signal } : {}), ...(opts.follow ? { long: true } : {}) },
+        { ...(signal ? { signal } : {}), ...(waitMs ? { long: true } : {}) },
       );
       for (const event of page.events) {
         yield event;
         after = event.sequence;
         if (opts.follow && TERMINAL_EVENT_TYPES.has(event.type)) return;
       }
-      if (page.events.length < limit && !opts.follow) return;
+      if (page.events.length < limit && (!opts.follow || lastRound)) return;
+      // Nothing new although we waited: a terminal process (its terminal event before `after`)
+      // answers at once, so look at the row; if it is terminal, read what is left once more.
+      if (opts.follow && page.events.length === 0) lastRound = (await this.status()).outcome !== undefined;
     }
   }
 }

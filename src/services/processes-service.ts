@@ -54,8 +54,11 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         const record = await ctx.run("register", async () => (await registry.register(registration)).record);
         // A starter's W3C trace context travels on to the run, whose span it parents.
         const traceparent = ctx.request().headers.get("traceparent");
-        const opts = traceparent === undefined ? undefined : restate.rpc.sendOpts<z.output<typeof RunRequest>>({ headers: { traceparent } });
-        const handle = ctx.workflowSendClient(workflow, record.id).run({ registration }, opts);
+        const client = ctx.workflowSendClient(workflow, record.id);
+        const handle =
+          traceparent === undefined
+            ? client.run({ registration })
+            : client.run({ registration }, restate.rpc.sendOpts<z.output<typeof RunRequest>>({ headers: { traceparent } }));
         return { id: record.id, status: record.status, invocationId: await handle.invocationId };
       }),
 
