@@ -67,6 +67,8 @@ export function createTelemetry(opts: TelemetryOptions): LashObserver {
       const base = { "lash.process.id": info.processId, "lash.process.target": info.target, "restate.invocation.id": info.invocationId };
       const span = tracing?.tracer.startSpan(`lash.process.run ${info.target}`, { attributes: base }, parentOf(info));
       const runContext = span && tracing ? tracing.api.trace.setSpan(tracing.api.ROOT_CONTEXT, span) : undefined;
+      // The rest of this attempt (its own register/complete steps) runs under the run span.
+      if (runContext) active.enterWith(runContext);
       let ended = false;
       const end = () => {
         if (ended) return;
