@@ -1,6 +1,7 @@
 import * as restate from "@restatedev/restate-sdk";
 import type { EnvConfig } from "./config.ts";
-import { restateJsonLogger } from "./observability/json-log.ts";
+import { createLog, restateJsonLogger } from "./observability/json-log.ts";
+import { setUpObservability, type Observability } from "./observability/setup.ts";
 import { openRegistry } from "./registry/open-registry.ts";
 import type { ProcessRegistry } from "./registry/port.ts";
 import type { LashObserver } from "./runtime/observer.ts";
@@ -11,10 +12,18 @@ import { DEFAULT_RETRY_POLICY } from "./workflows/process-workflow.ts";
 export interface LashEndpoint {
   endpoint: restate.RestateEndpoint;
   registry: ProcessRegistry;
+  /** Metrics server and tracer from LASH_METRICS_PORT / OTEL_* (absent when an observer was passed in); close it on shutdown. */
+  observability?: Observability;
 }
 
-/** Builds the endpoint (all lash services bound) from the env configuration. */
+/**
+ * Builds the endpoint (all lash services bound) from the env configuration,
+ * including metrics (`LASH_METRICS_PORT`) and traces (`OTEL_*`) unless `opts.observer`
+ * brings the host's own.
+ */
 export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = [], opts: { observer?: LashObserver } = {}): Promise<LashEndpoint> {
+  const observability = opts.observer ? undefined : await setUpObservability(config, createLog(config.LASH_LOG_FORMAT, (line) => console.info(line)));
+  const observer = opts.observer ?? observability?.observer;
   const registry = await openRegistry(config.LASH_REGISTRY_URL);
   const services = createServices({
     registry,
@@ -23,7 +32,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
     durability: config.LASH_DURABILITY,
     ...(config.LASH_WAKE_TARGET ? { wakeTarget: config.LASH_WAKE_TARGET } : {}),
     enableShell: config.LASH_ENABLE_SHELL,
-    ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(observer ? { observer } : {}),
     restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
     workflow: {
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(config.LASH_RETRY_MAX_ATTEMPTS ? { maxAttempts: config.LASH_RETRY_MAX_ATTEMPTS } : {}) },
@@ -33,7 +42,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
   for (const service of services.all) endpoint = endpoint.bind(service);
   if (config.LASH_LOG_FORMAT === "json") endpoint = endpoint.setLogger(restateJsonLogger(process.env.RESTATE_LOGGING));
   if (config.RESTATE_IDENTITY_KEYS?.length) endpoint = endpoint.withIdentityV1(...config.RESTATE_IDENTITY_KEYS);
-  return { endpoint, registry };
+  return { endpoint, registry, ...(observability ? { observability } : {}) };
 }
 
 /**

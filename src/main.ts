@@ -7,20 +7,18 @@ import { once } from "node:events";
 import { readEnvConfig } from "./config.ts";
 import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
 import { createLog, jsonLine } from "./observability/json-log.ts";
-import { setUpObservability } from "./observability/setup.ts";
 
 async function main(): Promise<void> {
   const config = readEnvConfig();
   const log = createLog(config.LASH_LOG_FORMAT, (line) => console.info(line));
-  const observability = await setUpObservability(config, log);
-  const { endpoint, registry } = await createLashEndpoint(config, [], { observer: observability.observer });
+  const { endpoint, registry, observability } = await createLashEndpoint(config);
   const server = createServer(endpoint.http2Handler());
   server.listen(config.PORT, config.LASH_BIND_HOST);
   await once(server, "listening");
   log.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
   if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config, undefined, { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) });
   const shutdown = async () => {
-    await observability.close();
+    await observability?.close();
     await registry.close();
     process.exit(0);
   };

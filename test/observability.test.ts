@@ -17,6 +17,8 @@ import { createTelemetry } from "../src/observability/telemetry.ts";
 import { loadTracing, type Tracing } from "../src/observability/tracing.ts";
 import { definePlugin, defineProgram } from "../src/runtime/plugin.ts";
 import { startLashStack, type LashStack } from "./support/lash-stack.ts";
+import { freePort } from "./support/ports.ts";
+import { adminQuery } from "./support/restate-server.ts";
 
 const obsPlugin = definePlugin({
   name: "obs",
@@ -210,5 +212,70 @@ describe("metrics, traces and the events long poll", { timeout: 180_000 }, () =>
     const none = [];
     for await (const e of handle.events({ follow: true, after: 99 })) none.push(e);
     assert.deepEqual(none, [], "following past the terminal event ends instead of waiting forever");
+  });
+
+  it("after a suspension: one run span per attempt, each step traced once, in the starter's trace and tied to Restate's spans", async () => {
+    // Restate suspends an idle invocation after 1 s and traces (to a port nobody listens on:
+    // the spans are lost, the trace context it sends the endpoint is what counts here).
+    const replayExporter = new InMemorySpanExporter();
+    const replayTracing = (await loadTracing({}, { exporter: replayExporter, simple: true }))!;
+    const serverEnv = { RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT: "1s", RESTATE_TRACING_ENDPOINT: `http://127.0.0.1:${await freePort()}` };
+    const stack = await startLashStack({ plugins: [obsPlugin], observer: createTelemetry({ tracing: replayTracing }), serverEnv });
+    try {
+      const traceId = "0af7651916cd43dd8448eb211c80319c";
+      const starter = "b7ad6b7169203331";
+      const res = await fetch(`${stack.ingress}/LashProcesses/start`, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: `00-${traceId}-${starter}-01` },
+        body: JSON.stringify({ registration: reg("r-1", program("obs.two_steps", { signal: "go" }), [{ name: "note" }]) }),
+      });
+      assert.equal(res.status, 200);
+      await until("r-1 suspended", async () => {
+        const rows = await adminQuery<{ status: string }>(stack.admin, "SELECT status FROM sys_invocation WHERE target_service_key = 'r-1' AND target_handler_name = 'run'");
+        return rows[0]?.status === "suspended" ? true : undefined;
+      });
+      const remote = new LashProcessClient({ ingressUrl: stack.ingress });
+      await remote.handle("r-1").signal("go", 1);
+      assert.equal((await remote.handle("r-1").result()).type, "success");
+      await replayTracing.flush();
+      const mine = () => replayExporter.getFinishedSpans().filter((sp) => attr(sp, "lash.process.id") === "r-1");
+      const runs = await until("two run attempts", () => {
+        const found = mine().filter((sp) => sp.name.startsWith("lash.process.run"));
+        return found.length >= 2 && found.some((sp) => attr(sp, "lash.process.outcome") === "success") ? found : undefined;
+      });
+      assert.equal(runs.filter((sp) => attr(sp, "lash.process.outcome") === "success").length, 1, "only the finishing attempt carries the outcome");
+      const steps = mine().filter((sp) => sp.name.startsWith("lash.step"));
+      assert.deepEqual(steps.map((sp) => sp.name).sort(), ["lash.step first", "lash.step second"], "a replayed step is not traced again");
+      const byId = new Map(runs.map((r) => [r.spanContext().spanId, r]));
+      const first = byId.get(steps.find((sp) => sp.name === "lash.step first")!.parentSpanContext!.spanId);
+      const second = byId.get(steps.find((sp) => sp.name === "lash.step second")!.parentSpanContext!.spanId);
+      assert.ok(first && second && first !== second, "each step is a child of the attempt that ran it");
+      for (const sp of [...runs, ...steps]) assert.equal(sp.spanContext().traceId, traceId, "one trace, the starter's");
+      for (const run of runs) {
+        // Restate traces the run that `start` sent in a trace of its own: the starter's span
+        // is the parent, Restate's attempt span a link.
+        assert.equal(run.parentSpanContext?.spanId, starter);
+        assert.equal(run.links.length, 1);
+        assert.notEqual(run.links[0]!.context.traceId, traceId);
+      }
+      // A run called directly through the ingress is in the starter's trace on Restate's side
+      // too: then the run span nests under Restate's attempt span.
+      const direct = await fetch(`${stack.ingress}/LashProcessWorkflow/r-2/run`, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: `00-${traceId}-${starter}-01` },
+        body: JSON.stringify({ registration: reg("r-2", tool("std.echo", { value: 2 })) }),
+      });
+      assert.equal(direct.status, 200);
+      await replayTracing.flush();
+      const directRun = await until("r-2's run span", () =>
+        replayExporter.getFinishedSpans().find((sp) => sp.name.startsWith("lash.process.run") && attr(sp, "lash.process.id") === "r-2"),
+      );
+      assert.equal(directRun.spanContext().traceId, traceId);
+      assert.ok(directRun.parentSpanContext && directRun.parentSpanContext.spanId !== starter, "the parent is Restate's span, under the starter's");
+      assert.deepEqual(directRun.links, []);
+    } finally {
+      await replayTracing.shutdown();
+      await stack.close();
+    }
   });
 });

@@ -30,20 +30,26 @@ export function createTelemetry(opts: TelemetryOptions): LashObserver {
   /** The span whose children registry calls are (a step or a signal/cancel action). */
   const active = new AsyncLocalStorage<Api.Context>();
 
-  function parentOf(info: RunAttemptInfo): Api.Context | undefined {
+  function spanContextOf(raw: string | undefined): Api.SpanContext | undefined {
+    const match = raw === undefined ? null : TRACEPARENT.exec(raw.trim());
+    if (match === null) return undefined;
+    return { traceId: match[1]!, spanId: match[2]!, traceFlags: Number.parseInt(match[3]!, 16), isRemote: true };
+  }
+
+  /**
+   * The run span's parent: Restate's attempt span when it is in the starter's trace (a
+   * direct call with Restate tracing on), else the starter's `traceparent` (forwarded by
+   * `LashProcesses.start`), else Restate's. A Restate span not chosen becomes a link.
+   */
+  function parentOf(info: RunAttemptInfo): { parent: Api.Context; links: Api.Link[] } | undefined {
     if (tracing === undefined) return undefined;
     const { api } = tracing;
-    // Restate's own attempt span when Restate traces; else the starter's traceparent.
-    const attempt = info.attemptHeaders.get("traceparent");
-    const raw = (typeof attempt === "string" ? attempt : undefined) ?? info.headers.get("traceparent");
-    const match = raw === undefined ? null : TRACEPARENT.exec(raw.trim());
-    if (match === null) return api.ROOT_CONTEXT;
-    return api.trace.setSpanContext(api.ROOT_CONTEXT, {
-      traceId: match[1]!,
-      spanId: match[2]!,
-      traceFlags: Number.parseInt(match[3]!, 16),
-      isRemote: true,
-    });
+    const attemptRaw = info.attemptHeaders.get("traceparent");
+    const restateSpan = spanContextOf(typeof attemptRaw === "string" ? attemptRaw : undefined);
+    const starter = spanContextOf(info.headers.get("traceparent"));
+    const chosen = starter !== undefined && restateSpan?.traceId !== starter.traceId ? starter : (restateSpan ?? starter);
+    const links = restateSpan !== undefined && chosen !== restateSpan ? [{ context: restateSpan }] : [];
+    return { parent: chosen === undefined ? api.ROOT_CONTEXT : api.trace.setSpanContext(api.ROOT_CONTEXT, chosen), links };
   }
 
   async function inSpan<T>(name: string, parent: Api.Context | undefined, attributes: Api.Attributes, fn: () => Promise<T>): Promise<T> {
@@ -65,7 +71,8 @@ export function createTelemetry(opts: TelemetryOptions): LashObserver {
     runAttempt(info: RunAttemptInfo): RunObservation {
       metrics?.runAttempts.inc({ target: info.target });
       const base = { "lash.process.id": info.processId, "lash.process.target": info.target, "restate.invocation.id": info.invocationId };
-      const span = tracing?.tracer.startSpan(`lash.process.run ${info.target}`, { attributes: base }, parentOf(info));
+      const parent = parentOf(info);
+      const span = tracing?.tracer.startSpan(`lash.process.run ${info.target}`, { attributes: base, links: parent?.links ?? [] }, parent?.parent);
       const runContext = span && tracing ? tracing.api.trace.setSpan(tracing.api.ROOT_CONTEXT, span) : undefined;
       // The rest of this attempt (its own register/complete steps) runs under the run span.
       if (runContext) active.enterWith(runContext);
