@@ -48,7 +48,7 @@ describe("README", { timeout: 240_000 }, () => {
   const substitute = (text: string) =>
     text
       .replace(/(127\.0\.0\.1:|PORT=|--port )(8080|9070|9080|9081|9082|9083|9091|9464)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
-      .replaceAll("lash_processes", database);
+      .replace(/\blash_processes\b/g, database); // the database name, not the lash_processes_* metric names
   const mapPort = (port: string): number =>
     ({ "8080": ports.ingress, "9070": ports.admin, "9080": ports.endpoint } as Record<string, number>)[port] ?? extraPorts[port]!;
 
