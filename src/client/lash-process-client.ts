@@ -20,7 +20,7 @@ export interface LashClientOptions {
   headers?: Record<string, string>;
   /** Timeout of one short request (everything but waiting for a result). Default 30 s. */
   requestTimeoutMs?: number;
-  /** How often `events({ follow: true })` polls for new events. Default 250 ms. */
+  /** @deprecated Unused: `events({ follow: true })` long-polls the service (`waitMs`) instead of polling. */
   pollIntervalMs?: number;
 }
 
