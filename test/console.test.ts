@@ -14,6 +14,7 @@ import { startConsole, type ConsoleServer } from "../src/console/console-server.
 import type { ProcessRegistrationInput } from "../src/model/index.ts";
 import { chromiumBinary, startBrowser, type Browser } from "./support/browser.ts";
 import { startLashStack, type LashStack } from "./support/lash-stack.ts";
+import { lashctl } from "./cli-runner.ts";
 
 const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
 const WAIT = { timeout: 30_000 };
@@ -176,6 +177,9 @@ describe("web console", { timeout: 240_000 }, () => {
 
   it("requires the token on every request when one is set; refuses a non-loopback bind without one", async () => {
     await assert.rejects(startConsole({ ingressUrl: s.ingress, adminUrl: s.admin, host: "0.0.0.0", port: 0 }), /--token is required/);
+    const refused = await lashctl(["console", "--host", "0.0.0.0", "--port", "0"], { env: { RESTATE_INGRESS_URL: s.ingress, RESTATE_ADMIN_URL: s.admin } });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /not a loopback address.*--token is required/);
     const guarded = await startConsole({ ingressUrl: s.ingress, adminUrl: s.admin, port: 0, token: "s3cret-token" });
     try {
       const base = guarded.url.replace(/\/$/, "");
