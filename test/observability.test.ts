@@ -91,6 +91,17 @@ describe("metrics, traces and the events long poll", { timeout: 180_000 }, () =>
     await s?.close();
   });
 
+  it("reads the OpenTelemetry environment: nothing without an exporter; bad values refused naming the variable", async () => {
+    assert.equal(await loadTracing({}), undefined);
+    assert.equal(await loadTracing({ OTEL_TRACES_EXPORTER: "none" }), undefined);
+    assert.equal(await loadTracing({ OTEL_TRACES_EXPORTER: "otlp", OTEL_SDK_DISABLED: "true" }), undefined);
+    await assert.rejects(loadTracing({ OTEL_TRACES_EXPORTER: "zipkin" }), /OTEL_TRACES_EXPORTER: must be otlp, console or none/);
+    await assert.rejects(loadTracing({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not bundled/);
+    const proto = await loadTracing({ OTEL_TRACES_EXPORTER: "otlp" });
+    assert.ok(proto, "http/protobuf by default");
+    await proto.shutdown();
+  });
+
   it("counts a known workload in Prometheus text at /metrics", async () => {
     for (let i = 0; i < 3; i++) await (await client.start(reg(`m-echo-${i}`, tool("std.echo", { value: i })))).result();
     await (await client.start(reg("m-fail", tool("std.fail", { code: "nope", message: "no" })))).result();
