@@ -17,7 +17,9 @@ export interface Observability {
 
 /** Metrics (with `LASH_METRICS_PORT`) and traces (with `OTEL_TRACES_EXPORTER`) from the endpoint's configuration. */
 export async function setUpObservability(config: EnvConfig, log: Log, tracingOptions: TracingOptions = {}): Promise<Observability> {
-  const tracing = await loadTracing(config, tracingOptions, (m) => log.warn(m));
+  // Two standard variables EnvConfig does not list are read as they are.
+  const otelEnv = { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL };
+  const tracing = await loadTracing({ ...otelEnv, ...config }, tracingOptions, (m) => log.warn(m));
   const metrics = config.LASH_METRICS_PORT === undefined ? undefined : new LashMetrics();
   const metricsServer = metrics === undefined ? undefined : await serveMetrics(metrics, config.LASH_METRICS_PORT!, config.LASH_BIND_HOST);
   if (metricsServer) log.info(`lash: metrics at http://${config.LASH_BIND_HOST ?? "127.0.0.1"}:${metricsServer.port}/metrics`);
