@@ -64,6 +64,15 @@ export const EnvConfig = z.object({
   LASH_MAX_PROCESSES_PER_SESSION: z.coerce.number().int().min(1).default(10_000),
   RESTATE_ADMIN_URL: httpUrl(DEFAULT_RESTATE_URLS.admin),
   RESTATE_INGRESS_URL: httpUrl(DEFAULT_RESTATE_URLS.ingress),
+  /** Port of the Prometheus endpoint (`GET /metrics`); unset: no metrics server. Binds LASH_BIND_HOST. */
+  LASH_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** `text` (default) or `json`: one JSON object a line (level, time, message, processId). */
+  LASH_LOG_FORMAT: z.enum(["text", "json"]).default("text"),
+  /** Standard OpenTelemetry variables (see docs/observability.md); the OTLP exporter reads them too. */
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(["http/protobuf", "http/json", "grpc"]).optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
   RESTATE_IDENTITY_KEYS: z
     .string()

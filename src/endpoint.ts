@@ -3,8 +3,11 @@ import { once } from "node:events";
 import { createServer, type Http2Server } from "node:http2";
 import * as restate from "@restatedev/restate-sdk";
 import type { EnvConfig } from "./config.ts";
+import { createLog, restateJsonLogger } from "./observability/json-log.ts";
+import { setUpObservability, type Observability } from "./observability/setup.ts";
 import { openRegistry } from "./registry/open-registry.ts";
 import type { ProcessRegistry } from "./registry/port.ts";
+import type { LashObserver } from "./runtime/observer.ts";
 import type { Plugin } from "./runtime/plugin.ts";
 import { createServices } from "./services/create-services.ts";
 import { DEFAULT_RETRY_POLICY } from "./runtime/restate-handlers.ts";
@@ -15,10 +18,18 @@ export interface LashEndpoint {
   registry: ProcessRegistry;
   /** Serves `handler` over HTTP/2 (what Restate speaks) on `port` (`host`: default all interfaces); resolves once listening. */
   listen(port: number, host?: string): Promise<Http2Server>;
+  /** Metrics server and tracer from LASH_METRICS_PORT / OTEL_* (absent when an observer was passed in); close it on shutdown. */
+  observability?: Observability;
 }
 
-/** Builds the endpoint (all lash services bound) from the env configuration. */
-export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = []): Promise<LashEndpoint> {
+/**
+ * Builds the endpoint (all lash services bound) from the env configuration,
+ * including metrics (`LASH_METRICS_PORT`) and traces (`OTEL_*`) unless `opts.observer`
+ * brings the host's own.
+ */
+export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = [], opts: { observer?: LashObserver } = {}): Promise<LashEndpoint> {
+  const observability = opts.observer ? undefined : await setUpObservability(config, createLog(config.LASH_LOG_FORMAT, (line) => console.info(line)));
+  const observer = opts.observer ?? observability?.observer;
   const registry = await openRegistry(config.LASH_REGISTRY_URL);
   const services = createServices({
     registry,
@@ -32,6 +43,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
     enableTestTools: config.LASH_ENABLE_TEST_TOOLS,
     caps: { eventsPerProcess: config.LASH_MAX_EVENTS_PER_PROCESS, processesPerSession: config.LASH_MAX_PROCESSES_PER_SESSION },
     httpAllow: config.LASH_HTTP_ALLOW,
+    ...(observer ? { observer } : {}),
     restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
     workflow: {
       retryPolicy: { ...DEFAULT_RETRY_POLICY, ...(config.LASH_RETRY_MAX_ATTEMPTS ? { maxAttempts: config.LASH_RETRY_MAX_ATTEMPTS } : {}) },
@@ -39,11 +51,13 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
   });
   const handler = restate.createEndpointHandler({
     services: services.all,
+    ...(config.LASH_LOG_FORMAT === "json" ? { logger: restateJsonLogger(process.env.RESTATE_LOGGING) } : {}),
     ...(config.RESTATE_IDENTITY_KEYS?.length ? { identityKeys: config.RESTATE_IDENTITY_KEYS } : {}),
   });
   return {
     handler,
     registry,
+    ...(observability ? { observability } : {}),
     async listen(port, host) {
       const server = createServer(handler);
       server.listen(port, host);
@@ -58,7 +72,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
  * ingress answers 404 for an unknown service until then). Gives up quietly
  * after `timeoutMs`: the next start or a scheduled sweep covers it.
  */
-export async function requestStartupSweep(config: EnvConfig, timeoutMs = 60_000, log = console): Promise<boolean> {
+export async function requestStartupSweep(config: EnvConfig, timeoutMs = 60_000, log: Pick<Console, "info" | "warn"> = console): Promise<boolean> {
   const url = `${config.RESTATE_INGRESS_URL}/LashProcessRecovery/${config.LASH_REGISTRY_NAME}/sweep/send`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -18,4 +18,11 @@ export { createServices, type ServicesConfig } from "./services/create-services.
 export { createLashEndpoint, requestStartupSweep, type LashEndpoint } from "./endpoint.ts";
 export { readEnvConfig, EnvConfig } from "./config.ts";
 
+export type { LashObserver, RunObservation, RunAttemptInfo } from "./runtime/observer.ts";
+export { createTelemetry, type TelemetryOptions } from "./observability/telemetry.ts";
+export { LashMetrics } from "./observability/prometheus-metrics.ts";
+export { serveMetrics, type MetricsServer } from "./observability/metrics-server.ts";
+export { loadTracing, type Tracing, type TracingOptions } from "./observability/tracing.ts";
+export { startConsole, type ConsoleOptions, type ConsoleServer } from "./console/console-server.ts";
+
 export * from "./client/index.ts";

@@ -4,6 +4,7 @@
  */
 import { readEnvConfig } from "./config.ts";
 import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
+import { createLog, jsonLine } from "./observability/json-log.ts";
 
 /**
  * Last resort: a promise rejected with nobody listening (a library bug, a
@@ -17,11 +18,13 @@ process.on("unhandledRejection", (reason: unknown) => {
 
 async function main(): Promise<void> {
   const config = readEnvConfig();
-  const { listen, registry } = await createLashEndpoint(config);
+  const log = createLog(config.LASH_LOG_FORMAT, (line) => console.info(line));
+  const { listen, registry, observability } = await createLashEndpoint(config);
   await listen(config.PORT, config.LASH_BIND_HOST);
-  console.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
-  if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config);
+  log.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
+  if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config, undefined, { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) });
   const shutdown = async () => {
+    await observability?.close();
     await registry.close();
     process.exit(0);
   };
@@ -30,6 +33,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`lash: failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  const message = `lash: failed to start: ${err instanceof Error ? err.message : String(err)}`;
+  console.error(process.env.LASH_LOG_FORMAT === "json" ? jsonLine("error", message) : message);
   process.exit(1);
 });

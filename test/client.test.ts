@@ -42,7 +42,7 @@ describe("LashProcessClient", { timeout: 90_000 }, () => {
   let client: LashProcessClient;
   before(async () => {
     s = await startLashStack();
-    client = new LashProcessClient({ ingressUrl: s.ingress, pollIntervalMs: 50 });
+    client = new LashProcessClient({ ingressUrl: s.ingress });
   });
   after(async () => s?.close());
 

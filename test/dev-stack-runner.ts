@@ -38,6 +38,8 @@ export function devEnv(ports: DevPorts): Record<string, string> {
     RESTATE_ADMIN_URL: `http://127.0.0.1:${ports.admin}`,
     LASH_DEV_NODE_PORT: String(ports.node),
     PORT: String(ports.endpoint),
+    // A free port for the console, so parallel dev stacks never collide on 9091.
+    LASH_DEV_CONSOLE_PORT: "0",
   };
 }
 

@@ -61,6 +61,11 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
     const steps = await cli("start", "std.steps", "--args", JSON.stringify({ count: 2, file: stepsFile }), "--id", "dev-steps", "--wait");
     assert.equal(steps.code, 0, `${steps.stdout}${steps.stderr}`);
     assert.ok(existsSync(stepsFile), "std.steps wrote its file");
+    const consoleUrl = /^ {2}console +(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out)?.[1];
+    assert.ok(consoleUrl, `the console URL is printed:\n${out}`);
+    const page = await fetch(`${consoleUrl}processes/dev-echo`);
+    assert.equal(page.status, 200, "the console answers beside the stack");
+    assert.match(await page.text(), /first run/);
     // Still running when the stack stops: the next start must finish it.
     assert.equal((await cli("start", "std.sleep", "--args", '{"ms":3000}', "--id", "dev-nap")).code, 0);
 
@@ -109,6 +114,7 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
         PORT: String(endpointPort),
         LASH_DEV_DIR: "external",
         LASH_DEV_ENTRY: join(await linkedExamples(cwd), "custom-endpoint.ts"),
+        LASH_LOG_FORMAT: "json",
       };
       const dev = await startDev({ cwd, env: external });
       running.push(dev);
@@ -119,6 +125,11 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
       assert.match(greet.stdout, /^completed \{"greeting":"hello dev"\}$/m);
       assert.equal(await dev.stop("SIGINT"), 0);
       for (const pid of allPids(dev)) assert.ok(pidGone(pid), `pid ${pid} still running`);
+      // LASH_LOG_FORMAT=json: every line, dev's and the endpoint's, is one JSON object.
+      for (const line of dev.output().split("\n").filter((l) => l.trim().length > 0)) {
+        const record = JSON.parse(line) as { level?: unknown; time?: unknown; message?: unknown };
+        assert.deepEqual([typeof record.level, typeof record.time, typeof record.message], ["string", "string", "string"], line);
+      }
       assert.ok(!pidGone(server.pid), "the external server is not ours to stop");
       await waitFor(async () => (await fetch(`${server.adminUrl}/health`)).ok, { what: "external Restate still healthy" });
     } finally {

@@ -49,8 +49,8 @@ describe("README", { timeout: 240_000 }, () => {
   /** README defaults -> this run's free ports and database. */
   const substitute = (text: string) =>
     text
-      .replace(/(127\.0\.0\.1:|PORT=)(8080|9070|9080|9081|9082)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
-      .replaceAll("lash_processes", database);
+      .replace(/(127\.0\.0\.1:|PORT=|--port )(8080|9070|9080|9081|9082|9083|9091|9464)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
+      .replace(/\blash_processes\b/g, database); // the database name, not the lash_processes_* metric names
   const mapPort = (port: string): number =>
     ({ "8080": ports.ingress, "9070": ports.admin, "9080": ports.endpoint } as Record<string, number>)[port] ?? extraPorts[port]!;
 
@@ -63,7 +63,7 @@ describe("README", { timeout: 240_000 }, () => {
     }
     await linkedExamples(work);
     ports = await freeDevPorts();
-    extraPorts = { "9081": await freePort(), "9082": await freePort() };
+    extraPorts = { "9081": await freePort(), "9082": await freePort(), "9083": await freePort(), "9091": await freePort(), "9464": await freePort() };
     database = `lash_readme_${process.pid}_${Date.now().toString(36)}`;
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RESTATE_") && !k.startsWith("LASH_")));
     env = { ...(inherited as Record<string, string>), ...devEnv(ports), NO_COLOR: "1" };

@@ -10,6 +10,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LashProcessClient } from "../client/index.ts";
 import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
+import { startConsole, type ConsoleServer } from "../console/console-server.ts";
+import { jsonLine } from "../observability/json-log.ts";
 import { registerDeployment } from "./admin-commands.ts";
 import { ExitCode, UsageError, type CliContext, type Command } from "./cli-support.ts";
 import {
@@ -152,9 +154,11 @@ async function startRestate(plan: DevPlan, ctx: CliContext, say: (t: string) => 
 }
 
 function startEndpoint(plan: DevPlan, ctx: CliContext): DevChild {
+  const json = ctx.env.LASH_LOG_FORMAT === "json";
   return spawnChild("endpoint", process.execPath, [plan.entry], {
     cwd: process.cwd(),
-    onLine: (line) => ctx.io.err(`endpoint | ${line}`),
+    // With JSON logs, the endpoint's lines are already JSON objects: passed on as they are.
+    onLine: (line) => ctx.io.err(!json ? `endpoint | ${line}` : line.startsWith("{") ? line : jsonLine("info", line, { source: "endpoint" })),
     env: {
       // One line per invocation at INFO is noise in a terminal; RESTATE_LOGGING=INFO brings it back.
       RESTATE_LOGGING: "WARN",
@@ -174,7 +178,26 @@ function startEndpoint(plan: DevPlan, ctx: CliContext): DevChild {
   });
 }
 
-function banner(plan: DevPlan, pids: PidFile, report: string): string[] {
+/**
+ * The console beside the stack: `LASH_DEV_CONSOLE_PORT` (default 9091; `0` a free port;
+ * `off` none). A taken default port falls back to a free one.
+ */
+async function startDevConsole(plan: DevPlan, ctx: CliContext, say: (t: string) => void): Promise<ConsoleServer | undefined> {
+  const raw = ctx.env.LASH_DEV_CONSOLE_PORT ?? "9091";
+  if (raw === "off") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`LASH_DEV_CONSOLE_PORT must be a port 0..65535 or off (got ${JSON.stringify(raw)})`, "dev");
+  const open = (p: number) => startConsole({ ingressUrl: plan.ingress, adminUrl: plan.admin, port: p });
+  try {
+    return await open(port);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "EADDRINUSE" || ctx.env.LASH_DEV_CONSOLE_PORT !== undefined) throw err;
+    say(`port ${port} is taken; the console takes a free port`);
+    return open(0);
+  }
+}
+
+function banner(plan: DevPlan, pids: PidFile, report: string, consoleUrl: string | undefined): string[] {
   const env = plan.ingress === DEFAULT_RESTATE_URLS.ingress ? "" : `RESTATE_INGRESS_URL=${plan.ingress} `;
   const pidText = [`lashctl ${pids.lashctl}`, ...(pids.restateServer ? [`restate-server ${pids.restateServer}`] : []), `endpoint ${pids.endpoint}`].join(", ");
   return [
@@ -182,6 +205,7 @@ function banner(plan: DevPlan, pids: PidFile, report: string): string[] {
     `  ingress     ${plan.ingress}`,
     `  admin       ${plan.admin}`,
     `  Restate UI  ${plan.admin}/ui`,
+    ...(consoleUrl ? [`  console     ${consoleUrl}`] : []),
     `  endpoint    ${plan.endpointUri} (registry ${plan.registryUrl})`,
     `  data        ${plan.dir}`,
     `  pids        ${pidText} (also in ${join(plan.dir, "dev.pids")})`,
@@ -205,15 +229,19 @@ export const devCommand: Command = {
     "env LASH_DEV_ENTRY        endpoint entry file (default: this package's main), e.g. one with your plugins",
     "env LASH_REGISTRY_URL     registry (default sqlite:$LASH_DEV_DIR/registry.db)",
     "env RESTATE_LOGGING       the endpoint's log level (default WARN)",
+    "env LASH_DEV_CONSOLE_PORT the web console's port (default 9091; 0: a free one; off: none)",
+    "env LASH_LOG_FORMAT       json: every line (dev's and the endpoint's) one JSON object",
   ],
   options: {},
   async run(ctx) {
     const plan = devPlan(ctx);
-    const say = (t: string) => ctx.io.out(t);
+    const say = ctx.env.LASH_LOG_FORMAT === "json" ? (t: string) => ctx.io.out(jsonLine("info", t)) : (t: string) => ctx.io.out(t);
     mkdirSync(plan.dir, { recursive: true });
     await cleanUpEarlierRun(plan, say);
     const started: DevChild[] = [];
+    let web: ConsoleServer | undefined;
     const stopAll = async () => {
+      await web?.close();
       // The endpoint first (it calls Restate), then the server; each waited for.
       for (const child of [...started].reverse()) await stopChild(child, child.name === "restate-server" ? 30_000 : 10_000);
       rmSync(join(plan.dir, "dev.pids"), { force: true });
@@ -232,12 +260,13 @@ export const devCommand: Command = {
       const deployment = await registerDeployment(plan.admin, plan.endpointUri, ctx.signal);
       say(`registered ${plan.endpointUri} (${deployment.id ?? "?"})`);
       const sweep = await new LashProcessClient({ ingressUrl: plan.ingress }).recovery(plan.registryName).sweep();
+      web = await startDevConsole(plan, ctx, say);
       report = `scanned ${sweep.scanned}, submitted ${sweep.submitted}, already active ${sweep.alreadyActive}, reconciled ${sweep.reconciled}, resumed ${sweep.resumed}, failed ${sweep.failed.length}`;
     } catch (err) {
       await stopAll();
       throw err;
     }
-    for (const line of banner(plan, pids, report)) say(line);
+    for (const line of banner(plan, pids, report, web?.url)) say(line);
 
     // Up until a signal, or until a child dies on its own.
     const aborted = new Promise<string>((r) => {

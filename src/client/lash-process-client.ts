@@ -18,8 +18,6 @@ export interface LashClientOptions {
   headers?: Record<string, string>;
   /** Timeout of one short request (everything but waiting for a result). Default 30 s. */
   requestTimeoutMs?: number;
-  /** How often `events({ follow: true })` polls for new events. Default 250 ms. */
-  pollIntervalMs?: number;
 }
 
 /** Options of `client.start(definition, args, options)`. */
@@ -42,6 +40,8 @@ type Json = z.core.util.JSONType;
 
 /** How long one `awaitTerminal` request may stay open before it is re-sent (it is idempotent). */
 const ATTACH_WINDOW_MS = 60_000;
+/** How long one `events` long poll waits for a new event before it is asked again. */
+const FOLLOW_WAIT_MS = 20_000;
 
 interface CallOpts {
   /** The input is empty: send no body and no content type. */
@@ -59,14 +59,12 @@ interface CallOpts {
  */
 export class LashProcessClient {
   readonly ingressUrl: string;
-  readonly pollIntervalMs: number;
   readonly #ingress: clients.Ingress;
   readonly #timeoutMs: number;
   readonly #processes: clients.IngressClient<LashProcessesApi>;
 
   constructor(opts: LashClientOptions) {
     this.ingressUrl = opts.ingressUrl.replace(/\/+$/, "");
-    this.pollIntervalMs = opts.pollIntervalMs ?? 250;
     this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#ingress = clients.connect({ url: this.ingressUrl, ...(opts.headers ? { headers: opts.headers } : {}) });
     this.#processes = this.#ingress.serviceClient<LashProcessesApi>({ name: ServiceNames.processes });
@@ -127,7 +125,6 @@ export class LashProcessClient {
     const call = this.#call.bind(this);
     const processes = this.#processes;
     const get = (): Promise<ProcessRecord> => this.get(id);
-    const pollIntervalMs = this.pollIntervalMs;
     return {
       id,
       started,
@@ -153,18 +150,26 @@ export class LashProcessClient {
       async *events(opts: EventsOptions = {}) {
         let after = opts.after ?? 0;
         const limit = opts.pageSize ?? 100;
+        let lastRound = false;
         for (;;) {
           opts.signal?.throwIfAborted();
-          const page = await call("events", (o) => processes.events({ id, after, limit }, o), opts.signal ? { signal: opts.signal } : {});
+          // Following: a long poll (the service answers as soon as an event is there).
+          const waitMs = opts.follow && !lastRound ? FOLLOW_WAIT_MS : undefined;
+          const window = waitMs ? AbortSignal.timeout(FOLLOW_WAIT_MS + 30_000) : undefined;
+          const signal = opts.signal && window ? AbortSignal.any([opts.signal, window]) : (opts.signal ?? window);
+          const page = await call("events", (o) => processes.events({ id, after, limit, ...(waitMs ? { waitMs } : {}) }, o), {
+            ...(signal ? { signal } : {}),
+            ...(waitMs ? { long: true } : {}),
+          });
           for (const event of page.events) {
             yield event;
             after = event.sequence;
             if (opts.follow && TERMINAL_EVENT_TYPES.has(event.type)) return;
           }
-          if (page.events.length < limit) {
-            if (!opts.follow) return;
-            await sleep(pollIntervalMs, opts.signal);
-          }
+          if (page.events.length < limit && (!opts.follow || lastRound)) return;
+          // Nothing new although we waited: a terminal process (its terminal event before `after`)
+          // answers at once, so look at the row; if it is terminal, read what is left once more.
+          if (opts.follow && page.events.length === 0) lastRound = (await get()).outcome !== undefined;
         }
       },
     };
@@ -224,18 +229,3 @@ function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** An abortable timer (no `node:timers/promises`: the client runs outside Node too). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}

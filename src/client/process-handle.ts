@@ -5,7 +5,7 @@ import type { CancelResult, CompleteResult, SignalResult, StartResult } from "..
 export interface EventsOptions {
   /** Only events with a sequence greater than this (default 0: from the start). */
   after?: number;
-  /** Keep polling for new events until the terminal one (`process.completed|failed|cancelled|abandoned`). */
+  /** Keep waiting (a long poll) for new events until the terminal one (`process.completed|failed|cancelled|abandoned`). */
   follow?: boolean;
   /** Stops the iteration (the iterator then throws the signal's reason). */
   signal?: AbortSignal;
@@ -47,7 +47,7 @@ export interface ProcessHandle<T = unknown> {
   complete(output: ProcessAwaitOutput): Promise<CompleteResult>;
   /**
    * The event log in sequence order. Without `follow` it ends at the last event
-   * recorded now; with `follow` it polls and ends after the terminal event.
+   * recorded now; with `follow` it long-polls (`waitMs`) and ends after the terminal event.
    */
   events(opts?: EventsOptions): AsyncGenerator<ProcessEvent, void, undefined>;
 }

@@ -29,6 +29,14 @@ export const ListInput = z
   .object({
     status: ProcessStatusSchema.optional(),
     sessionId: z.string().optional(),
+    /** Only children of this process. */
+    parentId: ProcessRegistration.shape.id.optional(),
+    /** Only processes of this tool or program. */
+    target: z.string().min(1).max(200).optional(),
+    /** Only processes whose id contains this text. */
+    idContains: z.string().min(1).max(200).optional(),
+    /** `id` (default) or `newest` (newest first). */
+    order: z.enum(["id", "newest"]).optional(),
     limit: z.number().int().min(1).max(Limits.pageMax).optional(),
     cursor: z.string().optional(),
   })
@@ -38,9 +46,17 @@ export type ListFilter = NonNullable<z.input<typeof ListInput>>;
 export const ProcessPage = z.object({ items: z.array(ProcessRecord), nextCursor: z.string().optional() });
 export type ProcessPage = z.infer<typeof ProcessPage>;
 
+/**
+ * Longest `events` long poll. Below Restate's default inactivity timeout (60 s), so a
+ * waiting handler is never asked to suspend; a follower simply asks again.
+ */
+export const EVENTS_MAX_WAIT_MS = 30_000;
+
 export const EventsInput = GetInput.extend({
   after: z.number().int().min(0).default(0),
   limit: z.number().int().min(1).max(Limits.pageMax).optional(),
+  /** Long poll: wait up to this long for an event after `after` (capped, see `EVENTS_MAX_WAIT_MS`). */
+  waitMs: z.number().int().min(0).max(EVENTS_MAX_WAIT_MS, `must be at most ${EVENTS_MAX_WAIT_MS} (ms)`).optional(),
 });
 export type EventsInput = z.input<typeof EventsInput>;
 

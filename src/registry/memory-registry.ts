@@ -10,6 +10,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { compareForOrder, cursorAfter, isAfterCursor, type ListOrder } from "./list-order.ts";
 import { assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
 import {
@@ -180,7 +181,7 @@ export class MemoryRegistry implements ProcessRegistry {
   }
 
   async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
-    return this.#page((r) => matchesFilter(r, filter), pageLimit(filter.limit), filter.cursor);
+    return this.#page((r) => matchesFilter(r, filter), pageLimit(filter.limit), filter.cursor, filter.order);
   }
 
   async prune(input: PruneOptions): Promise<PruneResult> {
@@ -202,14 +203,14 @@ export class MemoryRegistry implements ProcessRegistry {
 
   async close(): Promise<void> {}
 
-  #page(keep: (r: ProcessRecord) => boolean, limit: number, cursor: string | undefined): Page<ProcessRecord> {
+  #page(keep: (r: ProcessRecord) => boolean, limit: number, cursor: string | undefined, order?: ListOrder): Page<ProcessRecord> {
     const items = [...this.#entries.values()]
       .map((e) => e.record)
-      .filter((r) => (cursor === undefined || r.id > cursor) && keep(r))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .filter((r) => isAfterCursor(r, cursor, order) && keep(r))
+      .sort(compareForOrder(order))
       .slice(0, limit);
     const last = items.at(-1);
-    return { items: structuredClone(items), ...(items.length === limit && last ? { nextCursor: last.id } : {}) };
+    return { items: structuredClone(items), ...(items.length === limit && last ? { nextCursor: cursorAfter(last, order) } : {}) };
   }
 
   #entry(id: string): Entry {

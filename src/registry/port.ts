@@ -57,6 +57,14 @@ export interface Page<T> {
 export interface ListFilter {
   status?: ProcessStatus;
   sessionId?: string;
+  /** Only children of this process (`provenance.causedBy` is `{ kind: "process", id }`). */
+  parentId?: string;
+  /** Only processes of this tool or program (`session_turn` / `external` for those kinds). */
+  target?: string;
+  /** Only processes whose id contains this text. */
+  idContains?: string;
+  /** `id` (default): ascending ids. `newest`: newest first (creation time, then id, descending); its cursors are `<createdAtMs>:<id>`. */
+  order?: "id" | "newest";
   limit?: number;
   cursor?: string;
 }

@@ -349,7 +349,7 @@ export class PostgresRegistry implements ProcessRegistry {
   async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
     const size = pageLimit(filter.limit);
     const query = listQuery(filter, size);
-    return toPage((await this.#query<ProcessRow>(this.#pool, query)).rows, size);
+    return toPage((await this.#query<ProcessRow>(this.#pool, query)).rows, size, filter.order);
   }
 
   async prune(input: PruneOptions): Promise<PruneResult> {

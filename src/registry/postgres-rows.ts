@@ -10,6 +10,7 @@
  *   otherwise look transient and be retried).
  */
 import { LashError, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessStatus } from "../model/index.ts";
+import { cursorAfter, parseNewestCursor, type ListOrder } from "./list-order.ts";
 import type { ListFilter, Page } from "./port.ts";
 import type { AppendTarget } from "./rules.ts";
 
@@ -77,10 +78,10 @@ export function toEvent(row: EventRow): ProcessEvent {
 }
 
 /** Same rule as the other adapters: a full page carries a cursor, even if nothing follows. */
-export function toPage(rows: ProcessRow[], limit: number): Page<ProcessRecord> {
+export function toPage(rows: ProcessRow[], limit: number, order?: ListOrder): Page<ProcessRecord> {
   const items = rows.map(toRecord);
   const last = items.at(-1);
-  return { items, ...(items.length === limit && last ? { nextCursor: last.id } : {}) };
+  return { items, ...(items.length === limit && last ? { nextCursor: cursorAfter(last, order) } : {}) };
 }
 
 /** Builds the `list` query from fixed fragments; filter values only ever become parameters. */
@@ -93,6 +94,20 @@ export function listQuery(filter: ListFilter, limit: number): { text: string; va
   };
   if (filter.status !== undefined) where.push(`status = ${param(filter.status)}`);
   if (filter.sessionId !== undefined) where.push(`session_id = ${param(filter.sessionId)}`);
+  if (filter.parentId !== undefined) where.push(`provenance->'causedBy'->>'kind' = 'process' AND provenance->'causedBy'->>'id' = ${param(filter.parentId)}`);
+  if (filter.target !== undefined) {
+    where.push(`(CASE input->>'type' WHEN 'tool_call' THEN input->'call'->>'tool' WHEN 'program' THEN input->>'name' ELSE input->>'type' END) = ${param(filter.target)}`);
+  }
+  if (filter.idContains !== undefined) where.push(`strpos(id, ${param(filter.idContains)}) > 0`);
+  if (filter.order === "newest") {
+    if (filter.cursor !== undefined) {
+      const c = parseNewestCursor(filter.cursor);
+      const at = param(c.createdAtMs);
+      where.push(`(created_at_ms < ${at} OR (created_at_ms = ${at} AND id < ${param(c.id)}))`);
+    }
+    const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+    return { text: `SELECT ${PROCESS_COLUMNS} FROM lash_processes ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT ${param(limit)}`, values };
+  }
   where.push(`id > ${param(filter.cursor ?? "")}`);
   const text = `SELECT ${PROCESS_COLUMNS} FROM lash_processes WHERE ${where.join(" AND ")} ORDER BY id LIMIT ${param(limit)}`;
   return { text, values };

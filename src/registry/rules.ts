@@ -22,6 +22,7 @@ import {
   type ProcessRecord,
   type ProcessRegistrationInput,
 } from "../model/index.ts";
+import { targetOf } from "../model/target.ts";
 import { schemaProblem } from "./payload-schema.ts";
 import type { CancelRequest, CompleteDisposition, ListFilter } from "./port.ts";
 
@@ -211,6 +212,9 @@ export function pageLimit(limit: number | undefined): number {
 export function matchesFilter(record: ProcessRecord, filter: ListFilter): boolean {
   return (
     (filter.status === undefined || record.status === filter.status) &&
-    (filter.sessionId === undefined || record.provenance.ownerScope.sessionId === filter.sessionId)
+    (filter.sessionId === undefined || record.provenance.ownerScope.sessionId === filter.sessionId) &&
+    (filter.parentId === undefined || (record.provenance.causedBy?.kind === "process" && record.provenance.causedBy.id === filter.parentId)) &&
+    (filter.target === undefined || targetOf(record.input) === filter.target) &&
+    (filter.idContains === undefined || record.id.includes(filter.idContains))
   );
 }

@@ -279,7 +279,7 @@ export class SqliteRegistry implements ProcessRegistry {
   async list(filter: ListFilter = {}): Promise<Page<ProcessRecord>> {
     const size = pageLimit(filter.limit);
     const { sql, params } = listQuery(filter, size);
-    return toPage(this.#all<ProcessRow>(sql, ...params), size);
+    return toPage(this.#all<ProcessRow>(sql, ...params), size, filter.order);
   }
 
   async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {

@@ -5,6 +5,7 @@
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessStatus } from "../model/index.ts";
+import { cursorAfter, parseNewestCursor, type ListOrder } from "./list-order.ts";
 import type { ListFilter, Page } from "./port.ts";
 import type { AppendTarget } from "./rules.ts";
 
@@ -70,10 +71,10 @@ export function toEvent(row: EventRow): ProcessEvent {
 }
 
 /** Same rule as the memory adapter: a full page carries a cursor, even if nothing follows. */
-export function toPage(rows: ProcessRow[], limit: number): Page<ProcessRecord> {
+export function toPage(rows: ProcessRow[], limit: number, order?: ListOrder): Page<ProcessRecord> {
   const items = rows.map(toRecord);
   const last = items.at(-1);
-  return { items, ...(items.length === limit && last ? { nextCursor: last.id } : {}) };
+  return { items, ...(items.length === limit && last ? { nextCursor: cursorAfter(last, order) } : {}) };
 }
 
 /** Builds the `list` query from fixed fragments; filter values only ever become parameters. */
@@ -87,6 +88,29 @@ export function listQuery(filter: ListFilter, limit: number): { sql: string; par
   if (filter.sessionId !== undefined) {
     where.push("session_id = ?");
     params.push(filter.sessionId);
+  }
+  if (filter.parentId !== undefined) {
+    where.push("json_extract(provenance, '$.causedBy.kind') = 'process' AND json_extract(provenance, '$.causedBy.id') = ?");
+    params.push(filter.parentId);
+  }
+  if (filter.target !== undefined) {
+    where.push(`(CASE json_extract(input, '$.type') WHEN 'tool_call' THEN json_extract(input, '$.call.tool')
+      WHEN 'program' THEN json_extract(input, '$.name') ELSE json_extract(input, '$.type') END) = ?`);
+    params.push(filter.target);
+  }
+  if (filter.idContains !== undefined) {
+    where.push("instr(id, ?) > 0");
+    params.push(filter.idContains);
+  }
+  if (filter.order === "newest") {
+    if (filter.cursor !== undefined) {
+      const c = parseNewestCursor(filter.cursor);
+      where.push("(created_at_ms < ? OR (created_at_ms = ? AND id < ?))");
+      params.push(c.createdAtMs, c.createdAtMs, c.id);
+    }
+    params.push(limit);
+    const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
+    return { sql: `SELECT * FROM lash_processes ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT ?`, params };
   }
   where.push("id > ?");
   params.push(filter.cursor ?? "", limit);

@@ -13,6 +13,7 @@ import {
 } from "../model/index.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 import { ProcessCancelled, type CancelGate } from "./cancel-gate.ts";
+import type { RunObservation } from "./observer.ts";
 import { ProcessFailure } from "./process-failure.ts";
 import { sendWake, type WakeTarget } from "./wake.ts";
 import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
@@ -119,6 +120,8 @@ export interface ProcessContextDeps {
   args: unknown;
   gate: CancelGate;
   wakeTarget: WakeTarget | undefined;
+  /** Metrics and trace hooks of this run attempt. */
+  observed?: RunObservation;
 }
 
 type StepEnvelope<T> = { value: T } | { failure: ReturnType<ProcessFailure["toOutput"]> } | { aborted: true };
@@ -178,7 +181,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     let envelope: StepEnvelope<T>;
     try {
       envelope = await this.#deps.gate.guard(() =>
-        this.#deps.ctx.run(name, action, {
+        this.#deps.ctx.run(name, () => (this.#deps.observed ? this.#deps.observed.step(name, action) : action()), {
           maxRetryAttempts: policy.maxAttempts,
           initialRetryInterval: policy.initialIntervalMs,
           maxRetryInterval: policy.maxIntervalMs,

@@ -1,5 +1,6 @@
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import type { ConcurrencyLimits } from "./limits.ts";
+import type { LashObserver } from "./observer.ts";
 import type { PluginHost } from "./plugin.ts";
 import type { ProcessContext } from "./process-context.ts";
 import type { WakeTarget } from "./wake.ts";
@@ -27,6 +28,8 @@ export interface LashRuntime {
   limits?: ConcurrencyLimits;
   /** Caps on state a caller can make the endpoint keep; absent = the defaults in `DEFAULT_CAPS`. */
   caps?: ResourceCaps;
+  /** Metrics and trace hooks (none when absent). */
+  observer?: LashObserver;
 }
 
 export interface ResourceCaps {

@@ -2,6 +2,7 @@ import type * as restate from "@restatedev/restate-sdk";
 import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import type { ConcurrencyLimits } from "../runtime/limits.ts";
+import { noopObserver, type LashObserver } from "../runtime/observer.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
 import type { LashRuntime, ResourceCaps, SessionTurnRunner } from "../runtime/runtime-config.ts";
 import { DEFAULT_CAPS } from "../runtime/resource-caps.ts";
@@ -35,14 +36,18 @@ export interface ServicesConfig {
   limits?: ConcurrencyLimits;
   /** Retention for scheduled recovery sweeps (`LASH_RETENTION`): finished processes older than this are pruned. */
   retentionMs?: number;
+  /** Metrics and trace hooks, e.g. `createTelemetry(...)` from `src/observability/`. */
+  observer?: LashObserver;
 }
 
 export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: DEFAULT_RESTATE_URLS.admin, ingressUrl: DEFAULT_RESTATE_URLS.ingress };
 
 /** The Restate service definitions, for hosts that bind them to an endpoint themselves. */
 export function createServices(config: ServicesConfig) {
+  const observer = config.observer ?? noopObserver;
   const rt: LashRuntime = {
-    registry: config.registry,
+    registry: observer.registry(config.registry),
+    observer,
     plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false, enableTestTools: config.enableTestTools ?? false, httpAllow: config.httpAllow ?? [] }), ...(config.plugins ?? [])]),
     hostProfileId: config.hostProfileId ?? "default",
     durability: config.durability ?? "durable",

@@ -1,12 +1,12 @@
 import * as restate from "@restatedev/restate-sdk";
-import { z } from "zod";
-import { ProcessRecord, ServiceNames, redactRecord } from "../model/index.ts";
+import type { z } from "zod";
+import { ProcessRecord, ServiceNames, isTerminalStatus, redactRecord } from "../model/index.ts";
 import { EventsInput, EventsPage, GetInput, ListInput, ProcessPage, StartInput, StartResult } from "../model/wire.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
-import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
+import type { ProcessWorkflow, RunRequest } from "../workflows/process-workflow.ts";
 import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
 import { checkSessionCap } from "../runtime/resource-caps.ts";
 
@@ -27,7 +27,13 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
           await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
           return (await registry.register(registration)).record;
         });
-        const handle = ctx.workflowSendClient(workflow, record.id).run({ registration });
+        // A starter's W3C trace context travels on to the run, whose span it parents.
+        const traceparent = ctx.request().headers.get("traceparent");
+        const client = ctx.workflowSendClient(workflow, record.id);
+        const handle =
+          traceparent === undefined
+            ? client.run({ registration })
+            : client.run({ registration }, restate.rpc.sendOpts<z.output<typeof RunRequest>>({ headers: { traceparent } }));
         return { id: record.id, status: record.status, invocationId: await handle.invocationId };
       }),
 
@@ -44,10 +50,16 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
       }),
 
-      events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsPage) }, async (_ctx: restate.Context, { id, after, limit }) => {
-        if ((await readOnce("events", () => registry.get(id))) === undefined) throw notFound(id);
+      events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsPage) }, async (_ctx: restate.Context, { id, after, limit, waitMs }) => {
+        const record = await readOnce("events", () => registry.get(id));
+        if (record === undefined) throw notFound(id);
         // Cut by bytes too: the caller continues with `after` = the last sequence returned.
-        return { events: cutToBytes(await readOnce("events", () => registry.eventsAfter(id, after, limit))).items };
+        const page = async () => cutToBytes(await readOnce("events", () => registry.eventsAfter(id, after, limit))).items;
+        const events = await page();
+        // Long poll: a read-only handler, so waiting outside a durable step journals nothing.
+        if (events.length > 0 || !waitMs || isTerminalStatus(record.status)) return { events };
+        const first = await registry.waitEventAfter(id, undefined, after, waitMs);
+        return { events: first === undefined ? [] : await page() };
       }),
     },
     options: terminalHandlerOptions,

@@ -32,7 +32,11 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, o
     let cursor: string | undefined;
     for (let n = 0; limit === undefined || report.scanned < limit; n++) {
       const pageSize = limit === undefined ? PAGE_SIZE : Math.min(PAGE_SIZE, limit - report.scanned);
-      const page = await ctx.run(`sweep page ${n}`, () => sweepPage(rt.registry, admin, pageSize, cursor));
+      const page = await ctx.run(`sweep page ${n}`, async () => {
+        const swept = await sweepPage(rt.registry, admin, pageSize, cursor);
+        rt.observer?.sweepPage(swept.report);
+        return swept;
+      });
       for (const { record, event } of page.terminals) {
         sendWake(ctx, rt.wakeTarget, record, event);
         ctx.genericSend({ service: ServiceNames.workflow, method: PrivateHandlerNames.releaseAwaiters, key: record.id, parameter: new Uint8Array(0) });

@@ -19,6 +19,7 @@ import { CancelInput, CancelResult, CompleteInput, CompleteResult, SignalInput, 
 import { CancelGate, ProcessCancelled } from "../runtime/cancel-gate.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import { acquireSlots, planSlots, releaseSlots } from "./concurrency-slots.ts";
+import { noopObserver, targetOf, type RunObservation } from "../runtime/observer.ts";
 import { DurableProcessContext, type ChildRef, type SignalDelivery } from "../runtime/process-context.ts";
 import type { LimitSlot } from "../runtime/limits.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
@@ -59,18 +60,19 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
   const { registry } = rt;
 
   /** Writes the outcome (first writer wins; a standing cancel wins over it), wakes the owner if this run wrote it, releases awaiters. */
-  async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: Ending) {
+  async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: Ending, observed: RunObservation) {
     const writer = runKey(ctx, record.attempt);
     const done = await ctx.run("complete", () =>
       registry.complete(record.id, boundOutput(typeof output === "function" ? output(Date.now()) : output), { replayKey: writer }),
     );
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
     releaseAwaiters(ctx, done.outcome);
+    observed.outcome(done.outcome);
     return done.outcome;
   }
 
   /** Runs the body (or waits for an external completion); a cancellation observed anywhere in it wins. */
-  async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate) {
+  async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate, observed: RunObservation) {
     let pctx: DurableProcessContext | undefined;
     let output: Ending;
     try {
@@ -79,7 +81,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         output = await gate.guard(() => ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
       } else {
         output = await executeBody(rt, record, (args) => {
-          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget });
+          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget, observed });
           return pctx;
         });
       }
@@ -116,6 +118,15 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
             if (!(err instanceof LashError)) throw err;
             return refuseRun(ctx, registration, err);
           }
+          const request = ctx.request();
+          const observed = (rt.observer ?? noopObserver).runAttempt({
+            processId: ctx.key,
+            invocationId: request.id,
+            target: targetOf(registration.input),
+            headers: request.headers,
+            attemptHeaders: request.attemptHeaders,
+            attemptDone: request.attemptCompletedSignal,
+          });
           let record: ProcessRecord | undefined;
           let output: Ending | undefined;
           let children: readonly ChildRef[] = [];
@@ -132,8 +143,10 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
               return { record, ...(cancelRequested === undefined ? {} : { cancelRequested }), ...(deadlineInMs === undefined ? {} : { deadlineInMs }) };
             });
             record = started.record;
+            observed.attempt(record.attempt);
             if (record.outcome !== undefined) {
               // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
+              observed.outcome(record.outcome);
               releaseAwaiters(ctx, record.outcome);
               return record.outcome;
             }
@@ -147,7 +160,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
               // Concurrency limits: acquire before the body (queued meanwhile), release after the outcome is written.
               const acquired = await acquireSlots(ctx, rt, record, slots, gate, runKey(ctx, record.attempt));
               // Cancelled (or past the deadline) while queued: the body never runs; the ending is read from the row below.
-              if (acquired.cancelled === undefined) ({ output, children } = await runBody(ctx, acquired.record, gate));
+              if (acquired.cancelled === undefined) ({ output, children } = await runBody(ctx, acquired.record, gate, observed));
             }
           } catch (err) {
             // Cancelled by Restate outside the body (while registering): the run still writes its one outcome.
@@ -157,7 +170,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           const known = record;
           const registered = known ?? (await untilNotCancelled(() => ctx.run("register", async () => (await registry.register(registration)).record)));
           const ending = output ?? cancelledEnding(registered);
-          const outcome = await untilNotCancelled(() => finish(ctx, registered, ending));
+          const outcome = await untilNotCancelled(() => finish(ctx, registered, ending, observed));
           closeChildren(ctx, registered, children, outcome);
           return releaseSlots(ctx, registered.id, slots, outcome);
         },
@@ -168,11 +181,13 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelResult> => {
           const id = checkKey(ctx.key);
           const request = await ctx.run("cancel request", () =>
-            registry.requestCancel(id, {
-              ...(reason === undefined ? {} : { reason }),
-              replayKey: ctx.request().id,
-              expiresAtMs: Date.now() + Limits.cancelBeforeStartTtlMs,
-            }),
+            (rt.observer ?? noopObserver).action("cancel", id, {}, () =>
+              registry.requestCancel(id, {
+                ...(reason === undefined ? {} : { reason }),
+                replayKey: ctx.request().id,
+                expiresAtMs: Date.now() + Limits.cancelBeforeStartTtlMs,
+              }),
+            ),
           );
           if (request.state === "terminal") return { accepted: false, alreadyTerminal: true };
           // Live with a run: Restate cancels the run's invocation; the body sees it at its next await.
@@ -195,13 +210,13 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         async (ctx: restate.WorkflowSharedContext, { name, payload }) => {
           const id = ctx.key;
           const type = signalEventType(name);
-          const appended = await ctx.run("append signal", async () => {
+          const appended = await ctx.run("append signal", () => (rt.observer ?? noopObserver).action("signal", id, { "lash.signal.name": name }, async () => {
             const record = await registry.get(id);
             if (record === undefined) throw notFound(id);
             await checkEventCap(registry, id, rt.caps);
             const event = await registry.appendEvent(id, { type, payload: payload ?? null, replayKey: ctx.request().id });
             return { record, event, ordinal: await registry.countEvents(id, type, event.sequence) };
-          });
+          }));
           const delivery: SignalDelivery = { payload: payload ?? null, sequence: appended.event.sequence };
           await resolveQuietly(ctx.promise<SignalDelivery>(PromiseNames.signal(name, appended.ordinal)), delivery);
           sendWake(ctx, rt.wakeTarget, appended.record, appended.event);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
+import type { ProcessRegistrationInput } from "../../src/model/index.ts";
 import type { ProcessRegistry } from "../../src/registry/port.ts";
 import { inSession, registration, rejectsWith, type Case } from "./fixtures.ts";
 
@@ -92,6 +93,27 @@ export function listingCases(test: Case): void {
       assert.deepEqual(await registry.list({ sessionId: "nobody" }), { items: [] });
       assert.deepEqual(ids((await registry.list()).items), ["a-1", "a-2", "a-3", "a-4", "b-1", "b-2"]);
       assert.deepEqual(ids((await registry.list({ cursor: "a-4" })).items), ["b-1", "b-2"]);
+    });
+
+    test("list newest first (keyset-paged by creation time, then id) and by parent, target and id text", async (registry) => {
+      for (let n = 1; n <= 5; n++) await registry.register(registration(`nf-${n}`));
+      const causedBy = { kind: "process" as const, id: "nf-2" };
+      const child = (cid: string, input: ProcessRegistrationInput["input"]) =>
+        registration(cid, { input, provenance: { ownerScope: { sessionId: "session-a" }, hostProfileId: "host-1", causedBy } });
+      await registry.register(child("nf-2.0", { type: "tool_call", call: { tool: "std.echo", args: {} } }));
+      await registry.register(child("nf-2.1", { type: "external", metadata: {} }));
+      const newest = await collectIds((cursor) => registry.list({ order: "newest", limit: 2, ...(cursor ? { cursor } : {}) }));
+      assert.deepEqual(newest, ["nf-2.1", "nf-2.0", "nf-5", "nf-4", "nf-3", "nf-2", "nf-1"]);
+      const first = await registry.list({ order: "newest", limit: 2 });
+      assert.match(first.nextCursor ?? "", /^\d+:nf-2\.0$/);
+      const ids = (items: { id: string }[]) => items.map((r) => r.id);
+      assert.deepEqual(ids((await registry.list({ parentId: "nf-2" })).items), ["nf-2.0", "nf-2.1"]);
+      assert.deepEqual(ids((await registry.list({ parentId: "nf-3" })).items), []);
+      assert.deepEqual(ids((await registry.list({ target: "std.echo" })).items), ["nf-2.0"]);
+      assert.deepEqual(ids((await registry.list({ target: "external" })).items), ["nf-2.1"]);
+      assert.equal((await registry.list({ target: "demo" })).items.length, 5);
+      assert.deepEqual(ids((await registry.list({ idContains: "2.", order: "newest" })).items), ["nf-2.1", "nf-2.0"]);
+      await rejectsWith(registry.list({ order: "newest", cursor: "nf-3" }), "invalid_input", "cursor");
     });
 
     test("page limits outside 1..1000 -> invalid_input on limit", async (registry) => {

@@ -51,7 +51,10 @@ export interface LashStack {
   close(): Promise<void>;
 }
 
-export async function startLashStack(config: Partial<ServicesConfig> & { registry?: ProcessRegistry } = {}): Promise<LashStack> {
+export async function startLashStack(
+  config: Partial<ServicesConfig> & { registry?: ProcessRegistry; serverEnv?: Record<string, string> } = {},
+): Promise<LashStack> {
+  const { serverEnv, ...servicesConfig } = config;
   const dir = await mkdtemp(join(tmpdir(), "lash-test-"));
   const registry = config.registry ?? SqliteRegistry.open(join(dir, "registry.db"));
   const stackRef: { stack?: Stack<InProcessEndpoint> } = {};
@@ -65,8 +68,8 @@ export async function startLashStack(config: Partial<ServicesConfig> & { registr
       return stackRef.stack!.ingress;
     },
   };
-  const services = createServices({ ...config, registry, restate: urls });
-  const stack = await startStack([...services.all, wakeInbox]);
+  const services = createServices({ ...servicesConfig, registry, restate: urls });
+  const stack = await startStack([...services.all, wakeInbox], serverEnv ? { serverEnv } : {});
   stackRef.stack = stack;
   const request = async <T>(method: string, path: string, body?: string): Promise<{ status: number; body: T }> => {
     const res = await fetch(`${stack.ingress}${path}`, {

@@ -23,10 +23,15 @@ export interface Stack<E> {
   close(): Promise<void>;
 }
 
-export function startStack(services: Parameters<typeof serveInProcess>[0]): Promise<Stack<InProcessEndpoint>>;
-export function startStack(spec: { entry: string; env?: Record<string, string>; port?: number }): Promise<Stack<EndpointProcess>>;
-export async function startStack(spec: StackEndpointSpec): Promise<Stack<InProcessEndpoint | EndpointProcess>> {
-  const restate = await startRestateServer();
+/** `serverEnv`: extra restate-server settings (e.g. `RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT`). */
+export interface StackOptions {
+  serverEnv?: Record<string, string>;
+}
+
+export function startStack(services: Parameters<typeof serveInProcess>[0], opts?: StackOptions): Promise<Stack<InProcessEndpoint>>;
+export function startStack(spec: { entry: string; env?: Record<string, string>; port?: number }, opts?: StackOptions): Promise<Stack<EndpointProcess>>;
+export async function startStack(spec: StackEndpointSpec, opts: StackOptions = {}): Promise<Stack<InProcessEndpoint | EndpointProcess>> {
+  const restate = await startRestateServer(opts.serverEnv ? { env: opts.serverEnv } : {});
   let endpoint: InProcessEndpoint | EndpointProcess | undefined;
   const stopEndpoint = async () => {
     if (!endpoint) return;

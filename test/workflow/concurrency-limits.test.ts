@@ -25,7 +25,7 @@ describe("concurrency limits", () => {
       plugins: [definePlugin({ name: "limits-test", tools: [gated] })],
       limits: { byName: { "std.wait_signal": 2, "std.fail": 1 }, session: 2 },
     });
-    client = new LashProcessClient({ ingressUrl: s.ingress, pollIntervalMs: 50 });
+    client = new LashProcessClient({ ingressUrl: s.ingress });
   });
   after(async () => s?.close());
 
