@@ -93,7 +93,7 @@ describe("PostgresRegistry on a server", () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
       [schema.name],
     );
-    assert.deepEqual(tables.map((t) => t.table_name), ["lash_events", "lash_migrations", "lash_processes"]);
+    assert.deepEqual(tables.map((t) => t.table_name), ["lash_events", "lash_migrations", "lash_processes", "lash_session_entries", "lash_sessions"]);
     const defaults = await open(schema.url());
     assert.equal(defaults.poolSize, 10, "the default pool size");
   });
@@ -258,6 +258,11 @@ describe("PostgresRegistry on a server", () => {
       "lash_processes_by_status",
       "lash_processes_live_by_id",
       "lash_processes_pkey",
+      "lash_session_entries",
+      "lash_session_entries_pkey",
+      "lash_session_entries_replay_key",
+      "lash_sessions",
+      "lash_sessions_pkey",
     ]);
   });
 

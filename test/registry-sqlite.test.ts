@@ -127,6 +127,9 @@ describe("SqliteRegistry on a file", () => {
       "lash_processes_by_session",
       "lash_processes_by_status",
       "lash_processes_live_by_id",
+      "lash_session_entries",
+      "lash_session_entries_replay_key",
+      "lash_sessions",
     ]);
   });
 

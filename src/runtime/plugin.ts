@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { LashError, parseOrThrow, type ProcessInput } from "../model/index.ts";
+import { catalogEntry, type CatalogEntry } from "./catalog.ts";
 import type { ProcessContext } from "./process-context.ts";
 
 /** A body that runs one tool call or one program under a ProcessContext. */
@@ -53,6 +54,12 @@ export class PluginHost {
 
   programNames(): string[] {
     return [...this.#programs.keys()].sort();
+  }
+
+  /** Every tool, then every program, by name, with its arguments as JSON Schema. */
+  catalog(): CatalogEntry[] {
+    const tools = this.toolNames().map((name) => catalogEntry("tool", this.#tools.get(name)!));
+    return [...tools, ...this.programNames().map((name) => catalogEntry("program", this.#programs.get(name)!))];
   }
 
   /**
