@@ -1,21 +1,28 @@
 import * as restate from "@restatedev/restate-sdk";
-import type { EnvConfig } from "./config.ts";
+import { modelConfigOf, type EnvConfig } from "./config.ts";
 import { openRegistry } from "./registry/open-registry.ts";
 import type { ProcessRegistry } from "./registry/port.ts";
 import type { Plugin } from "./runtime/plugin.ts";
 import { createServices } from "./services/create-services.ts";
+import { openSessionStore } from "./sessions/open-session-store.ts";
+import type { SessionStore } from "./sessions/session-store.ts";
 import { DEFAULT_RETRY_POLICY } from "./workflows/process-workflow.ts";
 
 export interface LashEndpoint {
   endpoint: restate.RestateEndpoint;
   registry: ProcessRegistry;
+  sessions: SessionStore;
 }
 
 /** Builds the endpoint (all lash services bound) from the env configuration. */
 export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = []): Promise<LashEndpoint> {
+  const model = modelConfigOf(config);
   const registry = await openRegistry(config.LASH_REGISTRY_URL);
+  const sessions = await openSessionStore(config.LASH_REGISTRY_URL);
   const services = createServices({
     registry,
+    sessions,
+    ...(model ? { model } : {}),
     plugins,
     hostProfileId: config.LASH_HOST_PROFILE,
     durability: config.LASH_DURABILITY,
@@ -29,7 +36,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
   let endpoint = restate.endpoint();
   for (const service of services.all) endpoint = endpoint.bind(service);
   if (config.RESTATE_IDENTITY_KEYS?.length) endpoint = endpoint.withIdentityV1(...config.RESTATE_IDENTITY_KEYS);
-  return { endpoint, registry };
+  return { endpoint, registry, sessions };
 }
 
 /**

@@ -9,7 +9,7 @@ import { createLashEndpoint, requestStartupSweep } from "./endpoint.ts";
 
 async function main(): Promise<void> {
   const config = readEnvConfig();
-  const { endpoint, registry } = await createLashEndpoint(config);
+  const { endpoint, registry, sessions } = await createLashEndpoint(config);
   const server = createServer(endpoint.http2Handler());
   server.listen(config.PORT, config.LASH_BIND_HOST);
   await once(server, "listening");
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config);
   const shutdown = async () => {
     await registry.close();
+    await sessions.close();
     process.exit(0);
   };
   process.once("SIGTERM", shutdown);

@@ -6,12 +6,14 @@
 import { parseArgs } from "node:util";
 import { LashClientError } from "../client/index.ts";
 import { adminCommands } from "./admin-commands.ts";
+import { agentCommands } from "./agent-commands.ts";
 import { ExitCode, GLOBAL_OPTIONS, UsageError, type CliContext, type CliIo, type Command } from "./cli-support.ts";
 import { devCommand } from "./dev-command.ts";
 import { identityCommand } from "./identity-command.ts";
+import { mcpCommand } from "./mcp-command.ts";
 import { processCommands } from "./process-commands.ts";
 
-const COMMANDS: Command[] = [devCommand, ...processCommands, ...adminCommands, identityCommand];
+const COMMANDS: Command[] = [devCommand, ...processCommands, ...adminCommands, identityCommand, ...agentCommands, mcpCommand];
 
 const DEFAULT_INGRESS = "http://127.0.0.1:8080";
 const DEFAULT_ADMIN = "http://127.0.0.1:9070";

@@ -62,6 +62,33 @@ export interface LashProcessesApi {
   get: Handler<{ id: string }, ProcessRecord>;
   list: Handler<ListFilter, ProcessPage>;
   events: Handler<{ id: string; after?: number; limit?: number }, { events: ProcessEvent[] }>;
+  tools: NoInputHandler<{ tools: CatalogEntry[] }>;
+  session: Handler<{ id: string; after?: number; limit?: number }, { entries: SessionEntry[] }>;
+}
+
+/** One tool or program of an endpoint's catalog (`LashProcesses/tools`). */
+export interface CatalogEntry {
+  name: string;
+  kind: "tool" | "program";
+  description?: string;
+  /** JSON Schema (draft 2020-12) of the arguments. */
+  argsSchema: Record<string, unknown>;
+}
+
+/** One entry of a session's conversation (`LashProcesses/session`). */
+export interface SessionEntry {
+  sessionId: string;
+  sequence: number;
+  turnId: string;
+  attempt: number;
+  message:
+    | { role: "system" | "user"; content: string }
+    | { role: "assistant"; content: string | null; toolCalls?: { id: string; name: string; arguments: string }[] }
+    | { role: "tool"; toolCallId: string; name: string; content: string; processId?: string };
+  usage?: { promptTokens: number; completionTokens: number; totalTokens: number };
+  final: boolean;
+  occurredAtMs: number;
+  replayKey: string;
 }
 
 export interface LashProcessWorkflowApi {

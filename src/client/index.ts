@@ -4,6 +4,8 @@ export { LashClientError, isLashClientError, type LashClientErrorCode } from "./
 export {
   TERMINAL_EVENT_TYPES,
   type CancelResult,
+  type CatalogEntry,
+  type SessionEntry,
   type ListFilter,
   type ProcessPage,
   type ScheduleResult,

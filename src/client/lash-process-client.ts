@@ -1,6 +1,7 @@
 import * as clients from "@restatedev/restate-sdk-clients";
 import { ProcessId, ServiceNames, type ProcessRecord, type ProcessRegistrationInput } from "../model/index.ts";
 import type {
+  CatalogEntry,
   LashProcessesApi,
   LashProcessRecoveryApi,
   LashProcessWorkflowApi,
@@ -75,6 +76,11 @@ export class LashProcessClient {
   /** One page of processes in id order; pass `nextCursor` back as `cursor` for the next. */
   list(filter: ListFilter = {}): Promise<ProcessPage> {
     return this.call("list", (o) => this.#processes.list(dropUndefined(filter), o));
+  }
+
+  /** The endpoint's catalog: its tools and programs with their arguments as JSON Schema. */
+  async tools(): Promise<CatalogEntry[]> {
+    return (await this.call("tools", (o) => this.#processes.tools(o), { empty: true })).tools;
   }
 
   /** The recovery service of one registry (`LashProcessRecovery/<registryName>`). */

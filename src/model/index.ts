@@ -7,3 +7,4 @@ export * from "./record.ts";
 export * from "./canonical.ts";
 export * from "./validate.ts";
 export * from "./names.ts";
+export * from "./turn-events.ts";

@@ -1,4 +1,5 @@
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
+import type { SessionStore } from "../sessions/session-store.ts";
 import type { PluginHost } from "./plugin.ts";
 import type { ProcessContext } from "./process-context.ts";
 import type { WakeTarget } from "./wake.ts";
@@ -22,4 +23,6 @@ export interface LashRuntime {
   durability: DurabilityTier;
   wakeTarget?: WakeTarget;
   sessionTurnRunner?: SessionTurnRunner;
+  /** Session conversations, read by `LashProcesses/session` (and written by the built-in runner). */
+  sessions?: SessionStore;
 }

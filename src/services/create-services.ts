@@ -2,6 +2,9 @@ import type * as restate from "@restatedev/restate-sdk";
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
 import type { LashRuntime, SessionTurnRunner } from "../runtime/runtime-config.ts";
+import type { ModelConfig } from "../runtime/session-turn/model-config.ts";
+import { createSessionTurnRunner } from "../runtime/session-turn/session-turn-runner.ts";
+import type { SessionStore } from "../sessions/session-store.ts";
 import { stdPlugin } from "../runtime/std/std-plugin.ts";
 import type { WakeTarget } from "../runtime/wake.ts";
 import { createProcessWorkflow, type WorkflowOptions } from "../workflows/process-workflow.ts";
@@ -17,7 +20,12 @@ export interface ServicesConfig {
   durability?: DurabilityTier;
   wakeTarget?: WakeTarget;
   enableShell?: boolean;
+  /** The host's own runner for `session_turn` processes; takes precedence over `model`. */
   sessionTurnRunner?: SessionTurnRunner;
+  /** Session conversations (`openSessionStore(registryUrl)`); needed by `model` and `LashProcesses/session`. */
+  sessions?: SessionStore;
+  /** The built-in runner on an OpenAI-compatible chat-completions API (`LASH_MODEL_*`). */
+  model?: ModelConfig;
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
   workflow?: WorkflowOptions;
@@ -27,13 +35,16 @@ export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: "http://1
 
 /** The Restate service definitions, for hosts that bind them to an endpoint themselves. */
 export function createServices(config: ServicesConfig) {
+  const plugins = new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false }), ...(config.plugins ?? [])]);
+  const sessionTurnRunner = config.sessionTurnRunner ?? builtInRunner(config, plugins);
   const rt: LashRuntime = {
     registry: config.registry,
-    plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false }), ...(config.plugins ?? [])]),
+    plugins,
     hostProfileId: config.hostProfileId ?? "default",
     durability: config.durability ?? "durable",
     ...(config.wakeTarget ? { wakeTarget: config.wakeTarget } : {}),
-    ...(config.sessionTurnRunner ? { sessionTurnRunner: config.sessionTurnRunner } : {}),
+    ...(sessionTurnRunner ? { sessionTurnRunner } : {}),
+    ...(config.sessions ? { sessions: config.sessions } : {}),
   };
   const workflow = createProcessWorkflow(rt, config.workflow);
   const processes = createProcessesService(rt, workflow);
@@ -44,4 +55,10 @@ export function createServices(config: ServicesConfig) {
     recovery,
   ];
   return { runtime: rt, workflow, processes, recovery, all };
+}
+
+function builtInRunner(config: ServicesConfig, plugins: PluginHost): SessionTurnRunner | undefined {
+  if (config.model === undefined) return undefined;
+  if (config.sessions === undefined) throw new Error("createServices: `model` needs `sessions` (a session store, e.g. openSessionStore(registryUrl))");
+  return createSessionTurnRunner({ sessions: config.sessions, catalog: plugins.catalog(), config: config.model });
 }

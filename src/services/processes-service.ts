@@ -2,10 +2,12 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { Limits, ProcessEvent, ProcessRecord, ProcessRegistration, ProcessStatusSchema, ServiceNames } from "../model/index.ts";
 import { notFound } from "../registry/rules.ts";
+import { CatalogOutput } from "../runtime/catalog.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, type ProcessWorkflow } from "../workflows/process-workflow.ts";
 import { terminalHandlerOptions } from "./handler-support.ts";
+import { SessionInput, SessionOutput, readSession } from "./session-handlers.ts";
 
 const IdInput = z.object({ id: ProcessRegistration.shape.id });
 export const StartInput = z.object({ registration: ProcessRegistration });
@@ -58,6 +60,12 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         if ((await registry.get(id)) === undefined) throw notFound(id);
         return { events: await registry.eventsAfter(id, after, limit) };
       }),
+
+      /** The endpoint's catalog: every tool and program with its arguments as JSON Schema. */
+      tools: restate.handlers.handler({ output: json(CatalogOutput) }, async () => ({ tools: rt.plugins.catalog() })),
+
+      /** A session's conversation (messages, tool calls and results, usage), in append order. */
+      session: restate.handlers.handler({ input: json(SessionInput), output: json(SessionOutput) }, async (_ctx: restate.Context, input) => readSession(rt, input)),
     },
     options: terminalHandlerOptions,
   });
