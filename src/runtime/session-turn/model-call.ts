@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { ChatCompletionStream } from "openai/lib/ChatCompletionStream";
 import type { ChatCompletion, ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
 import type { SessionMessage, TokenUsage } from "../../sessions/session-entry.ts";
 import { ProcessFailure } from "../process-failure.ts";
@@ -20,9 +21,14 @@ export interface ModelAnswer {
 export async function callModel(client: OpenAI, params: ChatCompletionCreateParamsBase, stream: boolean, signal: AbortSignal): Promise<ModelAnswer> {
   let completion: ChatCompletion;
   try {
-    completion = stream
-      ? await client.chat.completions.stream({ ...params, stream: true, stream_options: { include_usage: true } }, { signal }).finalChatCompletion()
-      : await client.chat.completions.create({ ...params, stream: false }, { signal });
+    if (stream) {
+      // Assembled by the SDK's stream helper from the raw chunks, so it does not also parse
+      // structured output: the output contract is checked, with a reason, by the runner.
+      const chunks = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
+      completion = await ChatCompletionStream.fromReadableStream(chunks.toReadableStream()).finalChatCompletion();
+    } else {
+      completion = await client.chat.completions.create({ ...params, stream: false }, { signal });
+    }
   } catch (err) {
     throw rejected(err) ?? err;
   }
