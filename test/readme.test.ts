@@ -47,7 +47,7 @@ describe("README", { timeout: 240_000 }, () => {
   /** README defaults -> this run's free ports and database. */
   const substitute = (text: string) =>
     text
-      .replace(/(127\.0\.0\.1:|PORT=)(8080|9070|9080|9081|9082)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
+      .replace(/(127\.0\.0\.1:|PORT=)(8080|9070|9080|9081|9082|9083|9084)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
       .replaceAll("lash_processes", database);
   const mapPort = (port: string): number =>
     ({ "8080": ports.ingress, "9070": ports.admin, "9080": ports.endpoint } as Record<string, number>)[port] ?? extraPorts[port]!;
@@ -60,7 +60,7 @@ describe("README", { timeout: 240_000 }, () => {
       await symlink(join(REPO_ROOT, entry), join(work, entry));
     }
     ports = await freeDevPorts();
-    extraPorts = { "9081": await freePort(), "9082": await freePort() };
+    extraPorts = { "9081": await freePort(), "9082": await freePort(), "9083": await freePort(), "9084": await freePort() };
     database = `lash_readme_${process.pid}_${Date.now().toString(36)}`;
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RESTATE_") && !k.startsWith("LASH_")));
     env = { ...(inherited as Record<string, string>), ...devEnv(ports), NO_COLOR: "1" };
@@ -107,6 +107,10 @@ describe("README", { timeout: 240_000 }, () => {
   it("runs the quickstart, the plugin example and the security key commands against a dev stack", async () => {
     dev = await startDev({ cwd: work, env });
     for (const block of runnable("main")) await runBlock(block);
+  });
+
+  it("runs a sub-agent turn against the scripted model and the MCP server", async () => {
+    for (const block of runnable("agent")) await runBlock(block);
   });
 
   it("runs the PostgreSQL deployment commands", async (t) => {

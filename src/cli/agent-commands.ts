@@ -1,6 +1,8 @@
 /** lashctl commands for agent integration: the catalog (`tools`) and a session's conversation (`session`). */
 import { LashProcessClient, type SessionEntry } from "../client/index.ts";
-import { ExitCode, intOption, printJson, type CliContext, type Command } from "./cli-support.ts";
+import type { ProcessRegistrationInput } from "../model/index.ts";
+import { ExitCode, intOption, jsonArgument, printJson, stringOption, type CliContext, type Command } from "./cli-support.ts";
+import { follow, generatedId } from "./process-commands.ts";
 import { table } from "./output.ts";
 
 const clientOf = (ctx: CliContext) => new LashProcessClient({ ingressUrl: ctx.ingress });
@@ -58,4 +60,36 @@ const session: Command = {
   },
 };
 
-export const agentCommands: Command[] = [tools, session];
+const turn: Command = {
+  name: "turn",
+  args: "<session> <message>",
+  summary: "start one sub-agent turn (a session_turn process) in a session",
+  details: [
+    "--id ID             process id (default: a generated lashctl-… id)",
+    "--output-contract JSON  a JSON Schema the final answer must satisfy",
+    "--max-iterations N  model calls this turn may make (within the endpoint's budget)",
+    "--wait              print events as they arrive and wait for the outcome",
+  ],
+  options: { id: { type: "string" }, "output-contract": { type: "string" }, "max-iterations": { type: "string" }, wait: { type: "boolean" } },
+  async run(ctx, [sessionId, message], values) {
+    const contract = stringOption(values, "output-contract");
+    const maxIterations = intOption(values, "max-iterations", { min: 1, max: 1000 });
+    const registration: ProcessRegistrationInput = {
+      id: stringOption(values, "id") ?? generatedId(),
+      input: {
+        type: "session_turn",
+        session: sessionId!,
+        turnInput: maxIterations === undefined ? message! : { message: message!, maxIterations },
+        ...(contract === undefined ? {} : { outputContract: jsonArgument(contract, "--output-contract") as never }),
+      },
+      provenance: { ownerScope: { sessionId: sessionId! }, hostProfileId: "", causedBy: { kind: "host", id: "lashctl" } },
+    };
+    const handle = await clientOf(ctx).start(registration);
+    const started = handle.started!;
+    if (ctx.json && !values.wait) printJson(ctx, started);
+    else (ctx.json ? ctx.io.err : ctx.io.out)(`started ${started.id} (${started.status}${started.invocationId ? `, ${started.invocationId}` : ""})`);
+    return values.wait ? follow(ctx, handle) : ExitCode.ok;
+  },
+};
+
+export const agentCommands: Command[] = [tools, turn, session];

@@ -17,7 +17,7 @@ export const mcpCommand: Command = {
   options: { "wait-ms": { type: "string" }, session: { type: "string" } },
   async run(ctx, _positionals, values) {
     if (ctx.json) throw new UsageError("mcp speaks MCP on stdout; --json does not apply", "mcp");
-    const server = createLashMcpServer({
+    const { server, idle } = createLashMcpServer({
       client: new LashProcessClient({ ingressUrl: ctx.ingress }),
       waitMs: intOption(values, "wait-ms", { min: 0, max: 3_600_000 }) ?? 30_000,
       sessionId: stringOption(values, "session") ?? "mcp",
@@ -32,6 +32,12 @@ export const mcpCommand: Command = {
     await server.connect(transport);
     ctx.io.err(`lashctl mcp: serving ${ctx.ingress} over stdio`);
     await closed;
+    // Answer what was asked before stdin ended: requests read just before are in flight
+    // after one turn of the event loop, and a finished call's answer is written one turn later.
+    const tick = () => new Promise((r) => setImmediate(r));
+    await tick();
+    await idle();
+    await tick();
     await server.close();
     return ExitCode.ok;
   },

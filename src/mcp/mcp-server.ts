@@ -23,8 +23,16 @@ export interface LashMcpOptions {
 /** `mcp-<base36 time>-<8 hex>`: one process per tool call. */
 const processIdOf = () => `mcp-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
 
-export function createLashMcpServer(opts: LashMcpOptions): McpServer {
+export interface LashMcpServer {
+  server: McpServer;
+  /** Resolves once no tool call is in flight (so a closed stdin still gets its answers). */
+  idle(): Promise<void>;
+}
+
+export function createLashMcpServer(opts: LashMcpOptions): LashMcpServer {
   const { client } = opts;
+  let inFlight = 0;
+  let wakeIdle: (() => void) | undefined;
   const server = new McpServer({ name: "lash-processes", version: opts.version }, { capabilities: { tools: {} } });
   const extras = processTools(opts.waitMs);
   let catalog: Promise<CatalogEntry[]> | undefined;
@@ -48,11 +56,20 @@ export function createLashMcpServer(opts: LashMcpOptions): McpServer {
   }));
 
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const { name } = request.params;
-    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    inFlight++;
+    try {
+      return await callTool(request.params, extra.signal);
+    } finally {
+      if (--inFlight === 0) wakeIdle?.();
+    }
+  });
+
+  async function callTool(params: { name: string; arguments?: Record<string, unknown> | undefined }, signal: AbortSignal): Promise<CallToolResult> {
+    const { name } = params;
+    const args = params.arguments ?? {};
     try {
       const special = extras.find((t) => t.name === name);
-      if (special !== undefined) return toResult(await special.run(client, args, extra.signal));
+      if (special !== undefined) return toResult(await special.run(client, args, signal));
       const entry = (await loadCatalog()).find((t) => t.name === name);
       if (entry === undefined) return toResult({ value: { error: { code: "unknown_tool", message: `no tool "${name}" in the catalog` } }, isError: true });
       const input: ProcessInput =
@@ -62,15 +79,22 @@ export function createLashMcpServer(opts: LashMcpOptions): McpServer {
         input,
         provenance: { ownerScope: { sessionId: opts.sessionId }, hostProfileId: "", causedBy: { kind: "host", id: "lashctl mcp" } },
       });
-      return toResult(await answerFor(client, handle.id, opts.waitMs, extra.signal));
+      return toResult(await answerFor(client, handle.id, opts.waitMs, signal));
     } catch (err) {
       if (err instanceof LashClientError) {
         return toResult({ value: { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } }, isError: true });
       }
       throw err;
     }
-  });
-  return server;
+  }
+
+  const idle = () =>
+    inFlight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          wakeIdle = resolve;
+        });
+  return { server, idle };
 }
 
 function toResult(answer: McpToolAnswer): CallToolResult {
