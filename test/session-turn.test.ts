@@ -226,6 +226,28 @@ for (const backend of BACKENDS) {
       assert.equal(model.requests.length, 1, "a 400 is not retried");
     });
 
+    it("bad turn input fails before any model call; a tool the model may not call is answered with an error it can read", async () => {
+      const bad = await run("t-bad-input", turn("s-bad", { note: "no message" }));
+      assert.equal(bad.class, "invalid_request");
+      assert.equal(bad.code, "invalid_turn_input");
+      assert.match(bad.message, /turnInput\.message/);
+      model.respond = () => ({ content: "should not be asked" });
+      const badContract = await run("t-bad-contract", turn("s-bad", "x", { type: "string", pattern: "(" }));
+      assert.equal(badContract.code, "invalid_output_contract");
+      assert.equal(model.requests.length, 0);
+
+      model.respond = (req) =>
+        lastMessage(req).role === "user"
+          ? { toolCalls: [{ id: "evil", name: "std_shell", arguments: { command: "true" } }, { id: "junk", name: "std_echo", arguments: "{not json" }] }
+          : { content: "ok" };
+      const outcome = await run("t-unknown-tool", turn("s-bad", "try things"));
+      assert.equal(outcome.type, "success");
+      const results = model.requests[1]!.body.messages.filter((m: any) => m.role === "tool");
+      assert.equal(JSON.parse(results[0].content).error, 'unknown tool "std_shell" (offered: std_echo, std_sleep)');
+      assert.match(JSON.parse(results[1].content).error, /not a JSON object/);
+      assert.ok(!(await types("t-unknown-tool")).includes("turn.tool_call_started"), "nothing was started");
+    });
+
     it("LashProcesses/tools lists the catalog with JSON Schema arguments", async () => {
       const res = await s.post("/LashProcesses/tools");
       assert.equal(res.status, 200);
