@@ -191,6 +191,8 @@ describe("PostgresRegistry on a server", () => {
       ["lash_events.process_id", "C"],
       ["lash_processes.id", "C"],
       ["lash_processes.session_id", "C"],
+      ["lash_session_entries.session_id", "C"],
+      ["lash_sessions.id", "C"],
     ]);
   });
 
