@@ -60,7 +60,7 @@ describe("README", { timeout: 240_000 }, () => {
       await symlink(join(REPO_ROOT, entry), join(work, entry));
     }
     ports = await freeDevPorts();
-    extraPorts = { "9081": await freePort(), "9082": await freePort(), "9083": await freePort(), "9084": await freePort() };
+    extraPorts = { "9081": await freePort(), "9082": await freePort() };
     database = `lash_readme_${process.pid}_${Date.now().toString(36)}`;
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RESTATE_") && !k.startsWith("LASH_")));
     env = { ...(inherited as Record<string, string>), ...devEnv(ports), NO_COLOR: "1" };
@@ -110,6 +110,9 @@ describe("README", { timeout: 240_000 }, () => {
   });
 
   it("runs a sub-agent turn against the scripted model and the MCP server", async () => {
+    // Taken right before use: a port found free minutes earlier may be an outgoing connection's by now.
+    extraPorts["9083"] = await freePort();
+    extraPorts["9084"] = await freePort();
     for (const block of runnable("agent")) await runBlock(block);
   });
 
