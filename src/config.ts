@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_RESTATE_URLS, DurationText, LashError, NAME_PATTERN, NAME_PATTERN_MESSAGE } from "./model/index.ts";
 import { parseMaxConcurrent } from "./runtime/limits.ts";
+import type { ModelConfig } from "./runtime/session-turn/model-config.ts";
 import { WakeTarget } from "./runtime/wake.ts";
 
 const flag = (fallback: boolean) =>
@@ -73,6 +74,16 @@ export const EnvConfig = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(["http/protobuf", "http/json", "grpc"]).optional(),
   OTEL_SERVICE_NAME: z.string().optional(),
+  /** An OpenAI-compatible chat-completions API (e.g. `http://127.0.0.1:11434/v1`): turns on the built-in session-turn runner. */
+  LASH_MODEL_BASE_URL: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  /** The model the built-in runner asks (required with LASH_MODEL_BASE_URL). */
+  LASH_MODEL: z.string().min(1).optional(),
+  LASH_MODEL_API_KEY: z.string().min(1).optional(),
+  /** Comma list of catalog tools the model may call (`lashctl tools`); nothing else is offered. */
+  LASH_TURN_TOOLS: z
+    .string()
+    .optional()
+    .transform((s) => s?.split(",").map((t) => t.trim()).filter((t) => t.length > 0) ?? []),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
   RESTATE_IDENTITY_KEYS: z
     .string()
@@ -80,6 +91,20 @@ export const EnvConfig = z.object({
     .transform((s) => s?.split(",").map((k) => k.trim()).filter((k) => k.length > 0)),
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;
+
+/** The built-in session-turn runner's model settings, when `LASH_MODEL_BASE_URL` is set. */
+export function modelConfigOf(config: EnvConfig): ModelConfig | undefined {
+  if (config.LASH_MODEL_BASE_URL === undefined) return undefined;
+  if (config.LASH_MODEL === undefined) {
+    throw new LashError("invalid_input", "LASH_MODEL: required when LASH_MODEL_BASE_URL is set (the model to ask, e.g. gpt-4o-mini)", { field: "LASH_MODEL" });
+  }
+  return {
+    baseUrl: config.LASH_MODEL_BASE_URL,
+    model: config.LASH_MODEL,
+    tools: config.LASH_TURN_TOOLS,
+    ...(config.LASH_MODEL_API_KEY ? { apiKey: config.LASH_MODEL_API_KEY } : {}),
+  };
+}
 
 export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   const result = EnvConfig.safeParse(env);

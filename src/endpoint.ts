@@ -2,7 +2,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { once } from "node:events";
 import { createServer, type Http2Server } from "node:http2";
 import * as restate from "@restatedev/restate-sdk";
-import type { EnvConfig } from "./config.ts";
+import { modelConfigOf, type EnvConfig } from "./config.ts";
 import { createLog, restateJsonLogger } from "./observability/json-log.ts";
 import { setUpObservability, type Observability } from "./observability/setup.ts";
 import { openRegistry } from "./registry/open-registry.ts";
@@ -11,6 +11,8 @@ import type { LashObserver } from "./runtime/observer.ts";
 import type { Plugin } from "./runtime/plugin.ts";
 import { createServices } from "./services/create-services.ts";
 import { DEFAULT_RETRY_POLICY } from "./runtime/restate-handlers.ts";
+import { openSessionStore } from "./sessions/open-session-store.ts";
+import type { SessionStore } from "./sessions/session-store.ts";
 
 export interface LashEndpoint {
   /** The request handler (HTTP/2 or HTTP/1.1 `createServer(handler)`), from the SDK's `createEndpointHandler`. */
@@ -20,19 +22,25 @@ export interface LashEndpoint {
   listen(port: number, host?: string): Promise<Http2Server>;
   /** Metrics server and tracer from LASH_METRICS_PORT / OTEL_* (absent when an observer was passed in); close it on shutdown. */
   observability?: Observability;
+  /** Session conversations, in the registry's database. */
+  sessions: SessionStore;
 }
 
 /**
  * Builds the endpoint (all lash services bound) from the env configuration,
  * including metrics (`LASH_METRICS_PORT`) and traces (`OTEL_*`) unless `opts.observer`
- * brings the host's own.
+ * brings the host's own, and the built-in session-turn runner when `LASH_MODEL_BASE_URL` is set.
  */
 export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = [], opts: { observer?: LashObserver } = {}): Promise<LashEndpoint> {
+  const model = modelConfigOf(config);
   const observability = opts.observer ? undefined : await setUpObservability(config, createLog(config.LASH_LOG_FORMAT, (line) => console.info(line)));
   const observer = opts.observer ?? observability?.observer;
   const registry = await openRegistry(config.LASH_REGISTRY_URL);
+  const sessions = await openSessionStore(config.LASH_REGISTRY_URL);
   const services = createServices({
     registry,
+    sessions,
+    ...(model ? { model } : {}),
     plugins,
     hostProfileId: config.LASH_HOST_PROFILE,
     durability: config.LASH_DURABILITY,
@@ -57,6 +65,7 @@ export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = 
   return {
     handler,
     registry,
+    sessions,
     ...(observability ? { observability } : {}),
     async listen(port, host) {
       const server = createServer(handler);

@@ -19,13 +19,14 @@ process.on("unhandledRejection", (reason: unknown) => {
 async function main(): Promise<void> {
   const config = readEnvConfig();
   const log = createLog(config.LASH_LOG_FORMAT, (line) => console.info(line));
-  const { listen, registry, observability } = await createLashEndpoint(config);
+  const { listen, registry, observability, sessions } = await createLashEndpoint(config);
   await listen(config.PORT, config.LASH_BIND_HOST);
   log.info(`lash: endpoint listening on ${config.LASH_BIND_HOST ?? "*"}:${config.PORT} (registry ${registry.kind}, ${registry.durabilityTier})`);
   if (config.LASH_RECOVER_ON_START) void requestStartupSweep(config, undefined, { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) });
   const shutdown = async () => {
     await observability?.close();
     await registry.close();
+    await sessions.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown());

@@ -49,7 +49,7 @@ describe("README", { timeout: 240_000 }, () => {
   /** README defaults -> this run's free ports and database. */
   const substitute = (text: string) =>
     text
-      .replace(/(127\.0\.0\.1:|PORT=|--port )(8080|9070|9080|9081|9082|9083|9091|9464)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
+      .replace(/(127\.0\.0\.1:|PORT=|--port )(8080|9070|9080|9081|9082|9083|9085|9086|9091|9464)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
       .replace(/\blash_processes\b/g, database); // the database name, not the lash_processes_* metric names
   const mapPort = (port: string): number =>
     ({ "8080": ports.ingress, "9070": ports.admin, "9080": ports.endpoint } as Record<string, number>)[port] ?? extraPorts[port]!;
@@ -110,6 +110,13 @@ describe("README", { timeout: 240_000 }, () => {
   it("runs the quickstart, the plugin example and the security key commands against a dev stack", async () => {
     dev = await startDev({ cwd: work, env });
     for (const block of runnable("main")) await runBlock(block);
+  });
+
+  it("runs a sub-agent turn against the scripted model and the MCP server", async () => {
+    // Taken right before use: a port found free minutes earlier may be an outgoing connection's by now.
+    extraPorts["9085"] = await freePort();
+    extraPorts["9086"] = await freePort();
+    for (const block of runnable("agent")) await runBlock(block);
   });
 
   it("runs the PostgreSQL deployment commands", async () => {

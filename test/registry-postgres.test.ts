@@ -94,7 +94,7 @@ describe("PostgresRegistry on a server", () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
       [schema.name],
     );
-    assert.deepEqual(tables.map((t) => t.table_name), ["lash_cancel_requests", "lash_events", "lash_migrations", "lash_processes"]);
+    assert.deepEqual(tables.map((t) => t.table_name), ["lash_cancel_requests", "lash_events", "lash_migrations", "lash_processes", "lash_session_entries", "lash_sessions"]);
     const defaults = await open(schema.url());
     assert.equal(defaults.poolSize, 10, "the default pool size");
   });
@@ -193,6 +193,8 @@ describe("PostgresRegistry on a server", () => {
       ["lash_events.process_id", "C"],
       ["lash_processes.id", "C"],
       ["lash_processes.session_id", "C"],
+      ["lash_session_entries.session_id", "C"],
+      ["lash_sessions.id", "C"],
     ]);
   });
 
@@ -264,6 +266,11 @@ describe("PostgresRegistry on a server", () => {
       "lash_processes_finished_by_age",
       "lash_processes_live_by_id",
       "lash_processes_pkey",
+      "lash_session_entries",
+      "lash_session_entries_pkey",
+      "lash_session_entries_replay_key",
+      "lash_sessions",
+      "lash_sessions_pkey",
     ]);
     await assert.rejects(
       pgQuery(`INSERT INTO "${schema.name}".lash_processes

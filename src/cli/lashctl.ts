@@ -8,13 +8,15 @@ import { LashClientError } from "../client/index.ts";
 import { DEFAULT_RESTATE_URLS } from "../model/index.ts";
 import { adminCommands } from "./admin-commands.ts";
 import { pruneCommand } from "./prune-command.ts";
+import { agentCommands } from "./agent-commands.ts";
 import { ExitCode, GLOBAL_OPTIONS, UsageError, type CliContext, type CliIo, type Command } from "./cli-support.ts";
 import { consoleCommand } from "./console-command.ts";
 import { devCommand } from "./dev-command.ts";
 import { identityCommand } from "./identity-command.ts";
+import { mcpCommand } from "./mcp-command.ts";
 import { processCommands } from "./process-commands.ts";
 
-const COMMANDS: Command[] = [devCommand, ...processCommands, ...adminCommands, pruneCommand, identityCommand, consoleCommand];
+const COMMANDS: Command[] = [devCommand, ...processCommands, ...adminCommands, pruneCommand, identityCommand, consoleCommand, ...agentCommands, mcpCommand];
 
 const { ingress: DEFAULT_INGRESS, admin: DEFAULT_ADMIN } = DEFAULT_RESTATE_URLS;
 

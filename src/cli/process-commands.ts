@@ -30,7 +30,7 @@ export const generatedId = (): string => `lashctl-${Date.now().toString(36)}-${r
  * Prints events as they arrive (stderr with --json, so stdout stays one JSON
  * document), then the outcome; the exit code says whether it succeeded.
  */
-async function follow(ctx: CliContext, handle: ProcessHandle): Promise<ExitCode> {
+export async function follow(ctx: CliContext, handle: ProcessHandle): Promise<ExitCode> {
   const progress = ctx.json ? ctx.io.err : ctx.io.out;
   for await (const event of handle.events({ follow: true, signal: ctx.signal })) progress(eventLine(event));
   const outcome: ProcessAwaitOutput = await handle.result({ signal: ctx.signal });

@@ -28,6 +28,9 @@ import type {
   SweepInput,
   SweepReport,
   UnscheduleResult,
+  CatalogOutput,
+  SessionInput,
+  SessionOutput,
 } from "../model/wire.ts";
 
 type Handler<I, O> = (ctx: unknown, input: I) => Promise<O>;
@@ -38,6 +41,8 @@ export interface LashProcessesApi {
   get: Handler<GetInput, ProcessRecord>;
   list: Handler<ListFilter, ProcessPage>;
   events: Handler<EventsInput, EventsPage>;
+  tools: NoInputHandler<CatalogOutput>;
+  session: Handler<SessionInput, SessionOutput>;
 }
 
 export interface LashProcessWorkflowApi {

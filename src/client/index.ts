@@ -8,3 +8,4 @@ export { toolRef, programRef, type ProcessRef, type ArgsOf, type ResultOf } from
 export { LashClientError, isLashClientError, type LashClientErrorCode } from "./client-error.ts";
 export { TERMINAL_EVENT_TYPES } from "./api.ts";
 export * from "../model/wire.ts";
+export type { SessionEntry, SessionMessage, TokenUsage } from "../model/session-entry.ts";

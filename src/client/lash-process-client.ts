@@ -5,7 +5,8 @@ import { ProcessId } from "../model/process-id.ts";
 import { ServiceNames } from "../model/names.ts";
 import type { ProcessRecord } from "../model/record.ts";
 import type { EventTypeDecl, ProcessRegistrationInput } from "../model/registration.ts";
-import type { ListFilter, ProcessPage, PruneResult, ScheduleResult, StartResult, SweepReport, UnscheduleResult } from "../model/wire.ts";
+import type { SessionEntry } from "../model/session-entry.ts";
+import type { CatalogEntry, ListFilter, ProcessPage, PruneResult, ScheduleResult, StartResult, SweepReport, UnscheduleResult } from "../model/wire.ts";
 import { TERMINAL_EVENT_TYPES, type LashProcessesApi, type LashProcessRecoveryApi, type LashProcessWorkflowApi } from "./api.ts";
 import { LashClientError, errorFromResponse, unreachable } from "./client-error.ts";
 import type { EventsOptions, ProcessHandle, ProcessOutcome } from "./process-handle.ts";
@@ -102,6 +103,16 @@ export class LashProcessClient {
   /** One page of processes in id order; pass `nextCursor` back as `cursor` for the next. */
   list(filter: ListFilter = {}): Promise<ProcessPage> {
     return this.#call("list", (o) => this.#processes.list(dropUndefined(filter), o));
+  }
+
+  /** The endpoint's catalog: its tools and programs with their arguments as JSON Schema. */
+  async tools(): Promise<CatalogEntry[]> {
+    return (await this.#call("tools", (o) => this.#processes.tools(o), { empty: true })).tools;
+  }
+
+  /** A page of a session's conversation (messages, tool calls and results, usage), oldest first. */
+  async session(id: string, opts: { after?: number; limit?: number } = {}): Promise<SessionEntry[]> {
+    return (await this.#call("session", (o) => this.#processes.session({ id, ...dropUndefined(opts) }, o))).entries;
   }
 
   /** The recovery service of one registry (`LashProcessRecovery/<registryName>`). */

@@ -11,3 +11,4 @@ export * from "./duration.ts";
 export * from "./json-depth.ts";
 export * from "./json-value.ts";
 export * from "./redact.ts";
+export * from "./turn-events.ts";

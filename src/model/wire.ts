@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { JsonValue } from "./json-value.ts";
+import { SessionEntry, SessionId } from "./session-entry.ts";
 import { Limits } from "./limits.ts";
 import { ProcessAwaitOutput } from "./outcome.ts";
 import { ProcessEvent, ProcessRecord, ProcessStatusSchema } from "./record.ts";
@@ -62,6 +63,29 @@ export type EventsInput = z.input<typeof EventsInput>;
 
 export const EventsPage = z.object({ events: z.array(ProcessEvent) });
 export type EventsPage = z.infer<typeof EventsPage>;
+
+/** One entry of an endpoint's catalog (`LashProcesses/tools`): what a host, a model or an MCP client may start. */
+export const CatalogEntry = z.object({
+  name: z.string(),
+  kind: z.enum(["tool", "program"]),
+  description: z.string().optional(),
+  /** JSON Schema (draft 2020-12) of the arguments, from the body's zod schema (its input side). */
+  argsSchema: z.record(z.string(), JsonValue),
+});
+export type CatalogEntry = z.infer<typeof CatalogEntry>;
+
+export const CatalogOutput = z.object({ tools: z.array(CatalogEntry) });
+export type CatalogOutput = z.infer<typeof CatalogOutput>;
+
+/** `LashProcesses/session`: a page of a session's conversation. */
+export const SessionInput = z.object({
+  id: SessionId,
+  after: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(Limits.pageMax).optional(),
+});
+export const SessionOutput = z.object({ entries: z.array(SessionEntry) });
+export type SessionInput = z.input<typeof SessionInput>;
+export type SessionOutput = z.infer<typeof SessionOutput>;
 
 // LashProcessWorkflow (workflow, key = process id)
 

@@ -204,6 +204,52 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX lash_cancel_requests_by_expiry ON lash_cancel_requests (expires_at_ms)`,
     ],
   },
+  {
+    version: 5,
+    name: "session_entries",
+    // A session's conversation (src/sessions/): a per-session sequence counter, and the
+    // entries, unique per (session, replay key) so a retried append writes nothing twice.
+    sqlite: [
+      `CREATE TABLE lash_sessions (
+        id            TEXT    NOT NULL PRIMARY KEY,
+        last_sequence INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      )`,
+      `CREATE TABLE lash_session_entries (
+        session_id     TEXT    NOT NULL REFERENCES lash_sessions (id) ON DELETE CASCADE,
+        sequence       INTEGER NOT NULL,
+        turn_id        TEXT    NOT NULL,
+        attempt        INTEGER NOT NULL,
+        message        TEXT    NOT NULL,
+        usage          TEXT,
+        final          INTEGER NOT NULL,
+        occurred_at_ms INTEGER NOT NULL,
+        replay_key     TEXT    NOT NULL,
+        PRIMARY KEY (session_id, sequence)
+      )`,
+      `CREATE UNIQUE INDEX lash_session_entries_replay_key ON lash_session_entries (session_id, replay_key)`,
+    ],
+    postgres: [
+      `CREATE TABLE lash_sessions (
+        id            TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        last_sequence BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL
+      )`,
+      `CREATE TABLE lash_session_entries (
+        session_id     TEXT COLLATE "C" NOT NULL REFERENCES lash_sessions (id) ON DELETE CASCADE,
+        sequence       BIGINT  NOT NULL,
+        turn_id        TEXT    NOT NULL,
+        attempt        INTEGER NOT NULL,
+        message        JSONB   NOT NULL,
+        usage          JSONB,
+        final          BOOLEAN NOT NULL,
+        occurred_at_ms BIGINT  NOT NULL,
+        replay_key     TEXT    NOT NULL,
+        PRIMARY KEY (session_id, sequence)
+      )`,
+      `CREATE UNIQUE INDEX lash_session_entries_replay_key ON lash_session_entries (session_id, replay_key)`,
+    ],
+  },
 ];
 
 /** What differs between the backends when applying migrations; everything else is shared. */

@@ -467,7 +467,7 @@ export class PostgresRegistry implements ProcessRegistry {
 }
 
 /** Settings shared by the pool and the LISTEN session. */
-function connectionConfig(settings: PostgresSettings, applicationName: string): pg.ClientConfig {
+export function connectionConfig(settings: PostgresSettings, applicationName: string): pg.ClientConfig {
   return {
     connectionString: settings.connectionString,
     application_name: applicationName,
@@ -484,7 +484,7 @@ function connectionConfig(settings: PostgresSettings, applicationName: string): 
  * same moment take turns; the schema is created under the same lock. Returns the
  * schema the tables live in.
  */
-async function migrate(pool: pg.Pool, schema: string | undefined): Promise<string> {
+export async function migrate(pool: pg.Pool, schema: string | undefined): Promise<string> {
   const profile = BACKEND_PROFILES.postgres;
   const db = await pool.connect();
   let broken = false;
@@ -509,7 +509,7 @@ async function migrate(pool: pg.Pool, schema: string | undefined): Promise<strin
 }
 
 /** Names where the registry tried to connect, never the URL (it may carry a password). */
-function openError(err: unknown, settings: PostgresSettings): Error {
+export function openError(err: unknown, settings: PostgresSettings): Error {
   if (err instanceof LashError) return err;
   const target = new URL(settings.connectionString);
   const where = `${target.hostname || "localhost"}:${target.port || "5432"}${target.pathname}`;

@@ -8,6 +8,7 @@ import {
   CORE_EVENT_TYPES,
   CoreEventTypes,
   EventAppend,
+  TURN_EVENT_TYPES,
   LashError,
   Limits,
   ProcessAwaitOutput,
@@ -111,7 +112,7 @@ export function checkAppend(record: AppendTarget, event: CheckedAppend): Checked
     });
   }
   const decl = record.eventTypes.find((d) => d.name === event.type);
-  const isCore = event.type === CoreEventTypes.cancelRequested || event.type === CoreEventTypes.recoveryFailed;
+  const isCore = event.type === CoreEventTypes.cancelRequested || event.type === CoreEventTypes.recoveryFailed || TURN_EVENT_TYPES.has(event.type);
   if (decl === undefined && !isCore && !event.type.startsWith("signal.")) {
     const why = CORE_EVENT_TYPES.has(event.type) ? "is written by the runtime only" : "is not declared in registration.eventTypes";
     throw new LashError("event_type_undeclared", `event type "${event.type}" ${why}`, { field: "event.type" });

@@ -387,14 +387,14 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 }
 
-function configure(db: DatabaseSync): void {
+export function configure(db: DatabaseSync): void {
   db.exec("PRAGMA journal_mode = WAL"); // readers never block the writer, nor it them
   db.exec("PRAGMA synchronous = FULL"); // a committed event survives power loss: `durable` means it
   db.exec("PRAGMA foreign_keys = ON");
 }
 
 /** Applies pending migrations in one IMMEDIATE transaction, so concurrent openers take turns. */
-function migrate(db: DatabaseSync): void {
+export function migrate(db: DatabaseSync): void {
   const profile = BACKEND_PROFILES.sqlite;
   for (const statement of profile.beginMigration) db.exec(statement);
   try {

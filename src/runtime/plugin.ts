@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import { LashError, parseOrThrow, type ProcessInput } from "../model/index.ts";
 import type { ProcessRef } from "../client/process-ref.ts";
+import type { CatalogEntry } from "../model/wire.ts";
+import { catalogEntry } from "./catalog.ts";
 import type { ProcessContext } from "./process-context.ts";
 
 /** A body that runs one tool call or one program under a ProcessContext. */
@@ -80,6 +82,12 @@ export class PluginHost {
   /** Every definition (tools, then programs). */
   definitions(): ProcessBodyDefinition[] {
     return [...this.#tools.values(), ...this.#programs.values()];
+  }
+
+  /** Every tool, then every program, by name, with its arguments as JSON Schema. */
+  catalog(): CatalogEntry[] {
+    const tools = this.toolNames().map((name) => catalogEntry("tool", this.#tools.get(name)!));
+    return [...tools, ...this.programNames().map((name) => catalogEntry("program", this.#programs.get(name)!))];
   }
 
   /**

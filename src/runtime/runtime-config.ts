@@ -1,6 +1,7 @@
 import type { ProcessRegistry, DurabilityTier } from "../registry/port.ts";
 import type { ConcurrencyLimits } from "./limits.ts";
 import type { LashObserver } from "./observer.ts";
+import type { SessionStore } from "../sessions/session-store.ts";
 import type { PluginHost } from "./plugin.ts";
 import type { ProcessContext } from "./process-context.ts";
 import type { WakeTarget } from "./wake.ts";
@@ -30,6 +31,8 @@ export interface LashRuntime {
   caps?: ResourceCaps;
   /** Metrics and trace hooks (none when absent). */
   observer?: LashObserver;
+  /** Session conversations, read by `LashProcesses/session` (and written by the built-in runner). */
+  sessions?: SessionStore;
 }
 
 export interface ResourceCaps {

@@ -6,6 +6,9 @@ import { noopObserver, type LashObserver } from "../runtime/observer.ts";
 import { PluginHost, type Plugin } from "../runtime/plugin.ts";
 import type { LashRuntime, ResourceCaps, SessionTurnRunner } from "../runtime/runtime-config.ts";
 import { DEFAULT_CAPS } from "../runtime/resource-caps.ts";
+import type { ModelConfig } from "../runtime/session-turn/model-config.ts";
+import { createSessionTurnRunner } from "../runtime/session-turn/session-turn-runner.ts";
+import type { SessionStore } from "../sessions/session-store.ts";
 import { stdPlugin } from "../runtime/std/std-plugin.ts";
 import type { WakeTarget } from "../runtime/wake.ts";
 import { createProcessWorkflow, type WorkflowOptions } from "../workflows/process-workflow.ts";
@@ -26,9 +29,14 @@ export interface ServicesConfig {
   enableTestTools?: boolean;
   /** Hosts `std.http` may reach on loopback/link-local/private addresses (`LASH_HTTP_ALLOW`). */
   httpAllow?: readonly string[];
+  /** The host's own runner for `session_turn` processes; takes precedence over `model`. */
   sessionTurnRunner?: SessionTurnRunner;
   /** Caps on events per process and processes per session (defaults: `DEFAULT_CAPS`). */
   caps?: Partial<ResourceCaps>;
+  /** Session conversations (`openSessionStore(registryUrl)`); needed by `model` and `LashProcesses/session`. */
+  sessions?: SessionStore;
+  /** The built-in runner on an OpenAI-compatible chat-completions API (`LASH_MODEL_*`). */
+  model?: ModelConfig;
   /** Where the recovery service reaches Restate's admin API and ingress. */
   restate?: RestateEndpoints;
   workflow?: WorkflowOptions;
@@ -45,14 +53,20 @@ export const DEFAULT_RESTATE_ENDPOINTS: RestateEndpoints = { adminUrl: DEFAULT_R
 /** The Restate service definitions, for hosts that bind them to an endpoint themselves. */
 export function createServices(config: ServicesConfig) {
   const observer = config.observer ?? noopObserver;
+  const plugins = new PluginHost([
+    stdPlugin({ enableShell: config.enableShell ?? false, enableTestTools: config.enableTestTools ?? false, httpAllow: config.httpAllow ?? [] }),
+    ...(config.plugins ?? []),
+  ]);
+  const sessionTurnRunner = config.sessionTurnRunner ?? builtInRunner(config, plugins);
   const rt: LashRuntime = {
     registry: observer.registry(config.registry),
     observer,
-    plugins: new PluginHost([stdPlugin({ enableShell: config.enableShell ?? false, enableTestTools: config.enableTestTools ?? false, httpAllow: config.httpAllow ?? [] }), ...(config.plugins ?? [])]),
+    plugins,
     hostProfileId: config.hostProfileId ?? "default",
     durability: config.durability ?? "durable",
     ...(config.wakeTarget ? { wakeTarget: config.wakeTarget } : {}),
-    ...(config.sessionTurnRunner ? { sessionTurnRunner: config.sessionTurnRunner } : {}),
+    ...(sessionTurnRunner ? { sessionTurnRunner } : {}),
+    ...(config.sessions ? { sessions: config.sessions } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
     caps: { ...DEFAULT_CAPS, ...config.caps },
   };
@@ -69,4 +83,10 @@ export function createServices(config: ServicesConfig) {
     limiter,
   ];
   return { runtime: rt, workflow, processes, recovery, limiter, all };
+}
+
+function builtInRunner(config: ServicesConfig, plugins: PluginHost): SessionTurnRunner | undefined {
+  if (config.model === undefined) return undefined;
+  if (config.sessions === undefined) throw new Error("createServices: `model` needs `sessions` (a session store, e.g. openSessionStore(registryUrl))");
+  return createSessionTurnRunner({ sessions: config.sessions, catalog: plugins.catalog(), config: config.model });
 }

@@ -1,7 +1,7 @@
 import * as restate from "@restatedev/restate-sdk";
 import type { z } from "zod";
 import { ProcessRecord, ServiceNames, isTerminalStatus, redactRecord } from "../model/index.ts";
-import { EventsInput, EventsPage, GetInput, ListInput, ProcessPage, StartInput, StartResult } from "../model/wire.ts";
+import { CatalogOutput, EventsInput, EventsPage, GetInput, ListInput, ProcessPage, SessionInput, SessionOutput, StartInput, StartResult } from "../model/wire.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
@@ -9,6 +9,7 @@ import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-
 import type { ProcessWorkflow, RunRequest } from "../workflows/process-workflow.ts";
 import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
 import { checkSessionCap } from "../runtime/resource-caps.ts";
+import { readSession } from "./session-handlers.ts";
 
 
 /**
@@ -61,6 +62,12 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         const first = await registry.waitEventAfter(id, undefined, after, waitMs);
         return { events: first === undefined ? [] : await page() };
       }),
+
+      /** The endpoint's catalog: every tool and program with its arguments as JSON Schema. */
+      tools: restate.handlers.handler({ output: json(CatalogOutput) }, async () => ({ tools: rt.plugins.catalog() })),
+
+      /** A session's conversation (messages, tool calls and results, usage), in append order. */
+      session: restate.handlers.handler({ input: json(SessionInput), output: json(SessionOutput) }, async (_ctx: restate.Context, input) => readSession(rt, input)),
     },
     options: terminalHandlerOptions,
   });

@@ -1,0 +1,63 @@
+import OpenAI from "openai";
+import { ChatCompletionStream } from "openai/lib/ChatCompletionStream";
+import type { ChatCompletion, ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
+import type { SessionMessage, TokenUsage } from "../../model/session-entry.ts";
+import { ProcessFailure } from "../process-failure.ts";
+
+/** What one model call journals: the assistant's message and what it cost. */
+export interface ModelAnswer {
+  message: Extract<SessionMessage, { role: "assistant" }>;
+  usage: TokenUsage;
+  finishReason: string;
+}
+
+/**
+ * One chat-completions request (streamed and assembled, or not), run inside a durable
+ * step. 429, 5xx and connection errors are retried by the `openai` client with backoff
+ * (honouring Retry-After) and then by the step's own retry; any other 4xx is a
+ * deterministic failure naming the status and the provider's message, journaled so a
+ * replay does not send it again.
+ */
+export async function callModel(client: OpenAI, params: ChatCompletionCreateParamsBase, stream: boolean, signal: AbortSignal): Promise<ModelAnswer> {
+  let completion: ChatCompletion;
+  try {
+    if (stream) {
+      // Assembled by the SDK's stream helper from the raw chunks, so it does not also parse
+      // structured output: the output contract is checked, with a reason, by the runner.
+      const chunks = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
+      completion = await ChatCompletionStream.fromReadableStream(chunks.toReadableStream()).finalChatCompletion();
+    } else {
+      completion = await client.chat.completions.create({ ...params, stream: false }, { signal });
+    }
+  } catch (err) {
+    throw rejected(err) ?? err;
+  }
+  const choice = completion.choices[0];
+  if (choice === undefined) throw new Error("the model API answered without a choice");
+  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === "function" ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
+  const usage = completion.usage;
+  return {
+    message: { role: "assistant", content: choice.message.content ?? null, ...(toolCalls.length ? { toolCalls } : {}) },
+    usage: {
+      promptTokens: usage?.prompt_tokens ?? 0,
+      completionTokens: usage?.completion_tokens ?? 0,
+      totalTokens: usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0),
+    },
+    finishReason: choice.finish_reason ?? "unknown",
+  };
+}
+
+/** A 4xx other than 408/409/429: the request itself is wrong, retrying cannot help. */
+function rejected(err: unknown): ProcessFailure | undefined {
+  if (!(err instanceof OpenAI.APIError) || err.status === undefined) return undefined;
+  const status = err.status;
+  if (status < 400 || status >= 500 || status === 408 || status === 409 || status === 429) return undefined;
+  const provider = providerMessage(err) ?? err.message;
+  const cls = status === 401 || status === 403 ? "permission_denied" : "invalid_request";
+  return new ProcessFailure(cls, "model_request_rejected", `model API answered HTTP ${status}: ${provider}`, { raw: { status, error: (err.error ?? null) as never } });
+}
+
+function providerMessage(err: InstanceType<typeof OpenAI.APIError>): string | undefined {
+  const body = err.error as { message?: unknown } | undefined;
+  return typeof body?.message === "string" ? body.message : undefined;
+}
