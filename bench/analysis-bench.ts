@@ -43,7 +43,8 @@ export interface AnalysisResult {
   profiles: ProfiledRun[];
 }
 
-export const INCLUSIVE = /^(register|markStarted|setStatus|complete|appendEvent|get|countEvents|parseOrThrow|safeParse|parse|prepareRegistration|canonicalHash|JSON\.stringify|stringify|toRecord|checkRegistration|guard|step|run|finish|executeBody|runBody|sendWake|resolveQuietly|sweepPage|recoverRow|submitRun|runInvocations|fetch)$/;
+export const INCLUSIVE =
+  /^(register|markStarted|setStatus|complete|appendEvent|get|countEvents|parseOrThrow|safeParse|parse|prepareRegistration|canonicalHash|JSON\.stringify|stringify|toRecord|checkRegistration|guard|step|run|finish|executeBody|runBody|sendWake|resolveQuietly|sweepPage|recoverRow|submitRun|runInvocations|fetch)$/;
 
 export async function runAnalysis(opts: { processes: number; concurrency: number; steps: number }, log: (line: string) => void): Promise<AnalysisResult> {
   const stack = await startBenchStack({ lash: true, bare: true, controlDir: true });
@@ -87,7 +88,12 @@ export async function runAnalysis(opts: { processes: number; concurrency: number
       await closedLoop({ concurrency: opts.concurrency, durationMs: 3_000, maxRequests: opts.concurrency * 4, request: (i) => send(`prof-${system}-w${i}`) });
       const base = await startWindow(ep, dir, system, 1);
       const cpu0 = { ep: cpuMsOf(ep.pid), rs: cpuMsOf(stack.restate.pid) };
-      const res = await closedLoop({ concurrency: opts.concurrency, durationMs: 120_000, maxRequests: opts.processes, request: (i) => send(`prof-${system}-${i}`) });
+      const res = await closedLoop({
+        concurrency: opts.concurrency,
+        durationMs: 120_000,
+        maxRequests: opts.processes,
+        request: (i) => send(`prof-${system}-${i}`),
+      });
       const cpu1 = { ep: cpuMsOf(ep.pid), rs: cpuMsOf(stack.restate.pid) };
       await endWindow(ep, base);
       if (res.errors > 0) throw new Error(`profiled ${system} run: ${res.errors} errors, first: ${res.firstError}`);

@@ -77,7 +77,10 @@ export async function runCancelMemory(
       const bareRssMiB = memoryOf(stack.bare!.pid).rssMiB;
       const restateRssMiB = memoryOf(stack.restate.pid).rssMiB;
       probes += 1;
-      const [lashHeap, bareHeap] = await Promise.all([heapProbe(stack.lash!.pid, stack.controlDir!, "lash", probes), heapProbe(stack.bare!.pid, stack.controlDir!, "bare", probes)]);
+      const [lashHeap, bareHeap] = await Promise.all([
+        heapProbe(stack.lash!.pid, stack.controlDir!, "lash", probes),
+        heapProbe(stack.bare!.pid, stack.controlDir!, "bare", probes),
+      ]);
       const p: MemoryPoint = {
         phase,
         lashRssMiB,
@@ -152,7 +155,9 @@ export async function runCancelMemory(
       }
       const series: CancelSeries = { phase, visible: summarize(visible), answered: summarize(answered), timeouts };
       cancels.push(series);
-      log(`  cancel (${phase}): visible p50=${series.visible.p50.toFixed(1)}ms p99=${series.visible.p99.toFixed(1)}ms, answered p50=${series.answered.p50.toFixed(1)}ms, n=${series.visible.n}, timeouts=${timeouts}`);
+      log(
+        `  cancel (${phase}): visible p50=${series.visible.p50.toFixed(1)}ms p99=${series.visible.p99.toFixed(1)}ms, answered p50=${series.answered.p50.toFixed(1)}ms, n=${series.visible.n}, timeouts=${timeouts}`,
+      );
     };
 
     const result: CancelMemoryResult = { processes: opts.processes, nodeFlags: opts.nodeFlags ?? "", startSeconds, memory, cancels, heap };

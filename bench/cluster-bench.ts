@@ -44,7 +44,14 @@ try {
   const bare = await startEndpointProcess({ entry: "bench/bare-endpoint.ts", env });
   endpoints.push(bare);
   for (const ep of endpoints) {
-    await waitFor(async () => registerDeployment(n1.adminUrl, ep.url).then(() => true, () => false), { timeoutMs: 60_000, intervalMs: 500, what: "deployment" });
+    await waitFor(
+      async () =>
+        registerDeployment(n1.adminUrl, ep.url).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 60_000, intervalMs: 500, what: "deployment" },
+    );
   }
 
   const rounds: Record<System, { perSecond: number; p50: number; p99: number; errors: number }[]> = { bare: [], lash: [], "lash-start": [] };
@@ -61,14 +68,18 @@ try {
     }
   }
 
-  console.log(`\n3-node Restate cluster (replication 2), ${STEPS} steps, concurrency ${CONCURRENCY}, ${DURATION_MS} ms x ${ROUNDS} round(s); ` +
-    `${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at the end\n`);
+  console.log(
+    `\n3-node Restate cluster (replication 2), ${STEPS} steps, concurrency ${CONCURRENCY}, ${DURATION_MS} ms x ${ROUNDS} round(s); ` +
+      `${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at the end\n`,
+  );
   console.log("| System | processes/s (median round) | p50 ms | p99 ms | errors |");
   console.log("| --- | --- | --- | --- | --- |");
   for (const system of ["bare", "lash"] as const) {
     const r = rounds[system];
-    console.log(`| ${system === "bare" ? "bare workflow (3 ctx.run)" : "lash (LashProcessWorkflow/run, PostgreSQL registry)"} | ` +
-      `${fmt(median(r.map((x) => x.perSecond)))} | ${fmt(median(r.map((x) => x.p50)))} | ${fmt(median(r.map((x) => x.p99)))} | ${r.reduce((a, x) => a + x.errors, 0)} |`);
+    console.log(
+      `| ${system === "bare" ? "bare workflow (3 ctx.run)" : "lash (LashProcessWorkflow/run, PostgreSQL registry)"} | ` +
+        `${fmt(median(r.map((x) => x.perSecond)))} | ${fmt(median(r.map((x) => x.p50)))} | ${fmt(median(r.map((x) => x.p99)))} | ${r.reduce((a, x) => a + x.errors, 0)} |`,
+    );
   }
   const ratio = median(rounds.lash.map((x) => x.perSecond)) / median(rounds.bare.map((x) => x.perSecond));
   console.log(`\nlash / bare throughput: ${fmt(ratio, 2)}`);

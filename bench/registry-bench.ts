@@ -100,15 +100,32 @@ async function dropPgSchema(schema: string): Promise<void> {
 }
 
 /** Measures every op on one registry; returns how many rows the table had for listNonTerminal. */
-async function measureBackend(backend: string, registry: ProcessRegistry, opts: RegistryBenchOptions, cells: RegistryCell[], log: (line: string) => void): Promise<number> {
+async function measureBackend(
+  backend: string,
+  registry: ProcessRegistry,
+  opts: RegistryBenchOptions,
+  cells: RegistryCell[],
+  log: (line: string) => void,
+): Promise<number> {
   const reg = (id: string) => ({ ...registrationFor(id, toolCall("std.echo", { value: id })), eventTypes: [{ name: "bench.tick" }] });
   const measure = async (op: string, concurrency: number, maxRequests: number, request: (i: number) => Promise<unknown>) => {
     const res = await closedLoop({ concurrency, durationMs: opts.maxMsPerCell, maxRequests, request: async (i) => void (await request(i)) });
     const lat = summarize(res.latenciesMs);
-    const cell: RegistryCell = { backend, op, concurrency, opsPerSec: res.completed / (res.elapsedMs / 1000), p50Ms: lat.p50, p99Ms: lat.p99, n: res.completed, errors: res.errors };
+    const cell: RegistryCell = {
+      backend,
+      op,
+      concurrency,
+      opsPerSec: res.completed / (res.elapsedMs / 1000),
+      p50Ms: lat.p50,
+      p99Ms: lat.p99,
+      n: res.completed,
+      errors: res.errors,
+    };
     if (res.firstError !== undefined) cell.firstError = res.firstError;
     cells.push(cell);
-    log(`  ${backend.padEnd(8)} ${op.padEnd(22)} c=${String(concurrency).padStart(2)}: ${cell.opsPerSec.toFixed(0)} ops/s p50=${lat.p50.toFixed(3)}ms p99=${lat.p99.toFixed(3)}ms n=${cell.n}${cell.errors ? ` errors=${cell.errors} (${cell.firstError})` : ""}`);
+    log(
+      `  ${backend.padEnd(8)} ${op.padEnd(22)} c=${String(concurrency).padStart(2)}: ${cell.opsPerSec.toFixed(0)} ops/s p50=${lat.p50.toFixed(3)}ms p99=${lat.p99.toFixed(3)}ms n=${cell.n}${cell.errors ? ` errors=${cell.errors} (${cell.firstError})` : ""}`,
+    );
     return res.completed;
   };
 

@@ -141,22 +141,40 @@ function targets(p: P, r: BenchResults): void {
   const b64 = cell(r.throughput, "bare", 3, 64);
   const l64 = cell(r.throughput, "lash", 3, 64);
   const ratio = b64 && l64 ? l64.throughput / b64.throughput : undefined;
-  rows.push(["3-step throughput at concurrency 64 >= 0.8 x bare", ratio === undefined ? "n/a" : `${fmt(ratio, 2)} x (${fmt(l64!.throughput, 0)}/s vs ${fmt(b64!.throughput, 0)}/s)`, verdict(ratio === undefined ? undefined : ratio >= 0.8)]);
+  rows.push([
+    "3-step throughput at concurrency 64 >= 0.8 x bare",
+    ratio === undefined ? "n/a" : `${fmt(ratio, 2)} x (${fmt(l64!.throughput, 0)}/s vs ${fmt(b64!.throughput, 0)}/s)`,
+    verdict(ratio === undefined ? undefined : ratio >= 0.8),
+  ]);
   const b1 = cell(r.throughput, "bare", 3, 1);
   const l1 = cell(r.throughput, "lash", 3, 1);
   const over = b1 && l1 ? l1.latency.p50 - b1.latency.p50 : undefined;
-  rows.push(["p50 latency overhead at concurrency 1 <= 3 ms above bare (3 steps)", over === undefined ? "n/a" : `${signed(over)} ms (${fmt(l1!.latency.p50, 1)} vs ${fmt(b1!.latency.p50, 1)} ms)`, verdict(over === undefined ? undefined : over <= 3)]);
+  rows.push([
+    "p50 latency overhead at concurrency 1 <= 3 ms above bare (3 steps)",
+    over === undefined ? "n/a" : `${signed(over)} ms (${fmt(l1!.latency.p50, 1)} vs ${fmt(b1!.latency.p50, 1)} ms)`,
+    verdict(over === undefined ? undefined : over <= 3),
+  ]);
   const rec10k = r.recovery?.find((x) => x.rows === 10_000);
-  rows.push(["one sweep submits 10,000 rows in <= 10 s", rec10k ? `${fmt(rec10k.sweepSeconds, 1)} s (${String(rec10k.report.submitted)} submitted)` : "n/a (quick mode: 1,000 rows only)", verdict(rec10k ? rec10k.sweepSeconds <= 10 && rec10k.report.submitted === 10_000 : undefined)]);
+  rows.push([
+    "one sweep submits 10,000 rows in <= 10 s",
+    rec10k ? `${fmt(rec10k.sweepSeconds, 1)} s (${String(rec10k.report.submitted)} submitted)` : "n/a (quick mode: 1,000 rows only)",
+    verdict(rec10k ? rec10k.sweepSeconds <= 10 && rec10k.report.submitted === 10_000 : undefined),
+  ]);
   const cm = r.cancelMemory?.find((x) => x.nodeFlags === "");
   const worstCancel = cm?.cancels.reduce((a, b) => (b.visible.p50 > a.visible.p50 ? b : a));
-  rows.push(["cancel p50 <= 50 ms (cancel -> `cancelled` in the registry)", worstCancel ? cm!.cancels.map((c) => `${fmt(c.visible.p50, 1)} ms (${c.phase})`).join("; ") : "n/a", verdict(worstCancel ? worstCancel.visible.p50 <= 50 : undefined)]);
+  rows.push([
+    "cancel p50 <= 50 ms (cancel -> `cancelled` in the registry)",
+    worstCancel ? cm!.cancels.map((c) => `${fmt(c.visible.p50, 1)} ms (${c.phase})`).join("; ") : "n/a",
+    verdict(worstCancel ? worstCancel.visible.p50 <= 50 : undefined),
+  ]);
   const suspended = cm?.memory.find((x) => x.phase.includes("suspended"));
   const waiting = cm?.memory.find((x) => x.phase.includes("waiting"));
   const mem = suspended ?? waiting;
   rows.push([
     "endpoint RSS <= 200 MB with 1,000 suspended processes",
-    mem ? `${fmt(mem.lashRssMiB, 0)} MiB = ${fmt((mem.lashRssMiB * 2 ** 20) / 1e6, 0)} MB (${mem.phase})${suspended ? "" : "; quick mode does not wait for Restate to suspend them"}` : "n/a",
+    mem
+      ? `${fmt(mem.lashRssMiB, 0)} MiB = ${fmt((mem.lashRssMiB * 2 ** 20) / 1e6, 0)} MB (${mem.phase})${suspended ? "" : "; quick mode does not wait for Restate to suspend them"}`
+      : "n/a",
     verdict(mem ? mem.lashRssMiB <= MB200_IN_MIB : undefined),
   ]);
   const semi = r.cancelMemory?.find((x) => x.nodeFlags !== "");
@@ -205,7 +223,9 @@ function throughputSection(p: P, cells: ThroughputCell[]): void {
     const l = cell(cells, "lash", steps, conc);
     if (!b || !l) continue;
     const tot = (c: ThroughputCell) => c.cpuMsPerProcess.endpoint + c.cpuMsPerProcess.restate + c.cpuMsPerProcess.client;
-    p(`| ${steps} | ${conc} | ${fmt(b.cpuMsPerProcess.endpoint, 2)} | ${fmt(l.cpuMsPerProcess.endpoint, 2)} | ${fmt(b.cpuMsPerProcess.restate, 2)} | ${fmt(l.cpuMsPerProcess.restate, 2)} | ${fmt(tot(b), 2)} | ${fmt(tot(l), 2)} |`);
+    p(
+      `| ${steps} | ${conc} | ${fmt(b.cpuMsPerProcess.endpoint, 2)} | ${fmt(l.cpuMsPerProcess.endpoint, 2)} | ${fmt(b.cpuMsPerProcess.restate, 2)} | ${fmt(l.cpuMsPerProcess.restate, 2)} | ${fmt(tot(b), 2)} | ${fmt(tot(l), 2)} |`,
+    );
   }
   p("");
 }
@@ -213,7 +233,11 @@ function throughputSection(p: P, cells: ThroughputCell[]): void {
 function profileTable(p: P, lash: ProfileSummary, bare: ProfileSummary, lashN: number, bareN: number): void {
   const cats = new Set([...lash.categories.map((c) => c.category), ...bare.categories.map((c) => c.category)]);
   p("| where the endpoint's thread was busy | lash ms/process | bare ms/process |", "|---|---:|---:|");
-  const rows = [...cats].map((cat) => ({ cat, l: (lash.categories.find((c) => c.category === cat)?.ms ?? 0) / lashN, b: (bare.categories.find((c) => c.category === cat)?.ms ?? 0) / bareN }));
+  const rows = [...cats].map((cat) => ({
+    cat,
+    l: (lash.categories.find((c) => c.category === cat)?.ms ?? 0) / lashN,
+    b: (bare.categories.find((c) => c.category === cat)?.ms ?? 0) / bareN,
+  }));
   for (const row of rows.sort((a, b) => b.l - a.l)) p(`| ${row.cat} | ${fmt(row.l, 3)} | ${fmt(row.b, 3)} |`);
   p(`| **total busy (not idle)** | **${fmt(lash.busyMs / lashN, 3)}** | **${fmt(bare.busyMs / bareN, 3)}** |`, "");
 }
@@ -227,8 +251,13 @@ function analysisSection(p: P, a: AnalysisResult, cells: ThroughputCell[] | unde
     const s = a.journal.find((j) => j.steps === steps && j.system === "lash-start");
     p(`| ${steps} | ${b?.entries} (${b?.commands}) | ${l?.entries} (${l?.commands}) | ${s?.entries ?? ""} | ${b && l ? l.entries - b.entries : ""} |`);
   }
-  if (a.startJournal) p("", `\`LashProcesses/start\` itself adds one more invocation with ${a.startJournal.entries} journal entries (${a.startJournal.commands} commands).`);
-  p("", "The 3-step journals side by side (`index type \"name\"`); every `Notification` after a command is a round trip to restate-server that the handler waits for:", "");
+  if (a.startJournal)
+    p("", `\`LashProcesses/start\` itself adds one more invocation with ${a.startJournal.entries} journal entries (${a.startJournal.commands} commands).`);
+  p(
+    "",
+    'The 3-step journals side by side (`index type "name"`); every `Notification` after a command is a round trip to restate-server that the handler waits for:',
+    "",
+  );
   p("| bare | lash |", "|---|---|");
   const bl = a.listings.bare ?? [];
   const ll = a.listings.lash ?? [];
@@ -245,7 +274,13 @@ function analysisSection(p: P, a: AnalysisResult, cells: ThroughputCell[] | unde
     );
     for (const c of lash.registryCalls) p(`| ${c.method} | ${fmt(c.perProcess, 2)} | ${fmt(c.msPerProcess, 3)} |`);
     const total = lash.registryCalls.reduce((n, c) => n + c.msPerProcess, 0);
-    p(`| **total** | ${fmt(lash.registryCalls.reduce((n, c) => n + c.perProcess, 0), 2)} | **${fmt(total, 3)}** |`, "");
+    p(
+      `| **total** | ${fmt(
+        lash.registryCalls.reduce((n, c) => n + c.perProcess, 0),
+        2,
+      )} | **${fmt(total, 3)}** |`,
+      "",
+    );
   }
   if (lash && bare) {
     p(
@@ -308,7 +343,10 @@ function registrySection(p: P, r: RegistryBenchResult): void {
     "| backend | operation | concurrency | ops/s | p50 ms | p99 ms | n |",
     "|---|---|---:|---:|---:|---:|---:|",
   );
-  for (const c of r.cells) p(`| ${c.backend} | ${c.op} | ${c.concurrency} | ${fmt(c.opsPerSec, 0)} | ${fmt(c.p50Ms, 3)} | ${fmt(c.p99Ms, 3)} | ${c.n}${c.errors ? ` (${c.errors} errors: ${c.firstError})` : ""} |`);
+  for (const c of r.cells)
+    p(
+      `| ${c.backend} | ${c.op} | ${c.concurrency} | ${fmt(c.opsPerSec, 0)} | ${fmt(c.p50Ms, 3)} | ${fmt(c.p99Ms, 3)} | ${c.n}${c.errors ? ` (${c.errors} errors: ${c.firstError})` : ""} |`,
+    );
   for (const s of r.skipped) p("", `${s.backend} was not measured: ${s.reason}`);
   p("");
 }
@@ -337,7 +375,12 @@ function recoverySection(p: P, results: RecoveryResult[], profiled: RecoveryResu
   );
   if (profiled?.profile) {
     const pr = profiled.profile;
-    p(`Profile of the endpoint during a ${profiled.rows}-row sweep (${fmt(profiled.sweepSeconds, 1)} s, profiled, so slower):`, "", "| where the endpoint's thread was busy | ms per row |", "|---|---:|");
+    p(
+      `Profile of the endpoint during a ${profiled.rows}-row sweep (${fmt(profiled.sweepSeconds, 1)} s, profiled, so slower):`,
+      "",
+      "| where the endpoint's thread was busy | ms per row |",
+      "|---|---:|",
+    );
     for (const c of pr.categories) p(`| ${c.category} | ${fmt(c.ms / profiled.rows, 3)} |`);
     p(`| **total busy** | **${fmt(pr.busyMs / profiled.rows, 3)}** |`, "", "| call (inclusive) | ms per row |", "|---|---:|");
     for (const f of pr.inclusive.filter((x) => x.ms / profiled.rows >= 0.05)) p(`| \`${f.fn}\` | ${fmt(f.ms / profiled.rows, 3)} |`);
@@ -349,7 +392,11 @@ function memRow(p: P, flags: string, m: MemoryPoint): void {
   const h = m.lashAfterGc.heap;
   p(
     `| ${flags || "default"} | ${m.phase} | ${fmt(m.lashRssMiB, 1)} | ${fmt(m.lashAfterGc.rssMiB, 1)} | ${fmt(h.heapUsedMiB, 1)} / ${fmt(h.heapTotalMiB, 1)} | ` +
-      `${fmt(m.lashAfterGc.resident.fileMiB, 0)} / ${fmt(m.lashAfterGc.resident.mallocMiB, 0)} / ${fmt(m.lashAfterGc.resident.wasmMiB, 0)} / ${fmt(m.lashAfterGc.resident.otherAnonMiB, 0)} | ${fmt(m.bareRssMiB, 1)} | ${fmt(m.bareAfterGc.heap.heapUsedMiB, 1)} / ${fmt(m.bareAfterGc.heap.heapTotalMiB, 1)} | ${fmt(m.restateRssMiB, 0)} | ${Object.entries(m.invocations).map(([k, v]) => `${v} ${k}`).join(", ")} |`,
+      `${fmt(m.lashAfterGc.resident.fileMiB, 0)} / ${fmt(m.lashAfterGc.resident.mallocMiB, 0)} / ${fmt(m.lashAfterGc.resident.wasmMiB, 0)} / ${fmt(m.lashAfterGc.resident.otherAnonMiB, 0)} | ${fmt(m.bareRssMiB, 1)} | ${fmt(m.bareAfterGc.heap.heapUsedMiB, 1)} / ${fmt(m.bareAfterGc.heap.heapTotalMiB, 1)} | ${fmt(m.restateRssMiB, 0)} | ${Object.entries(
+        m.invocations,
+      )
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")} |`,
   );
 }
 
@@ -367,7 +414,11 @@ function cancelMemorySection(p: P, results: CancelMemoryResult[]): void {
     "| endpoint flags | state of the waiting runs | n | cancel -> `cancelled` in registry p50 ms | p99 ms | max ms | cancel answered p50 ms | timeouts |",
     "|---|---|---:|---:|---:|---:|---:|---:|",
   );
-  for (const r of results) for (const c of r.cancels) p(`| ${r.nodeFlags || "default"} | ${c.phase} | ${c.visible.n} | ${fmt(c.visible.p50)} | ${fmt(c.visible.p99)} | ${fmt(c.visible.max)} | ${fmt(c.answered.p50)} | ${c.timeouts} |`);
+  for (const r of results)
+    for (const c of r.cancels)
+      p(
+        `| ${r.nodeFlags || "default"} | ${c.phase} | ${c.visible.n} | ${fmt(c.visible.p50)} | ${fmt(c.visible.p99)} | ${fmt(c.visible.max)} | ${fmt(c.answered.p50)} | ${c.timeouts} |`,
+      );
   p(
     "",
     "## 5. Memory",
@@ -398,7 +449,8 @@ function findings(p: P, r: BenchResults): void {
   const exec = lashProfile?.summary.topSelf.find((f) => f.fn === "exec");
   const regMs = lashProfile?.registryCalls?.reduce((n, c) => n + c.msPerProcess, 0);
   const j3 = (s: string) => r.analysis?.journal.find((j) => j.steps === 3 && j.system === s);
-  const wi = (variant: string, conc: number, system: string) => r.whatIf?.find((v) => v.variant === variant)?.cells.find((c) => c.concurrency === conc && c.system === system);
+  const wi = (variant: string, conc: number, system: string) =>
+    r.whatIf?.find((v) => v.variant === variant)?.cells.find((c) => c.concurrency === conc && c.system === system);
   const ratioOf = (variant: string) => {
     const b = wi(variant, 64, "bare");
     const l = wi(variant, 64, "lash");
@@ -456,7 +508,9 @@ function findings(p: P, r: BenchResults): void {
     "   registry calls took 5.5 ms per process and `exec` was 42% of the endpoint's busy time. What-if, same workload,",
     "   only the registry differs:",
     `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O)` +
-      (overheadOf("memory") !== undefined ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.` : "."),
+      (overheadOf("memory") !== undefined
+        ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.`
+        : "."),
     "",
     `3. **Latency at concurrency 1: extra round trips.** A \`Notification\` in the journal listing is restate-server's answer to a`,
     "   command; lash has four command/answer pairs more than bare: `PeekPromise` (early-cancel check), the `register`",
@@ -480,12 +534,16 @@ function findings(p: P, r: BenchResults): void {
       (waitingSemi
         ? ` With \`${semi!.nodeFlags}\` the waiting state is ${fmt(waitingSemi.lashRssMiB, 0)} MiB (heap ${fmt(waitingSemi.lashAfterGc.heap.heapUsedMiB, 0)} / ${fmt(waitingSemi.lashAfterGc.heap.heapTotalMiB, 0)})` +
           (suspendedSemi ? ` and the suspended state ${fmt(suspendedSemi.lashRssMiB, 0)} MiB` : "") +
-          (semiRatio !== undefined ? `, at a throughput ratio of ${fmt(semiRatio, 2)} (what-if table; the product's setting: ${fmt(ratioOf("sqlite FULL"), 2)}).` : ".")
+          (semiRatio !== undefined
+            ? `, at a throughput ratio of ${fmt(semiRatio, 2)} (what-if table; the product's setting: ${fmt(ratioOf("sqlite FULL"), 2)}).`
+            : ".")
         : ""),
     "",
     "5. **Recovery** is bounded by process throughput, not by the sweep: the sweep's `/run/send` calls start the runs at",
     "   once on the same endpoint, so the sweep's request-response answer comes about when the last run finished" +
-      (rec10k ? ` (${rec10k.rows} rows: ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s, close to lash's concurrency-64 throughput)` : "") +
+      (rec10k
+        ? ` (${rec10k.rows} rows: ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s, close to lash's concurrency-64 throughput)`
+        : "") +
       (r.recoveryProfile?.profile ? "; the profiled sweep shows the same per-run SQLite commits as the largest item." : "."),
     "",
     "6. **Cancel** is well inside its target: the cancel handler's registry write and the durable promise resolve race",
@@ -540,18 +598,28 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
   const b = base.results;
   const rows: string[][] = [];
   const add = (metric: string, before: number | undefined, after: number | undefined, digits = 1, unit = "") => {
-    const change = before !== undefined && after !== undefined && Number.isFinite(before) && before !== 0 ? `${signed(((after - before) / before) * 100, 0)}%` : "";
+    const change =
+      before !== undefined && after !== undefined && Number.isFinite(before) && before !== 0 ? `${signed(((after - before) / before) * 100, 0)}%` : "";
     rows.push([metric, `${fmt(before, digits)}${unit}`, `${fmt(after, digits)}${unit}`, change]);
   };
   const c = (x: BenchResults, system: string, steps: number, conc: number) => cell(x.throughput, system, steps, conc);
-  for (const [steps, conc] of [[0, 1], [3, 1], [3, 64], [10, 64]] as const) {
+  for (const [steps, conc] of [
+    [0, 1],
+    [3, 1],
+    [3, 64],
+    [10, 64],
+  ] as const) {
     const bl = c(b, "lash", steps, conc);
     const bb = c(b, "bare", steps, conc);
     const al = c(r, "lash", steps, conc);
     const ab = c(r, "bare", steps, conc);
     if (conc === 1) {
       add(`lash p50 ms, ${steps} steps, concurrency 1`, bl?.latency.p50, al?.latency.p50);
-      add(`  p50 overhead over bare (same run) ms`, bl && bb ? bl.latency.p50 - bb.latency.p50 : undefined, al && ab ? al.latency.p50 - ab.latency.p50 : undefined);
+      add(
+        `  p50 overhead over bare (same run) ms`,
+        bl && bb ? bl.latency.p50 - bb.latency.p50 : undefined,
+        al && ab ? al.latency.p50 - ab.latency.p50 : undefined,
+      );
     } else {
       add(`lash processes/s, ${steps} steps, concurrency ${conc}`, bl?.throughput, al?.throughput, 0);
       add(`  lash / bare (same run)`, bl && bb ? bl.throughput / bb.throughput : undefined, al && ab ? al.throughput / ab.throughput : undefined, 2);
@@ -561,7 +629,10 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
   }
   const regWall = (x: BenchResults) => x.analysis?.profiles.find((q) => q.system === "lash")?.registryCalls?.reduce((n, q) => n + q.msPerProcess, 0);
   const regCalls = (x: BenchResults) =>
-    x.analysis?.profiles.find((q) => q.system === "lash")?.registryCalls?.map((q) => `${q.method} ${fmt(q.perProcess, 0)}`).join(", ") ?? "n/a";
+    x.analysis?.profiles
+      .find((q) => q.system === "lash")
+      ?.registryCalls?.map((q) => `${q.method} ${fmt(q.perProcess, 0)}`)
+      .join(", ") ?? "n/a";
   rows.push(["registry calls per process", regCalls(b), regCalls(r), ""]);
   add("registry wall ms per process (3 steps, concurrency 64)", regWall(b), regWall(r), 2);
   const sweep = (x: BenchResults) => x.recovery?.find((q) => q.rows === 10_000)?.sweepSeconds;

@@ -40,7 +40,11 @@ const renderIndex = process.argv.indexOf("--render");
 if (renderIndex > 0) {
   const from = process.argv[renderIndex + 1]!;
   const saved = JSON.parse(readFileSync(from, "utf8")) as BenchResults;
-  const target = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1]! : saved.mode === "full" ? join(REPO_ROOT, "BENCHMARKS.md") : join(REPO_ROOT, "bench/results/quick.md");
+  const target = process.argv.includes("--out")
+    ? process.argv[process.argv.indexOf("--out") + 1]!
+    : saved.mode === "full"
+      ? join(REPO_ROOT, "BENCHMARKS.md")
+      : join(REPO_ROOT, "bench/results/quick.md");
   writeFileSync(target, renderReport(saved, saved.mode === "full" ? baseline() : undefined));
   console.log(`rendered ${target} from ${from}`);
   process.exit(0);
@@ -55,7 +59,16 @@ const jsonOut = quick || outIndex > 0 ? jsonPath : join(REPO_ROOT, "bench/result
 /** Sizes per mode: quick is a smoke run with fewer samples and rows. */
 const CONFIG = quick
   ? {
-      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 400, measureMs: 1_200, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
+      throughput: {
+        steps: [0, 3, 10],
+        concurrencies: [1, 16, 64],
+        startVariantSteps: [3],
+        warmupMs: 400,
+        measureMs: 1_200,
+        maxRequestsPerRound: 4_000,
+        rounds: 1,
+        quietWaitMs: 0,
+      },
       analysis: { processes: 150, concurrency: 64, steps: 3 },
       whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
       registry: { rows: 500, maxMsPerCell: 400, concurrencies: [1, 16] },
@@ -65,7 +78,16 @@ const CONFIG = quick
       quietBudgetMs: 0,
     }
   : {
-      throughput: { steps: [0, 3, 10], concurrencies: [1, 16, 64], startVariantSteps: [3], warmupMs: 1_500, measureMs: 6_000, maxRequestsPerRound: 20_000, rounds: 2, quietWaitMs: 30_000 },
+      throughput: {
+        steps: [0, 3, 10],
+        concurrencies: [1, 16, 64],
+        startVariantSteps: [3],
+        warmupMs: 1_500,
+        measureMs: 6_000,
+        maxRequestsPerRound: 20_000,
+        rounds: 2,
+        quietWaitMs: 30_000,
+      },
       analysis: { processes: 1_500, concurrency: 64, steps: 3 },
       whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 1, quietWaitMs: 30_000 },
       registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
@@ -139,7 +161,14 @@ async function section<T>(name: string, errors: { section: string; error: string
 }
 
 const started = performance.now();
-const results: BenchResults = { mode: quick ? "quick" : "full", date: new Date().toISOString(), machine: machineInfo(), config: CONFIG, errors: [], seconds: 0 };
+const results: BenchResults = {
+  mode: quick ? "quick" : "full",
+  date: new Date().toISOString(),
+  machine: machineInfo(),
+  config: CONFIG,
+  errors: [],
+  seconds: 0,
+};
 try {
   const errors = results.errors;
   results.throughput = await section("1. throughput and latency, lash vs bare", errors, async () => {
@@ -179,7 +208,9 @@ try {
   mkdirSync(dirname(jsonOut), { recursive: true });
   writeFileSync(jsonOut, JSON.stringify(results, null, 1));
   writeFileSync(outPath, renderReport(results, quick ? undefined : baseline()));
-  log(`wrote ${outPath} and ${jsonOut} in ${(results.seconds / 60).toFixed(1)} min${results.errors.length ? ` (${results.errors.length} section(s) failed)` : ""}`);
+  log(
+    `wrote ${outPath} and ${jsonOut} in ${(results.seconds / 60).toFixed(1)} min${results.errors.length ? ` (${results.errors.length} section(s) failed)` : ""}`,
+  );
 } finally {
   clearTimeout(deadline);
   await runCleanups();

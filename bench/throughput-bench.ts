@@ -50,7 +50,19 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
   for (const steps of opts.steps) {
     for (const concurrency of opts.concurrencies) {
       const systems: System[] = ["bare", "lash", ...(opts.startVariantSteps.includes(steps) ? (["lash-start"] as const) : [])];
-      const acc = new Map<System, { lat: number[]; completed: number; elapsed: number; errors: number; firstError?: string; cpu: { endpoint: number; restate: number; client: number }; machineBusy: number; machineTotal: number }>();
+      const acc = new Map<
+        System,
+        {
+          lat: number[];
+          completed: number;
+          elapsed: number;
+          errors: number;
+          firstError?: string;
+          cpu: { endpoint: number; restate: number; client: number };
+          machineBusy: number;
+          machineTotal: number;
+        }
+      >();
       for (let round = 0; round < opts.rounds; round++) {
         const order = round % 2 === 0 ? systems : [...systems].reverse();
         for (const system of order) {
@@ -59,7 +71,14 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
           // A window during which other work took more than MAX_FOREIGN of the machine is measured again
           // (at most MAX_ATTEMPTS times, and only while the run's quiet budget lasts).
           let attempt = 0;
-          let window: { res: LoadResult; cpu0: { endpoint: number; restate: number }; cpu1: { endpoint: number; restate: number }; clientMs: number; busy: number; total: number };
+          let window: {
+            res: LoadResult;
+            cpu0: { endpoint: number; restate: number };
+            cpu1: { endpoint: number; restate: number };
+            clientMs: number;
+            busy: number;
+            total: number;
+          };
           for (;;) {
             attempt += 1;
             const prefix = `${system}-s${steps}-c${concurrency}-r${round}-${seq++}`;
@@ -69,7 +88,12 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
             const cpu0 = { endpoint: cpuMsOf(endpointPid), restate: cpuMsOf(stack.restate.pid) };
             const client0 = process.cpuUsage();
             const machine0 = machineCpuMs();
-            const res = await closedLoop({ concurrency, durationMs: opts.measureMs, maxRequests: opts.maxRequestsPerRound, request: (i) => send(`${prefix}-${i}`) });
+            const res = await closedLoop({
+              concurrency,
+              durationMs: opts.measureMs,
+              maxRequests: opts.maxRequestsPerRound,
+              request: (i) => send(`${prefix}-${i}`),
+            });
             const clientUs = process.cpuUsage(client0);
             const machine1 = machineCpuMs();
             const cpu1 = { endpoint: cpuMsOf(endpointPid), restate: cpuMsOf(stack.restate.pid) };
@@ -82,7 +106,15 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
             retriedWindows += 1;
           }
           const { res, cpu0, cpu1, clientMs } = window;
-          const a = acc.get(system) ?? { lat: [], completed: 0, elapsed: 0, errors: 0, cpu: { endpoint: 0, restate: 0, client: 0 }, machineBusy: 0, machineTotal: 0 };
+          const a = acc.get(system) ?? {
+            lat: [],
+            completed: 0,
+            elapsed: 0,
+            errors: 0,
+            cpu: { endpoint: 0, restate: 0, client: 0 },
+            machineBusy: 0,
+            machineTotal: 0,
+          };
           a.machineBusy += window.busy;
           a.machineTotal += window.total;
           a.lat.push(...res.latenciesMs);
@@ -121,6 +153,7 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
       }
     }
   }
-  if (noisyWindows > 0 || retriedWindows > 0) log(`  (${noisyWindows} window(s) started on a busy machine; ${retriedWindows} measured again because other work took > ${MAX_FOREIGN * 100}% of it)`);
+  if (noisyWindows > 0 || retriedWindows > 0)
+    log(`  (${noisyWindows} window(s) started on a busy machine; ${retriedWindows} measured again because other work took > ${MAX_FOREIGN * 100}% of it)`);
   return cells;
 }

@@ -17,14 +17,23 @@ const server = createServer((req, res) => {
   req.on("end", () => {
     const reply = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") return reply(404, { error: { message: `no route ${req.method} ${req.url}` } });
-    const request = JSON.parse(raw || "{}") as { model?: string; stream?: boolean; messages?: { role: string; content: string | null }[]; tools?: { function: { name: string } }[] };
+    const request = JSON.parse(raw || "{}") as {
+      model?: string;
+      stream?: boolean;
+      messages?: { role: string; content: string | null }[];
+      tools?: { function: { name: string } }[];
+    };
     if (request.stream) return reply(400, { error: { message: "this scripted server does not stream" } });
     const last = request.messages?.at(-1);
     const tool = request.tools?.[0]?.function.name;
     calls++;
     const message =
       last?.role === "user" && tool !== undefined
-        ? { role: "assistant", content: null, tool_calls: [{ id: `call-${calls}`, type: "function", function: { name: tool, arguments: JSON.stringify({ value: last.content }) } }] }
+        ? {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: `call-${calls}`, type: "function", function: { name: tool, arguments: JSON.stringify({ value: last.content }) } }],
+          }
         : { role: "assistant", content: `The ${last?.role === "tool" ? "tool" : "user"} said: ${last?.content ?? ""}` };
     reply(200, {
       id: `scripted-${calls}`,

@@ -41,7 +41,12 @@ export const EnvConfig = z.object({
   LASH_HTTP_ALLOW: z
     .string()
     .optional()
-    .transform((s) => (s ?? "").split(",").map((h) => h.trim()).filter((h) => h.length > 0)),
+    .transform((s) =>
+      (s ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter((h) => h.length > 0),
+    ),
   LASH_RECOVER_ON_START: flag(true),
   LASH_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   /** Concurrency limits: comma list of `<tool or program>=N` and `session=N`, e.g. `std.http=8,session=4`. */
@@ -83,12 +88,23 @@ export const EnvConfig = z.object({
   LASH_TURN_TOOLS: z
     .string()
     .optional()
-    .transform((s) => s?.split(",").map((t) => t.trim()).filter((t) => t.length > 0) ?? []),
+    .transform(
+      (s) =>
+        s
+          ?.split(",")
+          .map((t) => t.trim())
+          .filter((t) => t.length > 0) ?? [],
+    ),
   /** Comma-separated `publickeyv1_…` keys: requests must be signed by Restate. */
   RESTATE_IDENTITY_KEYS: z
     .string()
     .optional()
-    .transform((s) => s?.split(",").map((k) => k.trim()).filter((k) => k.length > 0)),
+    .transform((s) =>
+      s
+        ?.split(",")
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0),
+    ),
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;
 

@@ -33,7 +33,12 @@ export interface LashEndpoint {
  */
 export async function createLashEndpoint(config: EnvConfig, plugins: Plugin[] = [], opts: { observer?: LashObserver } = {}): Promise<LashEndpoint> {
   const model = modelConfigOf(config);
-  const observability = opts.observer ? undefined : await setUpObservability(config, createLog(config.LASH_LOG_FORMAT, (line) => console.info(line)));
+  const observability = opts.observer
+    ? undefined
+    : await setUpObservability(
+        config,
+        createLog(config.LASH_LOG_FORMAT, (line) => console.info(line)),
+      );
   const observer = opts.observer ?? observability?.observer;
   const registry = await openRegistry(config.LASH_REGISTRY_URL);
   const sessions = await openSessionStore(config.LASH_REGISTRY_URL);
@@ -88,7 +93,7 @@ export async function requestStartupSweep(config: EnvConfig, timeoutMs = 60_000,
     try {
       const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
       if (res.ok) {
-        log.info(`lash: start-up recovery sweep requested (${(await res.json() as { invocationId?: string }).invocationId ?? "sent"})`);
+        log.info(`lash: start-up recovery sweep requested (${((await res.json()) as { invocationId?: string }).invocationId ?? "sent"})`);
         return true;
       }
     } catch {

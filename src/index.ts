@@ -5,7 +5,15 @@
 export * from "./model/index.ts";
 
 export { openRegistry } from "./registry/open-registry.ts";
-export type { ProcessRegistry, DurabilityTier, RegisterResult, CompleteResult as RegistryCompleteResult, Page, CancelRequest, CancelRequestResult } from "./registry/port.ts";
+export type {
+  ProcessRegistry,
+  DurabilityTier,
+  RegisterResult,
+  CompleteResult as RegistryCompleteResult,
+  Page,
+  CancelRequest,
+  CancelRequestResult,
+} from "./registry/port.ts";
 
 export { definePlugin, defineTool, defineProgram } from "./runtime/plugin.ts";
 export type { Plugin, ToolDefinition, ProgramDefinition, ProcessBodyDefinition } from "./runtime/plugin.ts";

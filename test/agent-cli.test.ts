@@ -43,7 +43,14 @@ describe("lashctl tools and session", { timeout: 120_000 }, () => {
     env = { RESTATE_INGRESS_URL: s.ingress, RESTATE_ADMIN_URL: s.admin };
     await sessions.append("s-cli", [
       { turnId: "turn-a", attempt: 1, message: { role: "user", content: "hi" }, replayKey: "a/1/0" },
-      { turnId: "turn-a", attempt: 1, message: { role: "assistant", content: "hello" }, usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 }, final: true, replayKey: "a/1/1" },
+      {
+        turnId: "turn-a",
+        attempt: 1,
+        message: { role: "assistant", content: "hello" },
+        usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+        final: true,
+        replayKey: "a/1/1",
+      },
     ]);
   });
   after(async () => s?.close());
@@ -64,7 +71,10 @@ describe("lashctl tools and session", { timeout: 120_000 }, () => {
     assert.equal(text.code, 0, text.stderr);
     assert.equal(text.stdout.trim(), "#1  turn-a  user  hi\n#2  turn-a (final)  assistant  hello  [3 tokens]");
     const json = JSON.parse((await lashctl("session", "s-cli", "--after", "1", "--json")).stdout);
-    assert.deepEqual(json.entries.map((e: any) => [e.sequence, e.message.content]), [[2, "hello"]]);
+    assert.deepEqual(
+      json.entries.map((e: any) => [e.sequence, e.message.content]),
+      [[2, "hello"]],
+    );
     assert.equal((await lashctl("session", "nobody")).stdout.trim(), "no entries in session nobody");
     const bad = await s.post("/LashProcesses/session", { id: "" });
     assert.equal(bad.status, 400);

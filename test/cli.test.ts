@@ -101,8 +101,14 @@ describe("lashctl", { timeout: 120_000 }, () => {
     const record = JSON.parse((await lashctl("get", id, "--json")).stdout) as ProcessRecord;
     assert.deepEqual(record.input, { type: "program", name: "cli.greet", args: { name: "Ada" } });
     assert.deepEqual(record.provenance, { ownerScope: { sessionId: "cli-json" }, hostProfileId: "", causedBy: { kind: "host", id: "lashctl" } });
-    const events = (await lashctl("events", id, "--json")).stdout.trim().split("\n").map((l) => JSON.parse(l) as ProcessEvent);
-    assert.deepEqual(events.map((e) => e.type), ["process.started", "process.completed"]);
+    const events = (await lashctl("events", id, "--json")).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as ProcessEvent);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["process.started", "process.completed"],
+    );
   });
 
   it("exits 1 when the process fails or is cancelled, and prints why", async () => {
@@ -138,7 +144,10 @@ describe("lashctl", { timeout: 120_000 }, () => {
     assert.match(sent.stdout, /^signal go sent to cli-wait \(event #\d\)$/m);
     const followed = await follow;
     assert.equal(followed.code, 0, followed.stderr);
-    const types = followed.stdout.trim().split("\n").map((l) => l.split("  ")[2]);
+    const types = followed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split("  ")[2]);
     assert.deepEqual(types.sort(), ["process.completed", "process.started", "signal.go"]);
     assert.match(followed.stdout, /signal\.go {2}\{"ok":true\}/);
     assert.match((await lashctl("get", "cli-wait")).stdout, /^outcome +completed \{"payloads":\[\{"ok":true\}\]\}$/m);
@@ -155,7 +164,10 @@ describe("lashctl", { timeout: 120_000 }, () => {
 
   it("list filters by status and session, and pages with --limit/--cursor", async () => {
     const failed = JSON.parse((await lashctl("list", "--status", "failed", "--json")).stdout) as { items: { id: string }[] };
-    assert.deepEqual(failed.items.map((r) => r.id), ["cli-fail"]);
+    assert.deepEqual(
+      failed.items.map((r) => r.id),
+      ["cli-fail"],
+    );
     const first = await lashctl("list", "--session", "cli", "--limit", "1");
     assert.equal(first.code, 0, first.stderr);
     const cursor = /^more: lashctl list --cursor (\S+)$/m.exec(first.stdout)?.[1];
@@ -165,7 +177,13 @@ describe("lashctl", { timeout: 120_000 }, () => {
   });
 
   it("exits 3 for an unknown process or an unreachable Restate, 1 for a conflict, 2 for input the server rejects", async () => {
-    for (const args of [["get", "cli-nope"], ["await", "cli-nope"], ["events", "cli-nope"], ["signal", "cli-nope", "go"], ["cancel", "cli-nope"]]) {
+    for (const args of [
+      ["get", "cli-nope"],
+      ["await", "cli-nope"],
+      ["events", "cli-nope"],
+      ["signal", "cli-nope", "go"],
+      ["cancel", "cli-nope"],
+    ]) {
       const r = await lashctl(...args);
       assert.equal(r.code, 3, `lashctl ${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, /not_found: process "cli-nope" is not registered/);

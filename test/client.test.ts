@@ -59,8 +59,17 @@ describe("LashProcessClient", { timeout: 90_000 }, () => {
     assert.deepEqual((await handle.status()).registrationHash, record.registrationHash);
 
     const events = await collect(handle);
-    assert.deepEqual(events.map((e) => [e.sequence, e.type]), [[1, "process.started"], [2, "process.completed"]]);
-    assert.deepEqual((await collect(handle, { after: 1 })).map((e) => e.sequence), [2]);
+    assert.deepEqual(
+      events.map((e) => [e.sequence, e.type]),
+      [
+        [1, "process.started"],
+        [2, "process.completed"],
+      ],
+    );
+    assert.deepEqual(
+      (await collect(handle, { after: 1 })).map((e) => e.sequence),
+      [2],
+    );
 
     // Starting the same registration again is idempotent; the handle reports the current status.
     const again = await client.start(reg("c-echo", tool("std.echo", { value: { n: 1 } })));
@@ -77,7 +86,14 @@ describe("LashProcessClient", { timeout: 90_000 }, () => {
     assert.deepEqual(await handle.signal("go", { n: 2 }), { sequence: 3 });
     const rest = [];
     for await (const event of followed) rest.push(event);
-    assert.deepEqual(rest.map((e) => [e.sequence, e.type]), [[2, "signal.go"], [3, "signal.go"], [4, "process.completed"]]);
+    assert.deepEqual(
+      rest.map((e) => [e.sequence, e.type]),
+      [
+        [2, "signal.go"],
+        [3, "signal.go"],
+        [4, "process.completed"],
+      ],
+    );
     assert.deepEqual(rest[0]?.payload, { n: 1 });
     assert.deepEqual(await handle.result(), { type: "success", value: { payloads: [{ n: 1 }, { n: 2 }] } });
   });
@@ -104,7 +120,10 @@ describe("LashProcessClient", { timeout: 90_000 }, () => {
   it("lists with filters and pages with a cursor", async () => {
     for (const n of [1, 2, 3]) await (await client.start(reg(`c-list-${n}`, tool("std.echo", { value: n }), "client-list"))).result();
     const all = await client.list({ sessionId: "client-list" });
-    assert.deepEqual(all.items.map((r) => r.id), ["c-list-1", "c-list-2", "c-list-3"]);
+    assert.deepEqual(
+      all.items.map((r) => r.id),
+      ["c-list-1", "c-list-2", "c-list-3"],
+    );
     const first = await client.list({ sessionId: "client-list", limit: 2 });
     assert.equal(first.items.length, 2);
     assert.ok(first.nextCursor, "a first page of 2 out of 3 has a cursor");
@@ -140,7 +159,11 @@ describe("LashProcessClient", { timeout: 90_000 }, () => {
     const badEvents = { ...reg("c-bad-2", tool("std.echo", { value: 1 })), eventTypes: [{ name: "process.mine" }] };
     await rejects(client.start(badEvents), { code: "invalid_input", field: "registration.eventTypes.0.name", status: 400 });
     // Plugin checks (LashError on the wire) name the field too.
-    await rejects(client.start(reg("c-bad-3", tool("std.nope", {}))), { code: "invalid_input", field: "registration.input.call.tool", message: /unknown tool/ });
+    await rejects(client.start(reg("c-bad-3", tool("std.nope", {}))), {
+      code: "invalid_input",
+      field: "registration.input.call.tool",
+      message: /unknown tool/,
+    });
     await rejects(client.start(reg("c-bad-4", tool("std.sleep", { ms: "soon" }))), { code: "invalid_input", field: "registration.input.call.args.ms" });
     await rejects(client.handle("c-echo").complete({ type: "success", value: 1 }), { code: "not_external", status: 409 });
     assert.equal(await s.registry.get("c-bad-1"), undefined, "nothing is written for bad input");

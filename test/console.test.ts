@@ -76,7 +76,9 @@ describe("web console", { timeout: 240_000 }, () => {
     await until("web-wait waiting", async () => ((await client.get("web-wait")).status === "waiting" ? true : undefined));
 
     await page.goto(url("/"));
-    const ids = await page.locator("table.processes tr[data-id]").evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id));
+    const ids = await page
+      .locator("table.processes tr[data-id]")
+      .evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id));
     assert.deepEqual(ids.slice(0, 5), ["web-fan.1", "web-fan.0", "web-fan", "web-ext", "web-cancel"]);
     for (const id of ["web-echo", "web-wait", "web-cancel", "web-ext", "web-fan"]) assert.ok(ids.includes(id), `${id} listed`);
     assert.equal(await page.locator('.counts a[data-status="completed"] b').textContent(), "4");
@@ -86,10 +88,15 @@ describe("web console", { timeout: 240_000 }, () => {
     await page.selectOption('select[name="status"]', "waiting");
     await page.click('form.filters button[type="submit"]');
     await page.waitForURL(/status=waiting/);
-    const waiting = await page.locator("table.processes tr[data-id]").evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id));
+    const waiting = await page
+      .locator("table.processes tr[data-id]")
+      .evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id));
     assert.deepEqual(waiting.sort(), ["web-cancel", "web-ext", "web-wait"]);
     await page.goto(url("/?target=std.echo"));
-    assert.deepEqual(await page.locator("table.processes tr[data-id]").evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id)), ["web-fan.0", "web-echo"]);
+    assert.deepEqual(
+      await page.locator("table.processes tr[data-id]").evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id)),
+      ["web-fan.0", "web-echo"],
+    );
 
     // Everything is escaped: the echo's value shows as text, no script of it runs.
     await page.goto(url("/processes/web-echo"));
@@ -154,7 +161,10 @@ describe("web console", { timeout: 240_000 }, () => {
     assert.match((await page.locator("#restate-link").getAttribute("href")) ?? "", /\/ui\/invocations\/inv_/);
 
     await page.goto(url("/sessions/console-s2"));
-    assert.deepEqual(await page.locator("table.processes tr[data-id]").evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id)), ["web-ext"]);
+    assert.deepEqual(
+      await page.locator("table.processes tr[data-id]").evaluateAll((elements: { dataset: Record<string, string> }[]) => elements.map((e) => e.dataset.id)),
+      ["web-ext"],
+    );
   });
 
   it("refuses a bad form, a foreign form and an unknown process with clear pages", async () => {
@@ -172,7 +182,11 @@ describe("web console", { timeout: 240_000 }, () => {
     assert.equal(badJson.status(), 400);
     assert.match(await badJson.text(), /payload: not valid JSON/);
     assert.equal((await client.get("web-form")).status !== "completed", true);
-    assert.deepEqual((await s.registry.eventsAfter("web-form", 0)).map((e) => e.type), ["process.started"], "nothing was sent");
+    assert.deepEqual(
+      (await s.registry.eventsAfter("web-form", 0)).map((e) => e.type),
+      ["process.started"],
+      "nothing was sent",
+    );
   });
 
   it("requires the token on every request when one is set; refuses a non-loopback bind without one", async () => {

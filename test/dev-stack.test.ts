@@ -126,7 +126,10 @@ describe("lashctl dev", { timeout: 180_000 }, () => {
       assert.equal(await dev.stop("SIGINT"), 0);
       for (const pid of allPids(dev)) assert.ok(pidGone(pid), `pid ${pid} still running`);
       // LASH_LOG_FORMAT=json: every line, dev's and the endpoint's, is one JSON object.
-      for (const line of dev.output().split("\n").filter((l) => l.trim().length > 0)) {
+      for (const line of dev
+        .output()
+        .split("\n")
+        .filter((l) => l.trim().length > 0)) {
         const record = JSON.parse(line) as { level?: unknown; time?: unknown; message?: unknown };
         assert.deepEqual([typeof record.level, typeof record.time, typeof record.message], ["string", "string", "string"], line);
       }

@@ -34,7 +34,10 @@ describe("LASH_BIND_HOST", () => {
   after(async () => endpoint?.stop());
 
   it("binds only the interface it names", async () => {
-    endpoint = await startEndpointProcess({ entry: "src/main.ts", env: { LASH_BIND_HOST: "127.0.0.1", LASH_REGISTRY_URL: "memory:", LASH_DURABILITY: "inline", LASH_RECOVER_ON_START: "0" } });
+    endpoint = await startEndpointProcess({
+      entry: "src/main.ts",
+      env: { LASH_BIND_HOST: "127.0.0.1", LASH_REGISTRY_URL: "memory:", LASH_DURABILITY: "inline", LASH_RECOVER_ON_START: "0" },
+    });
     const reachable = (host: string) =>
       new Promise<boolean>((resolve) => {
         const socket = netConnect({ host, port: endpoint!.port }, () => {

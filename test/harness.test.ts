@@ -31,8 +31,7 @@ const HarnessProbe = restate.workflow({
   },
 });
 
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 /** Polls the workflow's output endpoint until it is available (200), returning the JSON. */
 async function workflowOutput(ingress: string, workflow: string, key: string, timeoutMs = 20_000): Promise<unknown> {
@@ -96,7 +95,8 @@ test("SIGKILL of a child-process endpoint mid-run: restart it, the run finishes"
     const sent = await post(`${stack.ingress}/SlowSteps/c1/run/send`, { delayMs: 1_500 });
     assert.equal(sent.status, 202, await sent.clone().text());
     await waitFor(
-      async () => (await adminQuery<{ status: string }>(stack.admin, "SELECT status FROM sys_invocation WHERE target_service_key = 'c1'"))[0]?.status === "running",
+      async () =>
+        (await adminQuery<{ status: string }>(stack.admin, "SELECT status FROM sys_invocation WHERE target_service_key = 'c1'"))[0]?.status === "running",
       { what: "SlowSteps/c1 to be running" },
     );
 

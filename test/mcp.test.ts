@@ -78,11 +78,16 @@ for (const backend of BACKENDS) {
       const done: any = await client.callTool({ name: "lash_process_await", arguments: { processId, waitMs: 60_000 } }, undefined, { timeout: 90_000 });
       assert.deepEqual(structured(done).outcome, { type: "success", value: { sleptMs: 2500 } });
       const events: any = await client.callTool({ name: "lash_process_events", arguments: { processId } }, undefined, { timeout: 30_000 });
-      assert.deepEqual(structured(events).events.map((e: any) => e.type), ["process.started", "process.completed"]);
+      assert.deepEqual(
+        structured(events).events.map((e: any) => e.type),
+        ["process.started", "process.completed"],
+      );
 
       const long: any = await client.callTool({ name: "std.sleep", arguments: { ms: 120_000 } }, undefined, { timeout: 60_000 });
       const longId = structured(long).processId;
-      const cancel: any = await client.callTool({ name: "lash_process_cancel", arguments: { processId: longId, reason: "enough" } }, undefined, { timeout: 30_000 });
+      const cancel: any = await client.callTool({ name: "lash_process_cancel", arguments: { processId: longId, reason: "enough" } }, undefined, {
+        timeout: 30_000,
+      });
       assert.equal(structured(cancel).accepted, true);
       const cancelled: any = await client.callTool({ name: "lash_process_await", arguments: { processId: longId } }, undefined, { timeout: 90_000 });
       assert.equal(structured(cancelled).outcome.type, "cancelled");

@@ -131,7 +131,10 @@ describe("endpoint observability (child process)", { timeout: 180_000 }, () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     assert.match(text, /^lash_processes_terminal_total\{target="std.echo",outcome="success"\} 1$/m);
 
-    const lines = stack.endpoint.output().split("\n").filter((l) => l.trim().length > 0);
+    const lines = stack.endpoint
+      .output()
+      .split("\n")
+      .filter((l) => l.trim().length > 0);
     const records = lines.map((line) => {
       try {
         return JSON.parse(line) as Record<string, unknown>;
@@ -144,7 +147,10 @@ describe("endpoint observability (child process)", { timeout: 180_000 }, () => {
       assert.ok(!Number.isNaN(Date.parse(String(r.time))), `time: ${String(r.time)}`);
       assert.equal(typeof r.message, "string");
     }
-    assert.ok(records.some((r) => r.processId === "otlp-1"), "a line inside the process's run carries its id");
+    assert.ok(
+      records.some((r) => r.processId === "otlp-1"),
+      "a line inside the process's run carries its id",
+    );
     assert.ok(records.some((r) => String(r.message).includes("endpoint listening")));
   });
 

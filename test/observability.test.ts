@@ -96,7 +96,10 @@ describe("metrics, traces and the events long poll", { timeout: 180_000 }, () =>
     assert.equal(await loadTracing({ OTEL_TRACES_EXPORTER: "none" }), undefined);
     assert.equal(await loadTracing({ OTEL_TRACES_EXPORTER: "otlp", OTEL_SDK_DISABLED: "true" }), undefined);
     await assert.rejects(loadTracing({ OTEL_TRACES_EXPORTER: "zipkin" }), /OTEL_TRACES_EXPORTER: must be otlp, console or none/);
-    await assert.rejects(loadTracing({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not bundled/);
+    await assert.rejects(
+      loadTracing({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+      /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not bundled/,
+    );
     const proto = await loadTracing({ OTEL_TRACES_EXPORTER: "otlp" });
     assert.ok(proto, "http/protobuf by default");
     await proto.shutdown();
@@ -153,7 +156,13 @@ describe("metrics, traces and the events long poll", { timeout: 180_000 }, () =>
     assert.match(String(attr(final, "restate.invocation.id")), /^inv_/);
     const mine = spans().filter((sp) => attr(sp, "lash.process.id") === "t-run");
     // Each step ran once, so it has one span, whatever the number of run attempts (replays).
-    assert.deepEqual(mine.filter((sp) => sp.name.startsWith("lash.step")).map((sp) => sp.name).sort(), ["lash.step first", "lash.step second"]);
+    assert.deepEqual(
+      mine
+        .filter((sp) => sp.name.startsWith("lash.step"))
+        .map((sp) => sp.name)
+        .sort(),
+      ["lash.step first", "lash.step second"],
+    );
     const runIds = new Set(runs.map((r) => r.spanContext().spanId));
     for (const step of mine.filter((sp) => sp.name.startsWith("lash.step"))) {
       assert.ok(runIds.has(step.parentSpanContext?.spanId ?? ""), `${step.name} is a child of a run span`);
@@ -190,7 +199,9 @@ describe("metrics, traces and the events long poll", { timeout: 180_000 }, () =>
     await client.handle("t-parent").result();
     await tracing.flush();
     const run = await until("t-parent's run span", () =>
-      spans().find((sp) => sp.name.startsWith("lash.process.run") && attr(sp, "lash.process.id") === "t-parent" && attr(sp, "lash.process.outcome") !== undefined),
+      spans().find(
+        (sp) => sp.name.startsWith("lash.process.run") && attr(sp, "lash.process.id") === "t-parent" && attr(sp, "lash.process.outcome") !== undefined,
+      ),
     );
     assert.equal(run.spanContext().traceId, traceId);
   });
@@ -242,7 +253,10 @@ describe("metrics, traces and the events long poll", { timeout: 180_000 }, () =>
       });
       assert.equal(res.status, 200);
       await until("r-1 suspended", async () => {
-        const rows = await adminQuery<{ status: string }>(stack.admin, "SELECT status FROM sys_invocation WHERE target_service_key = 'r-1' AND target_handler_name = 'run'");
+        const rows = await adminQuery<{ status: string }>(
+          stack.admin,
+          "SELECT status FROM sys_invocation WHERE target_service_key = 'r-1' AND target_handler_name = 'run'",
+        );
         return rows[0]?.status === "suspended" ? true : undefined;
       });
       const remote = new LashProcessClient({ ingressUrl: stack.ingress });

@@ -45,7 +45,11 @@ describe("the packed package in a consumer project (examples/)", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "lash-pack-"));
-    const packed = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: REPO_ROOT, env: process.env as Record<string, string>, timeoutMs: 240_000 });
+    const packed = await run("npm", ["pack", "--json", "--pack-destination", dir], {
+      cwd: REPO_ROOT,
+      env: process.env as Record<string, string>,
+      timeoutMs: 240_000,
+    });
     ok(packed, "npm pack");
     const report = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
     tarball = join(dir, report[0]!.filename);
@@ -59,7 +63,9 @@ describe("the packed package in a consumer project (examples/)", () => {
     delete manifest.devDependencies;
     await writeFile(join(consumer, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RESTATE_") && !k.startsWith("LASH_") && !k.startsWith("npm_") && k !== "NODE_TEST_CONTEXT"));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith("RESTATE_") && !k.startsWith("LASH_") && !k.startsWith("npm_") && k !== "NODE_TEST_CONTEXT"),
+    );
     env = {
       ...(inherited as Record<string, string>),
       // Plain Node 24 (the one running this test) first on PATH, as a host's machine would have it.
@@ -91,7 +97,16 @@ describe("the packed package in a consumer project (examples/)", () => {
 
   it("ships dist/ (JS, types, maps), README, LICENSE: no sources, tests or benches", () => {
     for (const f of packedFiles) assert.match(f, /^(dist\/|README\.md$|LICENSE$|package\.json$|restate\.toml$)/, f);
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/index.js.map", "dist/client/index.js", "dist/client/index.d.ts", "dist/testing/index.js", "dist/cli/bin.js", "LICENSE"]) {
+    for (const f of [
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/index.js.map",
+      "dist/client/index.js",
+      "dist/client/index.d.ts",
+      "dist/testing/index.js",
+      "dist/cli/bin.js",
+      "LICENSE",
+    ]) {
       assert.ok(packedFiles.includes(f), `${f} is in the tarball`);
     }
     assert.match(readFileSync(join(consumer, "node_modules", "lash-processes", "LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
@@ -124,7 +139,7 @@ describe("the packed package in a consumer project (examples/)", () => {
       'import { registerHooks } from "node:module";',
       "const builtins = [];",
       "const ours = [];",
-      "registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.startsWith(\"node:\")) builtins.push(`${specifier} from ${context.parentURL}`); const m = /\\/lash-processes\\/dist\\/(.*)$/.exec(r.url); if (m) ours.push(m[1]); return r; } });",
+      'registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); if (r.url.startsWith("node:")) builtins.push(`${specifier} from ${context.parentURL}`); const m = /\\/lash-processes\\/dist\\/(.*)$/.exec(r.url); if (m) ours.push(m[1]); return r; } });',
       'const client = await import("lash-processes/client");',
       "const clientBuiltins = [...builtins];",
       "const clientModules = [...new Set(ours)];",
@@ -135,19 +150,31 @@ describe("the packed package in a consumer project (examples/)", () => {
     await writeFile(join(consumer, "imports.mjs"), script);
     const r = await sh("node imports.mjs");
     ok(r, "node imports.mjs");
-    const got = JSON.parse(r.stdout) as { clientBuiltins: string[]; clientModules: string[]; root: string[]; client: string[]; testing: string[]; same: boolean };
+    const got = JSON.parse(r.stdout) as {
+      clientBuiltins: string[];
+      clientModules: string[];
+      root: string[];
+      client: string[];
+      testing: string[];
+      same: boolean;
+    };
     assert.deepEqual(got.clientBuiltins, [], "lash-processes/client imported node: modules");
     assert.ok(got.clientModules.includes("client/index.js"), JSON.stringify(got.clientModules));
     for (const file of got.clientModules) assert.match(file, /^(client|model)\//, `lash-processes/client loaded ${file}`);
     assert.ok(!got.clientModules.includes("model/canonical.js"), "the client does not load the model's node:crypto part");
-    for (const name of ["createLashEndpoint", "defineTool", "defineProgram", "definePlugin", "openRegistry", "LashProcessClient", "ProcessRegistration"]) assert.ok(got.root.includes(name), name);
-    for (const name of ["LashProcessClient", "toolRef", "programRef", "LashClientError", "StartResult", "CancelResult", "CompleteResult"]) assert.ok(got.client.includes(name), name);
+    for (const name of ["createLashEndpoint", "defineTool", "defineProgram", "definePlugin", "openRegistry", "LashProcessClient", "ProcessRegistration"])
+      assert.ok(got.root.includes(name), name);
+    for (const name of ["LashProcessClient", "toolRef", "programRef", "LashClientError", "StartResult", "CancelResult", "CompleteResult"])
+      assert.ok(got.client.includes(name), name);
     assert.ok(got.testing.includes("createTestEnvironment"));
     assert.equal(got.same, true, "one client class");
   });
 
   it("a postgres:// registry without the optional peer pg names the package", async () => {
-    await writeFile(join(consumer, "pg.mjs"), 'import { openRegistry } from "lash-processes";\nawait openRegistry("postgres://postgres@127.0.0.1:5432/test").then(() => console.log("opened"), (e) => console.log(e.message));\n');
+    await writeFile(
+      join(consumer, "pg.mjs"),
+      'import { openRegistry } from "lash-processes";\nawait openRegistry("postgres://postgres@127.0.0.1:5432/test").then(() => console.log("opened"), (e) => console.log(e.message));\n',
+    );
     const r = await sh("node pg.mjs");
     ok(r, "node pg.mjs");
     assert.match(r.stdout, /needs the package `pg`.*npm install pg/);
@@ -162,7 +189,10 @@ describe("the packed package in a consumer project (examples/)", () => {
       const r = await sh(block.code);
       ok(r, `README line ${block.line}`);
       if (block.output) {
-        assert.ok(outputMatches(r.stdout, block.output.text, block.output.excerpt), `README line ${block.line}\n--- expected ---\n${block.output.text}\n--- actual ---\n${r.stdout}`);
+        assert.ok(
+          outputMatches(r.stdout, block.output.text, block.output.excerpt),
+          `README line ${block.line}\n--- expected ---\n${block.output.text}\n--- actual ---\n${r.stdout}`,
+        );
       }
     }
     const version = await sh("npx lashctl --version");

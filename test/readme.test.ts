@@ -49,10 +49,13 @@ describe("README", { timeout: 240_000 }, () => {
   /** README defaults -> this run's free ports and database. */
   const substitute = (text: string) =>
     text
-      .replace(/(127\.0\.0\.1:|PORT=|--port )(8080|9070|9080|9081|9082|9083|9085|9086|9091|9464)\b/g, (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`)
+      .replace(
+        /(127\.0\.0\.1:|PORT=|--port )(8080|9070|9080|9081|9082|9083|9085|9086|9091|9464)\b/g,
+        (_m, prefix: string, port: string) => `${prefix}${mapPort(port)}`,
+      )
       .replace(/\blash_processes\b/g, database); // the database name, not the lash_processes_* metric names
   const mapPort = (port: string): number =>
-    ({ "8080": ports.ingress, "9070": ports.admin, "9080": ports.endpoint } as Record<string, number>)[port] ?? extraPorts[port]!;
+    (({ "8080": ports.ingress, "9070": ports.admin, "9080": ports.endpoint }) as Record<string, number>)[port] ?? extraPorts[port]!;
 
   before(async () => {
     // A checkout-like working dir: the repo's files linked in, so README paths
@@ -79,7 +82,10 @@ describe("README", { timeout: 240_000 }, () => {
   it("marks every shell block, and the ci blocks are exactly what .ci/run and npm start run", () => {
     const shell = blocks.filter((b) => b.lang === "sh" || b.lang === "bash" || b.lang === "shell");
     for (const b of shell) assert.ok(b.test, `README line ${b.line}: a shell block without <!-- readme-test --> is not run by any test`);
-    assert.deepEqual(shell.filter((b) => b.test?.ci).map((b) => b.code), ["npm ci && npm start", "npm test"]);
+    assert.deepEqual(
+      shell.filter((b) => b.test?.ci).map((b) => b.code),
+      ["npm ci && npm start", "npm test"],
+    );
     const ci = readFileSync(join(REPO_ROOT, ".ci", "run"), "utf8");
     assert.match(ci, /^npm ci$/m);
     assert.match(ci, /^npm test$/m);
@@ -92,13 +98,16 @@ describe("README", { timeout: 240_000 }, () => {
   it("quotes examples/custom-endpoint.ts as it is", () => {
     const quoted = blocks.filter((b) => b.test?.file);
     assert.ok(quoted.length >= 1);
-    for (const b of quoted) assert.equal(`${b.code}\n`, readFileSync(join(REPO_ROOT, b.test!.file!), "utf8"), `README line ${b.line} differs from ${b.test!.file}`);
+    for (const b of quoted)
+      assert.equal(`${b.code}\n`, readFileSync(join(REPO_ROOT, b.test!.file!), "utf8"), `README line ${b.line} differs from ${b.test!.file}`);
   });
 
   it("documents every configuration variable, the exit codes, and keeps a Recovery section", () => {
     const readme = readReadme();
-    for (const variable of Object.keys(EnvConfig.shape)) assert.match(readme, new RegExp(`^\\| \`${variable}\` \\|`, "m"), `${variable} missing from the configuration table`);
-    for (const variable of ["LASH_DEV_DIR", "LASH_DEV_NODE_PORT", "LASH_DEV_ENDPOINT_URI", "LASH_DEV_ENTRY"]) assert.match(readme, new RegExp(`\`${variable}\``));
+    for (const variable of Object.keys(EnvConfig.shape))
+      assert.match(readme, new RegExp(`^\\| \`${variable}\` \\|`, "m"), `${variable} missing from the configuration table`);
+    for (const variable of ["LASH_DEV_DIR", "LASH_DEV_NODE_PORT", "LASH_DEV_ENDPOINT_URI", "LASH_DEV_ENTRY"])
+      assert.match(readme, new RegExp(`\`${variable}\``));
     const help = helpText();
     for (const code of ["0", "1", "2", "3", "130"]) {
       assert.match(readme, new RegExp(`^\\| \`${code}\` \\|`, "m"), `exit code ${code} missing from the README`);
@@ -160,7 +169,11 @@ describe("README", { timeout: 240_000 }, () => {
       return;
     }
     const result = await runShell(code, env, work);
-    assert.equal(result.code, 0, `README line ${block.line} exited ${result.code}:\n${code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
+    assert.equal(
+      result.code,
+      0,
+      `README line ${block.line} exited ${result.code}:\n${code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`,
+    );
     if (block.output) {
       const expected = substitute(block.output.text);
       assert.ok(

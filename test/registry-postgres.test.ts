@@ -34,7 +34,6 @@ registryConformance("postgres", async () => {
 
 const CHILD = fileURLToPath(new URL("./support/pg-child.ts", import.meta.url));
 
-
 /** Collects what the registry logs, instead of printing it. */
 function captureLog() {
   const lines: string[] = [];
@@ -87,14 +86,19 @@ describe("PostgresRegistry on a server", () => {
     assert.deepEqual([registry.kind, registry.durabilityTier, registry.schema, registry.poolSize], ["postgres", "durable", schema.name, 3]);
     await registry.register(registration("p-1"));
     const events = await Promise.all(Array.from({ length: 30 }, (_, i) => registry.appendEvent("p-1", { type: "note", payload: i })));
-    assert.deepEqual(events.map((e) => e.sequence).sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(
+      events.map((e) => e.sequence).sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
     assert.ok((await sessionsOf(app)) <= 3, "the pool never exceeds ?pool=");
     assert.equal(await sessionsOf(`${app} listener`), 1);
-    const tables = await pgQuery<{ table_name: string }>(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
-      [schema.name],
+    const tables = await pgQuery<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name", [
+      schema.name,
+    ]);
+    assert.deepEqual(
+      tables.map((t) => t.table_name),
+      ["lash_cancel_requests", "lash_events", "lash_migrations", "lash_processes", "lash_session_entries", "lash_sessions"],
     );
-    assert.deepEqual(tables.map((t) => t.table_name), ["lash_cancel_requests", "lash_events", "lash_migrations", "lash_processes", "lash_session_entries", "lash_sessions"]);
     const defaults = await open(schema.url());
     assert.equal(defaults.poolSize, 10, "the default pool size");
   });
@@ -157,15 +161,21 @@ describe("PostgresRegistry on a server", () => {
 
     const reopened = await open(schema.url());
     assert.deepEqual(await reopened.get("p-1"), completed.record);
-    assert.deepEqual((await reopened.eventsAfter("p-1", 0)).map((e) => [e.sequence, e.type]), [
-      [1, "process.started"],
-      [2, "progress"],
-      [3, "process.completed"],
-    ]);
+    assert.deepEqual(
+      (await reopened.eventsAfter("p-1", 0)).map((e) => [e.sequence, e.type]),
+      [
+        [1, "process.started"],
+        [2, "progress"],
+        [3, "process.completed"],
+      ],
+    );
     const again = await reopened.complete("p-1", { type: "success", value: { ok: true } });
     assert.deepEqual([again.disposition, again.event], ["already_applied", completed.event]);
     assert.equal((await reopened.register(registration("p-2"))).created, false);
-    assert.deepEqual((await reopened.listNonTerminal(10)).items.map((r) => r.id), ["p-2"]);
+    assert.deepEqual(
+      (await reopened.listNonTerminal(10)).items.map((r) => r.id),
+      ["p-2"],
+    );
     assert.equal((await reopened.appendEvent("p-2", { type: "note", payload: 1 })).sequence, 1);
   });
 
@@ -173,8 +183,11 @@ describe("PostgresRegistry on a server", () => {
     const registry = await open(schema.url());
     const ids = ["b", "B", "a", "A", "_x", "-y", ".z", "0", "Z9", "z.1", "a-b", "a_b", "aB", "ab"];
     for (const id of ids) await registry.register(registration(id));
-    const bytewise = [...ids].sort((x, y) => (Buffer.compare(Buffer.from(x), Buffer.from(y))));
-    assert.deepEqual((await registry.list({ limit: 100 })).items.map((r) => r.id), bytewise);
+    const bytewise = [...ids].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    assert.deepEqual(
+      (await registry.list({ limit: 100 })).items.map((r) => r.id),
+      bytewise,
+    );
     const paged: string[] = [];
     let cursor: string | undefined;
     do {
@@ -188,14 +201,17 @@ describe("PostgresRegistry on a server", () => {
        WHERE table_schema = $1 AND column_name IN ('id', 'session_id', 'process_id') ORDER BY 1`,
       [schema.name],
     );
-    assert.deepEqual(collations.map((c) => [c.column, c.collation_name]), [
-      ["lash_cancel_requests.id", "C"],
-      ["lash_events.process_id", "C"],
-      ["lash_processes.id", "C"],
-      ["lash_processes.session_id", "C"],
-      ["lash_session_entries.session_id", "C"],
-      ["lash_sessions.id", "C"],
-    ]);
+    assert.deepEqual(
+      collations.map((c) => [c.column, c.collation_name]),
+      [
+        ["lash_cancel_requests.id", "C"],
+        ["lash_events.process_id", "C"],
+        ["lash_processes.id", "C"],
+        ["lash_processes.session_id", "C"],
+        ["lash_session_entries.session_id", "C"],
+        ["lash_sessions.id", "C"],
+      ],
+    );
   });
 
   it("refuses NUL characters and unpaired surrogates (JSONB/TEXT cannot store them) as invalid_input naming the field", async () => {
@@ -220,7 +236,7 @@ describe("PostgresRegistry on a server", () => {
     await rejectsWith(registry.complete("p-1", { type: "success", value: "\udc00" }), "invalid_input", "output.value");
     assert.deepEqual(await registry.eventsAfter("p-1", 0), []);
     assert.equal((await registry.get("p-1"))?.status, "pending");
-    const paired = await registry.appendEvent("p-1", { type: "note", payload: { emoji: "\ud83d\ude00", quote: "it's \"fine\" \\" } });
+    const paired = await registry.appendEvent("p-1", { type: "note", payload: { emoji: "\ud83d\ude00", quote: 'it\'s "fine" \\' } });
     assert.deepEqual((await registry.eventsAfter("p-1", 0))[0]?.payload, paired.payload, "valid surrogate pairs and quotes round-trip");
   });
 
@@ -230,9 +246,7 @@ describe("PostgresRegistry on a server", () => {
     const same = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).register(registration("race"))));
     assert.equal(same.filter((r) => r.created).length, 1);
     for (const r of same) assert.deepEqual(r.record, same.find((x) => x.created)!.record);
-    const mixed = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).register(registration("race-2", { maxAttempts: 1 + (i % 2) }))),
-    );
+    const mixed = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).register(registration("race-2", { maxAttempts: 1 + (i % 2) }))));
     const created = mixed.filter((r) => r.status === "fulfilled" && r.value.created);
     const conflicts = mixed.filter((r) => r.status === "rejected" && (r.reason as LashError).code === "registration_conflict");
     assert.equal(created.length, 1);
@@ -243,35 +257,41 @@ describe("PostgresRegistry on a server", () => {
     await (await PostgresRegistry.open(schema.url())).close();
     const table = `"${schema.name}".lash_migrations`;
     const firstRun = await pgQuery(`SELECT version, name, applied_at_ms FROM ${table} ORDER BY version`);
-    assert.deepEqual(firstRun.map((r) => [r.version, r.name]), MIGRATIONS.map((m) => [m.version, m.name]));
+    assert.deepEqual(
+      firstRun.map((r) => [r.version, r.name]),
+      MIGRATIONS.map((m) => [m.version, m.name]),
+    );
     await (await PostgresRegistry.open(schema.url())).close();
     assert.deepEqual(await pgQuery(`SELECT version, name, applied_at_ms FROM ${table} ORDER BY version`), firstRun);
     const objects = await pgQuery<{ relname: string }>(
       "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'lash_%' ORDER BY 1",
       [schema.name],
     );
-    assert.deepEqual(objects.map((o) => o.relname), [
-      "lash_cancel_requests",
-      "lash_cancel_requests_by_expiry",
-      "lash_cancel_requests_pkey",
-      "lash_events",
-      "lash_events_by_type",
-      "lash_events_pkey",
-      "lash_events_replay_key",
-      "lash_migrations",
-      "lash_migrations_pkey",
-      "lash_processes",
-      "lash_processes_by_session",
-      "lash_processes_by_status",
-      "lash_processes_finished_by_age",
-      "lash_processes_live_by_id",
-      "lash_processes_pkey",
-      "lash_session_entries",
-      "lash_session_entries_pkey",
-      "lash_session_entries_replay_key",
-      "lash_sessions",
-      "lash_sessions_pkey",
-    ]);
+    assert.deepEqual(
+      objects.map((o) => o.relname),
+      [
+        "lash_cancel_requests",
+        "lash_cancel_requests_by_expiry",
+        "lash_cancel_requests_pkey",
+        "lash_events",
+        "lash_events_by_type",
+        "lash_events_pkey",
+        "lash_events_replay_key",
+        "lash_migrations",
+        "lash_migrations_pkey",
+        "lash_processes",
+        "lash_processes_by_session",
+        "lash_processes_by_status",
+        "lash_processes_finished_by_age",
+        "lash_processes_live_by_id",
+        "lash_processes_pkey",
+        "lash_session_entries",
+        "lash_session_entries_pkey",
+        "lash_session_entries_replay_key",
+        "lash_sessions",
+        "lash_sessions_pkey",
+      ],
+    );
     await assert.rejects(
       pgQuery(`INSERT INTO "${schema.name}".lash_processes
         (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms)
@@ -295,11 +315,20 @@ describe("PostgresRegistry on a server", () => {
       const writers = ["m1", "m2", "m3", "m4"];
       const results = await Promise.all(writers.map((w) => runNode([CHILD, "migrate", schema.url(), w, barrier, String(writers.length)])));
       for (const r of results) assert.deepEqual([r.code, r.stderr], [0, ""], r.stderr);
-      assert.deepEqual(results.map((r) => (JSON.parse(r.stdout) as { created: boolean }).created), [true, true, true, true]);
+      assert.deepEqual(
+        results.map((r) => (JSON.parse(r.stdout) as { created: boolean }).created),
+        [true, true, true, true],
+      );
       const applied = await pgQuery(`SELECT version, name FROM "${schema.name}".lash_migrations ORDER BY version`);
-      assert.deepEqual(applied.map((r) => [r.version, r.name]), MIGRATIONS.map((m) => [m.version, m.name]));
+      assert.deepEqual(
+        applied.map((r) => [r.version, r.name]),
+        MIGRATIONS.map((m) => [m.version, m.name]),
+      );
       const registry = await open(schema.url());
-      assert.deepEqual((await registry.list()).items.map((r) => r.id), ["by-m1", "by-m2", "by-m3", "by-m4"]);
+      assert.deepEqual(
+        (await registry.list()).items.map((r) => r.id),
+        ["by-m1", "by-m2", "by-m3", "by-m4"],
+      );
     } finally {
       await rm(barrier, { recursive: true, force: true });
     }
@@ -309,20 +338,28 @@ describe("PostgresRegistry on a server", () => {
     const barrier = await mkdtemp(join(tmpdir(), "lash-pg-barrier-"));
     try {
       const writers = ["w1", "w2"];
-      const results = await Promise.all(
-        writers.map((w) => runNode([CHILD, "append", schema.url(), "shared", w, "500", barrier, String(writers.length)])),
-      );
+      const results = await Promise.all(writers.map((w) => runNode([CHILD, "append", schema.url(), "shared", w, "500", barrier, String(writers.length)])));
       for (const r of results) assert.deepEqual([r.code, r.stderr], [0, ""], r.stderr);
       const reported = results.map((r) => JSON.parse(r.stdout) as { writer: string; sequences: number[] });
       const allReported = reported.flatMap((r) => r.sequences).sort((a, b) => a - b);
-      assert.deepEqual(allReported, Array.from({ length: 1000 }, (_, i) => i + 1));
+      assert.deepEqual(
+        allReported,
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
 
       const registry = await open(schema.url());
       const events = await registry.eventsAfter("shared", 0, 1000);
-      assert.deepEqual(events.map((e) => e.sequence), Array.from({ length: 1000 }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.sequence),
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
       for (const w of writers) {
         const own = events.filter((e) => (e.payload as { writer: string }).writer === w).map((e) => (e.payload as { i: number }).i);
-        assert.deepEqual(own, Array.from({ length: 500 }, (_, i) => i), `${w}'s events are all there, in its order`);
+        assert.deepEqual(
+          own,
+          Array.from({ length: 500 }, (_, i) => i),
+          `${w}'s events are all there, in its order`,
+        );
       }
       const switches = events.filter((e, i) => i > 0 && (e.payload as { writer: string }).writer !== (events[i - 1]!.payload as { writer: string }).writer);
       assert.ok(switches.length > 100, `the writers contended for the sequence (their appends interleave; ${switches.length} switches)`);
@@ -373,7 +410,10 @@ describe("PostgresRegistry on a server", () => {
     const { result, ms } = await timed(() => waiting);
     assert.deepEqual(result, appended);
     assert.ok(ms < 2_000, `woken ${ms} ms after the append`);
-    assert.ok(lines.some((l) => l.startsWith("WARN") && l.includes("lost its LISTEN connection")), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith("WARN") && l.includes("lost its LISTEN connection")),
+      lines.join("\n"),
+    );
   });
 
   it("an idle pooled connection killed by the server is dropped without crashing; the next call works", async () => {

@@ -28,7 +28,6 @@ registryConformance("sqlite", async () => {
 
 const APPENDER = fileURLToPath(new URL("./support/sqlite-appender.ts", import.meta.url));
 
-
 function readTable(path: string, sql: string): Record<string, unknown>[] {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
@@ -74,15 +73,21 @@ describe("SqliteRegistry on a file", () => {
     const reopened = SqliteRegistry.open(path);
     try {
       assert.deepEqual(await reopened.get("p-1"), completed.record);
-      assert.deepEqual((await reopened.eventsAfter("p-1", 0)).map((e) => [e.sequence, e.type]), [
-        [1, "process.started"],
-        [2, "progress"],
-        [3, "process.completed"],
-      ]);
+      assert.deepEqual(
+        (await reopened.eventsAfter("p-1", 0)).map((e) => [e.sequence, e.type]),
+        [
+          [1, "process.started"],
+          [2, "progress"],
+          [3, "process.completed"],
+        ],
+      );
       const again = await reopened.complete("p-1", { type: "success", value: { ok: true } });
       assert.deepEqual([again.disposition, again.event], ["already_applied", completed.event]);
       assert.equal((await reopened.register(registration("p-2"))).created, false);
-      assert.deepEqual((await reopened.listNonTerminal(10)).items.map((r) => r.id), ["p-2"]);
+      assert.deepEqual(
+        (await reopened.listNonTerminal(10)).items.map((r) => r.id),
+        ["p-2"],
+      );
       assert.equal((await reopened.appendEvent("p-2", { type: "note", payload: 1 })).sequence, 1);
     } finally {
       await reopened.close();
@@ -114,7 +119,10 @@ describe("SqliteRegistry on a file", () => {
     const path = join(dir, "registry.db");
     await SqliteRegistry.open(path).close();
     const firstRun = readTable(path, "SELECT version, name, applied_at_ms FROM lash_migrations ORDER BY version");
-    assert.deepEqual(firstRun.map((r) => [r.version, r.name]), MIGRATIONS.map((m) => [m.version, m.name]));
+    assert.deepEqual(
+      firstRun.map((r) => [r.version, r.name]),
+      MIGRATIONS.map((m) => [m.version, m.name]),
+    );
     await SqliteRegistry.open(path).close();
     await SqliteRegistry.open(path).close();
     assert.deepEqual(readTable(path, "SELECT version, name, applied_at_ms FROM lash_migrations ORDER BY version"), firstRun);
@@ -152,10 +160,16 @@ describe("SqliteRegistry on a file", () => {
     await v1.close();
     const registry = await SqliteRegistry.open(path);
     try {
-      assert.deepEqual((await registry.eventsAfter("old-1", 0)).map((e) => e.type), ["process.started", "process.cancel_requested"]);
+      assert.deepEqual(
+        (await registry.eventsAfter("old-1", 0)).map((e) => e.type),
+        ["process.started", "process.cancel_requested"],
+      );
       await registry.setStatus("old-1", "queued");
       assert.equal((await registry.get("old-1"))?.status, "queued");
-      assert.deepEqual((await registry.listNonTerminal(10)).items.map((r) => r.id), ["old-1"]);
+      assert.deepEqual(
+        (await registry.listNonTerminal(10)).items.map((r) => r.id),
+        ["old-1"],
+      );
       await registry.complete("old-1", { type: "success", value: 1 });
       assert.equal((await registry.eventsAfter("old-1", 0)).length, 3);
     } finally {
@@ -183,15 +197,25 @@ describe("SqliteRegistry on a file", () => {
     for (const r of results) assert.deepEqual([r.code, r.stderr], [0, ""], r.stderr); // no ExperimentalWarning either
     const reported = results.map((r) => JSON.parse(r.stdout) as { writer: string; sequences: number[] });
     const allReported = reported.flatMap((r) => r.sequences).sort((a, b) => a - b);
-    assert.deepEqual(allReported, Array.from({ length: 1000 }, (_, i) => i + 1));
+    assert.deepEqual(
+      allReported,
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    );
 
     const registry = SqliteRegistry.open(path);
     try {
       const events = await registry.eventsAfter("shared", 0, 1000);
-      assert.deepEqual(events.map((e) => e.sequence), Array.from({ length: 1000 }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.sequence),
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
       for (const w of writers) {
         const own = events.filter((e) => (e.payload as { writer: string }).writer === w).map((e) => (e.payload as { i: number }).i);
-        assert.deepEqual(own, Array.from({ length: 500 }, (_, i) => i), `${w}'s events are all there, in its order`);
+        assert.deepEqual(
+          own,
+          Array.from({ length: 500 }, (_, i) => i),
+          `${w}'s events are all there, in its order`,
+        );
       }
       const switches = events.filter((e, i) => i > 0 && (e.payload as { writer: string }).writer !== (events[i - 1]!.payload as { writer: string }).writer);
       assert.ok(switches.length > 100, `the writers contended for the sequence (their appends interleave; ${switches.length} switches)`);

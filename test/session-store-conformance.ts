@@ -25,7 +25,10 @@ export function sessionStoreConformance(name: string, open: OpenSessionStore): v
 
     test("appends get consecutive sequences per session and read back in order, with every field", async (store) => {
       const first = await store.append("s1", [user("k1", "hello"), user("k2", "again")]);
-      assert.deepEqual(first.map((e) => e.sequence), [1, 2]);
+      assert.deepEqual(
+        first.map((e) => e.sequence),
+        [1, 2],
+      );
       const assistant: SessionAppend = {
         turnId: "t1",
         attempt: 2,
@@ -33,11 +36,25 @@ export function sessionStoreConformance(name: string, open: OpenSessionStore): v
         usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 },
         replayKey: "k3",
       };
-      const tool: SessionAppend = { turnId: "t1", attempt: 2, message: { role: "tool", toolCallId: "c1", name: "std.echo", content: "1", processId: "p.0" }, final: true, replayKey: "k4" };
+      const tool: SessionAppend = {
+        turnId: "t1",
+        attempt: 2,
+        message: { role: "tool", toolCallId: "c1", name: "std.echo", content: "1", processId: "p.0" },
+        final: true,
+        replayKey: "k4",
+      };
       await store.append("s1", [assistant, tool]);
       await store.append("s2", [user("k1", "other session")]);
       const all = await store.read("s1");
-      assert.deepEqual(all.map((e) => [e.sequence, e.message.role, e.replayKey]), [[1, "user", "k1"], [2, "user", "k2"], [3, "assistant", "k3"], [4, "tool", "k4"]]);
+      assert.deepEqual(
+        all.map((e) => [e.sequence, e.message.role, e.replayKey]),
+        [
+          [1, "user", "k1"],
+          [2, "user", "k2"],
+          [3, "assistant", "k3"],
+          [4, "tool", "k4"],
+        ],
+      );
       assert.deepEqual(all[2]!.message, assistant.message);
       assert.deepEqual(all[2]!.usage, assistant.usage);
       assert.equal(all[2]!.attempt, 2);
@@ -45,14 +62,26 @@ export function sessionStoreConformance(name: string, open: OpenSessionStore): v
       assert.equal(all[3]!.final, true);
       assert.equal(all[3]!.sessionId, "s1");
       assert.equal(typeof all[3]!.occurredAtMs, "number");
-      assert.deepEqual((await store.read("s2")).map((e) => e.sequence), [1]);
+      assert.deepEqual(
+        (await store.read("s2")).map((e) => e.sequence),
+        [1],
+      );
       assert.deepEqual(await store.read("nobody"), []);
     });
 
     test("read pages with after and limit", async (store) => {
-      await store.append("s", Array.from({ length: 5 }, (_, i) => user(`k${i}`, `m${i}`)));
-      assert.deepEqual((await store.read("s", { after: 1, limit: 2 })).map((e) => e.sequence), [2, 3]);
-      assert.deepEqual((await store.read("s", { after: 5 })).map((e) => e.sequence), []);
+      await store.append(
+        "s",
+        Array.from({ length: 5 }, (_, i) => user(`k${i}`, `m${i}`)),
+      );
+      assert.deepEqual(
+        (await store.read("s", { after: 1, limit: 2 })).map((e) => e.sequence),
+        [2, 3],
+      );
+      assert.deepEqual(
+        (await store.read("s", { after: 5 })).map((e) => e.sequence),
+        [],
+      );
       await assert.rejects(store.read("s", { limit: 0 }), (e: any) => e.code === "invalid_input" && e.field === "limit");
       await assert.rejects(store.read("s", { after: -1 }), (e: any) => e.code === "invalid_input" && e.field === "after");
     });
@@ -68,7 +97,10 @@ export function sessionStoreConformance(name: string, open: OpenSessionStore): v
     test("the same replay key with other content is a replay_conflict and the batch writes nothing", async (store) => {
       await store.append("s", [user("k1", "hello")]);
       await assert.rejects(store.append("s", [user("k2", "new"), user("k1", "changed")]), (e: any) => e.code === "replay_conflict");
-      assert.deepEqual((await store.read("s")).map((e) => e.replayKey), ["k1"]);
+      assert.deepEqual(
+        (await store.read("s")).map((e) => e.replayKey),
+        ["k1"],
+      );
     });
 
     test("bad input names the field and writes nothing", async (store) => {
@@ -85,7 +117,10 @@ export function sessionStoreConformance(name: string, open: OpenSessionStore): v
     test("concurrent appends to one session never share a sequence", async (store) => {
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.append("s", [user(`k${i}`, `m${i}`)])));
       const seqs = (await store.read("s")).map((e) => e.sequence);
-      assert.deepEqual(seqs, Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
     });
   });
 }

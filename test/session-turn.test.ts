@@ -73,23 +73,30 @@ for (const backend of BACKENDS) {
       assert.equal(model.requests.length, 2);
       assert.equal(first!.body.model, "scripted-1");
       assert.equal(first!.body.stream ?? false, stream);
-      assert.deepEqual(first!.body.tools.map((t: any) => t.function.name), ["std_echo", "std_sleep"], "exactly LASH_TURN_TOOLS is offered");
+      assert.deepEqual(
+        first!.body.tools.map((t: any) => t.function.name),
+        ["std_echo", "std_sleep"],
+        "exactly LASH_TURN_TOOLS is offered",
+      );
       assert.deepEqual(first!.body.tools[0].function.parameters.required, ["value"]);
       assert.deepEqual(first!.body.messages, [{ role: "user", content: "say hi through the echo tool" }]);
       assert.deepEqual(lastMessage(second!), { role: "tool", tool_call_id: "call-1", content: '"hi"' });
 
       const log = await events("t-basic");
-      assert.deepEqual(log.map((e) => e.type), [
-        "process.started",
-        "turn.model_call_started",
-        "turn.model_call_finished",
-        "turn.tool_call_started",
-        "turn.tool_call_finished",
-        "turn.model_call_started",
-        "turn.model_call_finished",
-        "turn.final_message",
-        "process.completed",
-      ]);
+      assert.deepEqual(
+        log.map((e) => e.type),
+        [
+          "process.started",
+          "turn.model_call_started",
+          "turn.model_call_finished",
+          "turn.tool_call_started",
+          "turn.tool_call_finished",
+          "turn.model_call_started",
+          "turn.model_call_finished",
+          "turn.final_message",
+          "process.completed",
+        ],
+      );
       const toolStarted = log.find((e) => e.type === "turn.tool_call_started")!.payload as any;
       assert.deepEqual(log.find((e) => e.type === "turn.model_call_finished")!.payload, {
         iteration: 1,
@@ -106,7 +113,12 @@ for (const backend of BACKENDS) {
       assert.equal(session.status, 200);
       assert.deepEqual(
         session.body.entries.map((e: any) => [e.sequence, e.message.role, e.final]),
-        [[1, "user", false], [2, "assistant", false], [3, "tool", false], [4, "assistant", true]],
+        [
+          [1, "user", false],
+          [2, "assistant", false],
+          [3, "tool", false],
+          [4, "assistant", true],
+        ],
       );
       assert.equal(session.body.entries[2].message.processId, toolStarted.processId);
       assert.deepEqual(session.body.entries[3].usage, { promptTokens: 10, completionTokens: 5, totalTokens: 15 });
@@ -120,13 +132,22 @@ for (const backend of BACKENDS) {
       const outcome = await run("t-hist-2", turn("s-hist", { message: "second question", note: "extra fields are fine" }));
       assert.equal(outcome.value.message, "second answer");
       const messages = model.requests[0]!.body.messages;
-      assert.deepEqual(messages.map((m: any) => m.role), ["user", "assistant", "tool", "assistant", "user"]);
+      assert.deepEqual(
+        messages.map((m: any) => m.role),
+        ["user", "assistant", "tool", "assistant", "user"],
+      );
       assert.equal(messages[0].content, "first question");
       assert.equal(messages[1].tool_calls[0].function.name, "std_echo");
       assert.equal(messages[3].content, 'the echo said "hi"');
       assert.equal(messages[4].content, "second question");
       const session = await s.post("/LashProcesses/session", { id: "s-hist", after: 4 });
-      assert.deepEqual(session.body.entries.map((e: any) => [e.sequence, e.turnId, e.message.role]), [[5, "t-hist-2", "user"], [6, "t-hist-2", "assistant"]]);
+      assert.deepEqual(
+        session.body.entries.map((e: any) => [e.sequence, e.turnId, e.message.role]),
+        [
+          [5, "t-hist-2", "user"],
+          [6, "t-hist-2", "assistant"],
+        ],
+      );
     });
 
     it("parallel tool calls run as parallel children, results fed back in call order", async () => {
@@ -146,7 +167,14 @@ for (const backend of BACKENDS) {
       const firstFinished = log.indexOf("turn.tool_call_finished");
       assert.equal(log.slice(0, firstFinished).filter((t) => t === "turn.tool_call_started").length, 3, "all three started before any finished");
       const toolMessages = model.requests[1]!.body.messages.filter((m: any) => m.role === "tool");
-      assert.deepEqual(toolMessages.map((m: any) => [m.tool_call_id, m.content]), [["a", '{"sleptMs":1500}'], ["b", '"b"'], ["c", '{"sleptMs":1000}']]);
+      assert.deepEqual(
+        toolMessages.map((m: any) => [m.tool_call_id, m.content]),
+        [
+          ["a", '{"sleptMs":1500}'],
+          ["b", '"b"'],
+          ["c", '{"sleptMs":1000}'],
+        ],
+      );
     });
 
     it("a turn that keeps calling tools ends failure{resource_limit} when its iteration or token budget is spent", async () => {
@@ -184,7 +212,8 @@ for (const backend of BACKENDS) {
     });
 
     it("cancel mid-turn stops the in-flight model call and cancels the tool children", async () => {
-      model.respond = (req) => (lastMessage(req).role === "user" ? { toolCalls: [{ id: "slow", name: "std_sleep", arguments: { ms: 120_000 } }] } : { hang: true });
+      model.respond = (req) =>
+        lastMessage(req).role === "user" ? { toolCalls: [{ id: "slow", name: "std_sleep", arguments: { ms: 120_000 } }] } : { hang: true };
       await s.post("/LashProcesses/start", { registration: registration("t-cancel-tool", turn("s-cancel", "sleep long")) });
       const started = await waitFor(async () => (await events("t-cancel-tool")).find((e) => e.type === "turn.tool_call_started"), {
         what: "the tool child to start",
@@ -238,7 +267,12 @@ for (const backend of BACKENDS) {
 
       model.respond = (req) =>
         lastMessage(req).role === "user"
-          ? { toolCalls: [{ id: "evil", name: "std_shell", arguments: { command: "true" } }, { id: "junk", name: "std_echo", arguments: "{not json" }] }
+          ? {
+              toolCalls: [
+                { id: "evil", name: "std_shell", arguments: { command: "true" } },
+                { id: "junk", name: "std_echo", arguments: "{not json" },
+              ],
+            }
           : { content: "ok" };
       const outcome = await run("t-unknown-tool", turn("s-bad", "try things"));
       assert.equal(outcome.type, "success");

@@ -96,8 +96,14 @@ export function summarizeProfile(path: string, inclusiveNames: RegExp, top = 15)
   return {
     wallMs: total,
     busyMs: total - idle,
-    categories: [...byCategory].map(([category, ms]) => ({ category, ms })).filter((c) => c.category !== "idle" && c.category !== "profiler itself").sort((a, b) => b.ms - a.ms),
-    topSelf: [...bySelf.values()].filter((e) => e.category !== "idle" && e.category !== "profiler itself").sort((a, b) => b.ms - a.ms).slice(0, top),
+    categories: [...byCategory]
+      .map(([category, ms]) => ({ category, ms }))
+      .filter((c) => c.category !== "idle" && c.category !== "profiler itself")
+      .sort((a, b) => b.ms - a.ms),
+    topSelf: [...bySelf.values()]
+      .filter((e) => e.category !== "idle" && e.category !== "profiler itself")
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top),
     inclusive: [...inclusive].map(([fn, ms]) => ({ fn, ms })).sort((a, b) => b.ms - a.ms),
   };
 }
@@ -114,7 +120,15 @@ interface HeapNode {
  * `attribute` walks up the stack to the first frame outside the SDK, node and
  * zod, so the table says which of our calls the memory is held for.
  */
-export function summarizeHeapProfile(path: string, top = 12): { totalMiB: number; categories: { category: string; mib: number }[]; topSelf: { fn: string; where: string; mib: number }[]; byCaller: { caller: string; mib: number }[] } {
+export function summarizeHeapProfile(
+  path: string,
+  top = 12,
+): {
+  totalMiB: number;
+  categories: { category: string; mib: number }[];
+  topSelf: { fn: string; where: string; mib: number }[];
+  byCaller: { caller: string; mib: number }[];
+} {
   const root = (JSON.parse(readFileSync(path, "utf8")) as { head: HeapNode }).head;
   const categories = new Map<string, number>();
   const self = new Map<string, { fn: string; where: string; bytes: number }>();
@@ -143,7 +157,13 @@ export function summarizeHeapProfile(path: string, top = 12): { totalMiB: number
   return {
     totalMiB: mib(total),
     categories: [...categories].map(([category, b]) => ({ category, mib: mib(b) })).sort((a, b) => b.mib - a.mib),
-    topSelf: [...self.values()].sort((a, b) => b.bytes - a.bytes).slice(0, top).map((e) => ({ fn: e.fn, where: e.where, mib: mib(e.bytes) })),
-    byCaller: [...byCaller].map(([caller, b]) => ({ caller, mib: mib(b) })).sort((a, b) => b.mib - a.mib).slice(0, top),
+    topSelf: [...self.values()]
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, top)
+      .map((e) => ({ fn: e.fn, where: e.where, mib: mib(e.bytes) })),
+    byCaller: [...byCaller]
+      .map(([caller, b]) => ({ caller, mib: mib(b) }))
+      .sort((a, b) => b.mib - a.mib)
+      .slice(0, top),
   };
 }

@@ -30,7 +30,10 @@ export function summarize(samples: readonly number[]): LatencySummary {
 }
 
 export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** Fixed decimals for tables; NaN prints as "n/a". */
@@ -38,4 +41,3 @@ export function fmt(value: number | undefined, digits = 1): string {
   if (value === undefined || !Number.isFinite(value)) return "n/a";
   return value.toFixed(digits);
 }
-

@@ -95,7 +95,13 @@ const register: Command = {
     if (!/^https?:\/\/[^/]+/.test(uri!)) throw new UsageError(`<uri> must be an http(s) URL of the endpoint (got ${JSON.stringify(uri)})`);
     const answer = await registerDeployment(ctx.admin, uri!);
     if (ctx.json) printJson(ctx, answer);
-    else ctx.io.out(`registered ${uri} as ${answer.id ?? "?"}: ${(answer.services ?? []).map((s) => s.name).sort().join(", ")}`);
+    else
+      ctx.io.out(
+        `registered ${uri} as ${answer.id ?? "?"}: ${(answer.services ?? [])
+          .map((s) => s.name)
+          .sort()
+          .join(", ")}`,
+      );
     return ExitCode.ok;
   },
 };

@@ -21,7 +21,12 @@ const tools: Command = {
         const required = new Set((schema.required ?? []) as string[]);
         return props.map((p) => (required.has(p) ? p : `${p}?`)).join(", ");
       };
-      ctx.io.out(table(["NAME", "KIND", "ARGS", "DESCRIPTION"], catalog.map((t) => [t.name, t.kind, args(t.argsSchema), t.description ?? ""])));
+      ctx.io.out(
+        table(
+          ["NAME", "KIND", "ARGS", "DESCRIPTION"],
+          catalog.map((t) => [t.name, t.kind, args(t.argsSchema), t.description ?? ""]),
+        ),
+      );
     }
     return ExitCode.ok;
   },

@@ -46,9 +46,7 @@ export function spawnChild(
       });
     }
   }
-  const exited = new Promise<string>((resolve) =>
-    child.once("exit", (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with code ${code}`)),
-  );
+  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with code ${code}`)));
   return { name, process: child, pid: child.pid, exited };
 }
 
@@ -142,4 +140,3 @@ export async function waitUntil(
     await delay(100);
   }
 }
-

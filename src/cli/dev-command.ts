@@ -128,7 +128,9 @@ async function startRestate(plan: DevPlan, ctx: CliContext, say: (t: string) => 
   }
   const host = new URL(plan.admin).hostname;
   if (!LOCAL_HOSTS.has(host) || !LOCAL_HOSTS.has(new URL(plan.ingress).hostname)) {
-    throw new Error(`no Restate server answers at ${plan.admin}, and dev starts one only on 127.0.0.1 (set RESTATE_ADMIN_URL / RESTATE_INGRESS_URL to local URLs)`);
+    throw new Error(
+      `no Restate server answers at ${plan.admin}, and dev starts one only on 127.0.0.1 (set RESTATE_ADMIN_URL / RESTATE_INGRESS_URL to local URLs)`,
+    );
   }
   const logPath = join(plan.dir, "restate-server.log");
   const child = spawnChild("restate-server", restateServerBinary(), ["--config-file", restateConfigFile(), "--no-logo"], {
@@ -186,7 +188,8 @@ async function startDevConsole(plan: DevPlan, ctx: CliContext, say: (t: string) 
   const raw = ctx.env.LASH_DEV_CONSOLE_PORT ?? "9091";
   if (raw === "off") return undefined;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`LASH_DEV_CONSOLE_PORT must be a port 0..65535 or off (got ${JSON.stringify(raw)})`, "dev");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`LASH_DEV_CONSOLE_PORT must be a port 0..65535 or off (got ${JSON.stringify(raw)})`, "dev");
   const open = (p: number) => startConsole({ ingressUrl: plan.ingress, adminUrl: plan.admin, port: p });
   try {
     return await open(port);

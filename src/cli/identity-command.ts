@@ -26,7 +26,8 @@ export function base58(bytes: Uint8Array): string {
  */
 export function identityKeyOf(pem: string): string {
   const key = createPublicKey(pem);
-  if (key.asymmetricKeyType !== "ed25519") throw new UsageError(`the key is ${key.asymmetricKeyType ?? "not asymmetric"}; Restate signs with ED25519`, "identity-key");
+  if (key.asymmetricKeyType !== "ed25519")
+    throw new UsageError(`the key is ${key.asymmetricKeyType ?? "not asymmetric"}; Restate signs with ED25519`, "identity-key");
   const raw = Buffer.from(key.export({ format: "jwk" }).x!, "base64url");
   return `publickeyv1_${base58(raw)}`;
 }

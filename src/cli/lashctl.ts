@@ -49,7 +49,12 @@ export function helpText(): string {
 }
 
 function commandHelp(c: Command): string {
-  return [`Usage: lashctl ${c.name} ${c.args}${Object.keys(c.options).length ? " [flags]" : ""}`.trimEnd(), "", c.summary, ...(c.details?.length ? ["", ...c.details.map((d) => `  ${d}`)] : [])].join("\n");
+  return [
+    `Usage: lashctl ${c.name} ${c.args}${Object.keys(c.options).length ? " [flags]" : ""}`.trimEnd(),
+    "",
+    c.summary,
+    ...(c.details?.length ? ["", ...c.details.map((d) => `  ${d}`)] : []),
+  ].join("\n");
 }
 
 /** The version of this package (package.json sits two levels up from src/cli and dist/cli). */
@@ -150,8 +155,14 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv, 
     checkPositionals(command, positionals);
     json = values.json === true;
     const ctx: CliContext = {
-      ingress: checkUrl(values.ingress === undefined ? "RESTATE_INGRESS_URL" : "--ingress", (values.ingress as string | undefined) ?? env.RESTATE_INGRESS_URL ?? DEFAULT_INGRESS),
-      admin: checkUrl(values.admin === undefined ? "RESTATE_ADMIN_URL" : "--admin", (values.admin as string | undefined) ?? env.RESTATE_ADMIN_URL ?? DEFAULT_ADMIN),
+      ingress: checkUrl(
+        values.ingress === undefined ? "RESTATE_INGRESS_URL" : "--ingress",
+        (values.ingress as string | undefined) ?? env.RESTATE_INGRESS_URL ?? DEFAULT_INGRESS,
+      ),
+      admin: checkUrl(
+        values.admin === undefined ? "RESTATE_ADMIN_URL" : "--admin",
+        (values.admin as string | undefined) ?? env.RESTATE_ADMIN_URL ?? DEFAULT_ADMIN,
+      ),
       json,
       env,
       io,
@@ -203,4 +214,3 @@ export async function main(): Promise<void> {
   // Let stdout drain, then leave even if a timer (a poll) is still pending.
   process.stdout.write("", () => process.exit(code));
 }
-

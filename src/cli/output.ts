@@ -37,7 +37,13 @@ export function recordsTable(records: ProcessRecord[]): string {
 
 export function recordDetails(r: ProcessRecord): string {
   const input =
-    r.input.type === "tool_call" ? r.input.call.args : r.input.type === "program" ? r.input.args : r.input.type === "external" ? r.input.metadata : r.input.turnInput;
+    r.input.type === "tool_call"
+      ? r.input.call.args
+      : r.input.type === "program"
+        ? r.input.args
+        : r.input.type === "external"
+          ? r.input.metadata
+          : r.input.turnInput;
   const rows: [string, string][] = [
     ["id", r.id],
     ["status", r.status],

@@ -2,16 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { LashProcessClient, type ProcessHandle } from "../client/index.ts";
 import { Limits, ProcessStatusSchema, type ProcessAwaitOutput, type ProcessInput, type ProcessRegistrationInput } from "../model/index.ts";
-import {
-  ExitCode,
-  UsageError,
-  intOption,
-  jsonArgument,
-  printJson,
-  stringOption,
-  type CliContext,
-  type Command,
-} from "./cli-support.ts";
+import { ExitCode, UsageError, intOption, jsonArgument, printJson, stringOption, type CliContext, type Command } from "./cli-support.ts";
 import { describeOutcome, eventLine, recordDetails, recordsTable } from "./output.ts";
 
 const clientOf = (ctx: CliContext) => new LashProcessClient({ ingressUrl: ctx.ingress });

@@ -26,7 +26,9 @@ export const pruneCommand: Command = {
     if (ctx.json) printJson(ctx, report);
     else {
       const cutoff = new Date(report.cutoffMs).toISOString();
-      ctx.io.out(`${dryRun ? "would prune" : "pruned"} ${report.pruned} finished process(es) last updated before ${cutoff}${report.more ? " (more remain: run again)" : ""}`);
+      ctx.io.out(
+        `${dryRun ? "would prune" : "pruned"} ${report.pruned} finished process(es) last updated before ${cutoff}${report.more ? " (more remain: run again)" : ""}`,
+      );
       if (dryRun) for (const id of report.ids) ctx.io.out(`  ${id}`);
     }
     return ExitCode.ok;
@@ -39,4 +41,3 @@ export function durationOption(flag: string, text: string): number {
   if (ms === undefined) throw new UsageError(`${flag} must be a duration like 30d, 12h, 90m or 45s (got ${JSON.stringify(text)})`);
   return ms;
 }
-

@@ -119,8 +119,7 @@ export class LashProcessClient {
   recovery(registryName = "default") {
     const object = this.#ingress.objectClient<LashProcessRecoveryApi>({ name: ServiceNames.recovery }, registryName);
     return {
-      sweep: (opts: { limit?: number } = {}): Promise<SweepReport> =>
-        this.#call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
+      sweep: (opts: { limit?: number } = {}): Promise<SweepReport> => this.#call("recovery sweep", (o) => object.sweep(dropUndefined(opts), o), { long: true }),
       /** Retention: deletes finished processes older than `olderThanMs` with their events (or, with `dryRun`, lists them). */
       prune: (opts: { olderThanMs: number; dryRun?: boolean; limit?: number }): Promise<PruneResult> =>
         this.#call("recovery prune", (o) => object.prune({ ...dropUndefined(opts), olderThanMs: opts.olderThanMs }, o), { long: true }),
@@ -239,4 +238,3 @@ function checkId(id: unknown, field: string): string {
 function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-

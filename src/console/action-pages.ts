@@ -7,9 +7,7 @@ export const ACTION_KINDS: readonly ActionKind[] = ["cancel", "signal", "complet
 
 /** One checked action: what will be sent, and how to say it. */
 export type Action =
-  | { kind: "cancel"; reason?: string }
-  | { kind: "signal"; name: string; payload?: unknown }
-  | { kind: "complete"; output: ProcessAwaitOutput };
+  { kind: "cancel"; reason?: string } | { kind: "signal"; name: string; payload?: unknown } | { kind: "complete"; output: ProcessAwaitOutput };
 
 /** A form field the console refuses, named like the form names it. */
 export class FormError extends Error {
@@ -84,25 +82,26 @@ export function confirmPage(id: string, kind: ActionKind, form: URLSearchParams,
   const fields = [...form.entries()].filter(([k]) => k !== "confirm" && k !== "csrf");
   const { kind: _k, ...sent } = action;
   const body = html`<h1>Confirm</h1>
-<div class="card" id="confirm">
-<p><strong>${describe(action, id)}</strong></p>
-<pre>${JSON.stringify(sent, null, 2)}</pre>
-<form method="post" action="/processes/${encodeURIComponent(id)}/actions/${kind}" class="pager">
-${fields.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
-<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="confirm" value="yes">
-<button type="submit" class="${kind === "cancel" ? "danger" : ""}" id="confirm-button">Yes, ${kind}</button>
-<a href="/processes/${encodeURIComponent(id)}">No, go back</a>
-</form></div>`;
+    <div class="card" id="confirm">
+      <p><strong>${describe(action, id)}</strong></p>
+      <pre>${JSON.stringify(sent, null, 2)}</pre>
+      <form method="post" action="/processes/${encodeURIComponent(id)}/actions/${kind}" class="pager">
+        ${fields.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}
+        <input type="hidden" name="csrf" value="${csrf}" /><input type="hidden" name="confirm" value="yes" />
+        <button type="submit" class="${kind === "cancel" ? "danger" : ""}" id="confirm-button">Yes, ${kind}</button>
+        <a href="/processes/${encodeURIComponent(id)}">No, go back</a>
+      </form>
+    </div>`;
   return layout({ title: `Confirm ${kind}`, body });
 }
 
 /** Step 2: the answer (or the error) as Restate gave it. */
 export function answerPage(id: string, kind: ActionKind, answer: { ok: true; value: unknown } | { ok: false; error: string }): string {
   const body = html`<h1>${kind}: ${answer.ok ? "done" : "refused"}</h1>
-<div class="card answer ${answer.ok ? "" : "error"}" id="answer">
-<p>${answer.ok ? "Restate answered:" : "The request failed:"}</p>
-<pre>${answer.ok ? JSON.stringify(answer.value, null, 2) : answer.error}</pre>
-<p><a href="/processes/${encodeURIComponent(id)}" id="back">Back to ${id}</a></p>
-</div>`;
+    <div class="card answer ${answer.ok ? "" : "error"}" id="answer">
+      <p>${answer.ok ? "Restate answered:" : "The request failed:"}</p>
+      <pre>${answer.ok ? JSON.stringify(answer.value, null, 2) : answer.error}</pre>
+      <p><a href="/processes/${encodeURIComponent(id)}" id="back">Back to ${id}</a></p>
+    </div>`;
   return layout({ title: `${kind} ${id}`, body });
 }

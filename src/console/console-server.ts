@@ -47,7 +47,9 @@ export function isLoopback(host: string): boolean {
 export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer> {
   const host = opts.host ?? "127.0.0.1";
   if (!isLoopback(host) && !opts.token) {
-    throw new LashError("invalid_input", `--host ${host} is not a loopback address: the console is reachable from other machines, so --token is required`, { field: "token" });
+    throw new LashError("invalid_input", `--host ${host} is not a loopback address: the console is reachable from other machines, so --token is required`, {
+      field: "token",
+    });
   }
   const backend = new ConsoleBackend({ ingressUrl: opts.ingressUrl, adminUrl: opts.adminUrl });
   const csrf = randomBytes(16).toString("hex");
@@ -104,11 +106,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
 
   async function processView(res: ServerResponse, id: string): Promise<void> {
     const record = await backend.client.get(id);
-    const [events, children, ref] = await Promise.all([
-      firstEvents(backend.client.handle(id), 1000),
-      backend.children(id),
-      backend.runInvocation(id),
-    ]);
+    const [events, children, ref] = await Promise.all([firstEvents(backend.client.handle(id), 1000), backend.children(id), backend.runInvocation(id)]);
     const invocation = ref === undefined ? undefined : { ref, url: backend.invocationUrl(ref.id) };
     send(res, 200, processPage({ record, events, children, invocation, csrf }));
   }
@@ -188,13 +186,20 @@ function authorized(req: IncomingMessage, res: ServerResponse, url: URL, token: 
   }
   const auth = req.headers.authorization;
   if (auth?.startsWith("Bearer ") && same(auth.slice(7))) return true;
-  const cookie = (req.headers.cookie ?? "").split(";").map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  const cookie = (req.headers.cookie ?? "")
+    .split(";")
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${COOKIE}=`));
   if (cookie !== undefined && same(decodeURIComponent(cookie.slice(COOKIE.length + 1)))) return true;
   return denied(res);
 }
 
 function denied(res: ServerResponse): false {
-  send(res, 401, errorPage("Token required", "Open the console with ?token=<the token given to lashctl console --token>, or send Authorization: Bearer <token>."));
+  send(
+    res,
+    401,
+    errorPage("Token required", "Open the console with ?token=<the token given to lashctl console --token>, or send Authorization: Bearer <token>."),
+  );
   return false;
 }
 
@@ -222,7 +227,14 @@ function send(res: ServerResponse, status: number, body: string, type = "text/ht
 
 function errorPage(title: string, message: string, backTo?: string): string {
   const back = backTo ? html`<a href="/processes/${encodeURIComponent(backTo)}">Back to ${backTo}</a>` : html`<a href="/">All processes</a>`;
-  return layout({ title, body: html`<h1>${title}</h1><div class="card answer error" id="error"><p>${message}</p><p>${back}</p></div>` });
+  return layout({
+    title,
+    body: html`<h1>${title}</h1>
+      <div class="card answer error" id="error">
+        <p>${message}</p>
+        <p>${back}</p>
+      </div>`,
+  });
 }
 
 function fail(res: ServerResponse, err: unknown): void {
@@ -230,7 +242,8 @@ function fail(res: ServerResponse, err: unknown): void {
   if (err instanceof LashClientError && (err.code === "unreachable" || err.code === "not_deployed")) {
     return send(res, 502, errorPage("Restate unreachable", `${err.code}: ${err.message}`));
   }
-  if (err instanceof LashError || (err instanceof LashClientError && err.code === "invalid_input")) return send(res, 400, errorPage("Bad request", err.message));
+  if (err instanceof LashError || (err instanceof LashClientError && err.code === "invalid_input"))
+    return send(res, 400, errorPage("Bad request", err.message));
   send(res, 500, errorPage("Console error", err instanceof Error ? err.message : String(err)));
 }
 

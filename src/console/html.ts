@@ -51,22 +51,22 @@ export interface LayoutOptions {
 
 export function layout(opts: LayoutOptions): string {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${opts.title} · lash console</title>
-<link rel="stylesheet" href="/assets/console.css">
-${opts.script ? html`<script src="/assets/console.js" defer></script>` : null}
-</head>
-<body>
-<header class="top"><a class="brand" href="/">lash<span>processes</span></a><nav><a href="/">Processes</a></nav></header>
-<main>
-${opts.body}
-</main>
-</body>
-</html>
-`.text;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${opts.title} · lash console</title>
+        <link rel="stylesheet" href="/assets/console.css" />
+        ${opts.script ? html`<script src="/assets/console.js" defer></script>` : null}
+      </head>
+      <body>
+        <header class="top">
+          <a class="brand" href="/">lash<span>processes</span></a>
+          <nav><a href="/">Processes</a></nav>
+        </header>
+        <main>${opts.body}</main>
+      </body>
+    </html> `.text;
 }
 
 /** `2026-11-30 23:31:05` (UTC) for a millisecond timestamp. */
@@ -84,7 +84,8 @@ export function ago(ms: number, now = Date.now()): string {
 }
 
 /** Strict CSP: no inline script or style, nothing from elsewhere, no framing. */
-export const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const CSP =
+  "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export function securityHeaders(): Record<string, string> {
   return { "content-security-policy": CSP, "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY" };

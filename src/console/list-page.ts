@@ -25,18 +25,32 @@ export function describeTarget(record: ProcessRecord): SafeHtml {
 export function processTable(items: ProcessRecord[], emptyText: string): SafeHtml {
   if (items.length === 0) return html`<div class="card empty">${emptyText}</div>`;
   return html`<table class="processes">
-<thead><tr><th>Process</th><th>Status</th><th>Tool / program</th><th>Session</th><th>Attempt</th><th>Created</th><th>Updated</th></tr></thead>
-<tbody>${items.map(
-    (r) => html`<tr data-id="${r.id}">
-<td class="id"><a href="/processes/${encodeURIComponent(r.id)}">${r.id}</a></td>
-<td>${statusBadge(r.status)}</td>
-<td>${describeTarget(r)}</td>
-<td><a href="/sessions/${encodeURIComponent(r.provenance.ownerScope.sessionId)}">${r.provenance.ownerScope.sessionId}</a></td>
-<td>${r.attempt}</td>
-<td class="small">${time(r.createdAtMs)}</td>
-<td class="small muted">${ago(r.updatedAtMs)}</td>
-</tr>`,
-  )}</tbody></table>`;
+    <thead>
+      <tr>
+        <th>Process</th>
+        <th>Status</th>
+        <th>Tool / program</th>
+        <th>Session</th>
+        <th>Attempt</th>
+        <th>Created</th>
+        <th>Updated</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${items.map(
+        (r) =>
+          html`<tr data-id="${r.id}">
+            <td class="id"><a href="/processes/${encodeURIComponent(r.id)}">${r.id}</a></td>
+            <td>${statusBadge(r.status)}</td>
+            <td>${describeTarget(r)}</td>
+            <td><a href="/sessions/${encodeURIComponent(r.provenance.ownerScope.sessionId)}">${r.provenance.ownerScope.sessionId}</a></td>
+            <td>${r.attempt}</td>
+            <td class="small">${time(r.createdAtMs)}</td>
+            <td class="small muted">${ago(r.updatedAtMs)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 /** `/`: processes newest first, filters, counts by status, paging. */
@@ -44,21 +58,28 @@ export function processesPage(q: ListQuery, page: ProcessPage, counts: Map<strin
   const keep = { session: q.session, target: q.target, q: q.q };
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const countLink = (status: string | undefined, label: string, n: number) =>
-    html`<a href="/${query({ ...keep, status })}" class="${q.status === status ? "on" : ""}" data-status="${status ?? "all"}">${label}<b>${n >= COUNT_CAP ? `${COUNT_CAP}+` : n}</b></a>`;
+    html`<a href="/${query({ ...keep, status })}" class="${q.status === status ? "on" : ""}" data-status="${status ?? "all"}"
+      >${label}<b>${n >= COUNT_CAP ? `${COUNT_CAP}+` : n}</b></a
+    >`;
   const body = html`<h1>Processes</h1>
-<div class="counts">${countLink(undefined, "all", total)}${Object.values(ProcessStatus).map((s) => countLink(s, s, counts.get(s) ?? 0))}</div>
-<form class="filters" method="get" action="/">
-<label>Status<select name="status"><option value="">any</option>${Object.values(ProcessStatus).map(
-    (s) => html`<option value="${s}" ${q.status === s ? html`selected` : null}>${s}</option>`,
-  )}</select></label>
-<label>Session<input name="session" value="${q.session ?? ""}" placeholder="session id"></label>
-<label>Tool or program<input name="target" value="${q.target ?? ""}" placeholder="e.g. std.echo"></label>
-<label>Id contains<input name="q" value="${q.q ?? ""}" placeholder="text"></label>
-<button type="submit">Filter</button> <a href="/">clear</a>
-</form>
-${processTable(page.items, "No processes match.")}
-<div class="pager">${q.cursor ? html`<a href="/${query({ ...keep, status: q.status })}">« newest</a>` : null}
-${page.nextCursor ? html`<a rel="next" href="/${query({ ...keep, status: q.status, cursor: page.nextCursor })}">older »</a>` : null}</div>`;
+    <div class="counts">${countLink(undefined, "all", total)}${Object.values(ProcessStatus).map((s) => countLink(s, s, counts.get(s) ?? 0))}</div>
+    <form class="filters" method="get" action="/">
+      <label
+        >Status<select name="status">
+          <option value="">any</option>
+          ${Object.values(ProcessStatus).map((s) => html`<option value="${s}" ${q.status === s ? html`selected` : null}>${s}</option>`)}
+        </select></label
+      >
+      <label>Session<input name="session" value="${q.session ?? ""}" placeholder="session id" /></label>
+      <label>Tool or program<input name="target" value="${q.target ?? ""}" placeholder="e.g. std.echo" /></label>
+      <label>Id contains<input name="q" value="${q.q ?? ""}" placeholder="text" /></label>
+      <button type="submit">Filter</button> <a href="/">clear</a>
+    </form>
+    ${processTable(page.items, "No processes match.")}
+    <div class="pager">
+      ${q.cursor ? html`<a href="/${query({ ...keep, status: q.status })}">« newest</a>` : null}
+      ${page.nextCursor ? html`<a rel="next" href="/${query({ ...keep, status: q.status, cursor: page.nextCursor })}">older »</a>` : null}
+    </div>`;
   return layout({ title: "Processes", body });
 }
 

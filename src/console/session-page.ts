@@ -13,10 +13,17 @@ export type ConversationReader = (sessionId: string) => Promise<SafeHtml | undef
 /** `/sessions/<id>`: a session's processes (newest first) and, when a reader is wired, its conversation. */
 export function sessionPage(sessionId: string, page: ProcessPage, conversation: SafeHtml | undefined, cursor: string | undefined): string {
   const body = html`<h1>Session <span class="id">${sessionId}</span></h1>
-${conversation ? html`<h2>Conversation</h2><div class="card" id="conversation">${conversation}</div>` : null}
-<h2>Processes</h2>
-${processTable(page.items, "This session has no processes.")}
-<div class="pager">${cursor ? html`<a href="/sessions/${encodeURIComponent(sessionId)}">« newest</a>` : null}
-${page.nextCursor ? html`<a rel="next" href="/sessions/${encodeURIComponent(sessionId)}${query({ cursor: page.nextCursor })}">older »</a>` : null}</div>`;
+    ${
+      conversation
+        ? html`<h2>Conversation</h2>
+            <div class="card" id="conversation">${conversation}</div>`
+        : null
+    }
+    <h2>Processes</h2>
+    ${processTable(page.items, "This session has no processes.")}
+    <div class="pager">
+      ${cursor ? html`<a href="/sessions/${encodeURIComponent(sessionId)}">« newest</a>` : null}
+      ${page.nextCursor ? html`<a rel="next" href="/sessions/${encodeURIComponent(sessionId)}${query({ cursor: page.nextCursor })}">older »</a>` : null}
+    </div>`;
   return layout({ title: `Session ${sessionId}`, body });
 }

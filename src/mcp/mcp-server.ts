@@ -73,7 +73,9 @@ export function createLashMcpServer(opts: LashMcpOptions): LashMcpServer {
       const entry = (await loadCatalog()).find((t) => t.name === name);
       if (entry === undefined) return toResult({ value: { error: { code: "unknown_tool", message: `no tool "${name}" in the catalog` } }, isError: true });
       const input: ProcessInput =
-        entry.kind === "tool" ? { type: "tool_call", call: { tool: entry.name, args: args as never } } : { type: "program", name: entry.name, args: args as never };
+        entry.kind === "tool"
+          ? { type: "tool_call", call: { tool: entry.name, args: args as never } }
+          : { type: "program", name: entry.name, args: args as never };
       const handle = await client.start({
         id: processIdOf(),
         input,

@@ -21,7 +21,12 @@ export interface McpToolAnswer {
 const id = { type: "string", description: "the process id" };
 
 /** Waits for an outcome at most `waitMs`; `undefined` when the process is still running then. */
-export async function outcomeWithin(client: LashProcessClient, processId: string, waitMs: number, signal: AbortSignal): Promise<ProcessAwaitOutput | undefined> {
+export async function outcomeWithin(
+  client: LashProcessClient,
+  processId: string,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<ProcessAwaitOutput | undefined> {
   const timeout = AbortSignal.timeout(waitMs);
   try {
     return await client.handle(processId).result({ signal: AbortSignal.any([signal, timeout]) });
@@ -37,7 +42,11 @@ export async function answerFor(client: LashProcessClient, processId: string, wa
   if (outcome === undefined) {
     const record = await client.get(processId);
     return {
-      value: { processId, status: record.status, note: `still running after ${waitMs} ms; use lash_process_await, lash_process_events or lash_process_cancel with this processId` },
+      value: {
+        processId,
+        status: record.status,
+        note: `still running after ${waitMs} ms; use lash_process_await, lash_process_events or lash_process_cancel with this processId`,
+      },
       isError: false,
     };
   }
@@ -69,7 +78,10 @@ export function processTools(defaultWaitMs: number): McpToolSpec[] {
       name: "lash_process_cancel",
       description: "Cancels a lash process (and the children it started). A process that already ended is left as it is.",
       inputSchema: { type: "object", properties: { processId: id, reason: { type: "string" } }, required: ["processId"] },
-      run: async (client, args) => ({ value: await client.handle(str(args.processId)).cancel(typeof args.reason === "string" ? args.reason : undefined), isError: false }),
+      run: async (client, args) => ({
+        value: await client.handle(str(args.processId)).cancel(typeof args.reason === "string" ? args.reason : undefined),
+        isError: false,
+      }),
     },
     {
       name: "lash_process_events",

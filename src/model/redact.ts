@@ -1,7 +1,8 @@
 import type { ProcessRecord } from "./record.ts";
 
 /** Header names whose values are credentials: never returned by `get`/`list`/`status` nor logged. */
-export const SENSITIVE_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token|x-csrf-token|x-amz-security-token)$|token|secret|password|api[-_]?key/i;
+export const SENSITIVE_HEADER =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token|x-csrf-token|x-amz-security-token)$|token|secret|password|api[-_]?key/i;
 
 export const REDACTED = "[redacted]";
 

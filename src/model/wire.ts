@@ -97,7 +97,11 @@ export const CancelResult = z.object({ accepted: z.boolean(), alreadyTerminal: z
 export type CancelResult = z.infer<typeof CancelResult>;
 
 export const SignalInput = z.object({
-  name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9._:-]+$/, "may contain only letters, digits and . _ : -"),
   payload: JsonValue.optional(),
 });
 export type SignalInput = z.input<typeof SignalInput>;
@@ -136,7 +140,11 @@ export const SweepReport = z.object({
 export type SweepReport = z.infer<typeof SweepReport>;
 
 export const ScheduleInput = z.object({
-  everyMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000),
+  everyMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(7 * 24 * 3600 * 1000),
   /** Retention: each scheduled sweep also prunes finished processes older than this (default: `LASH_RETENTION`, else keep). */
   retainForMs: z.number().int().min(0).optional(),
 });

@@ -20,8 +20,7 @@ export function jsonLine(level: LogLevel, message: string, fields: Record<string
 
 /** The endpoint's own log lines, in the configured format. */
 export function createLog(format: LogFormat, write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Log {
-  const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) =>
-    write(format === "json" ? jsonLine(level, message, fields) : message);
+  const at = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => write(format === "json" ? jsonLine(level, message, fields) : message);
   return { info: at("info"), warn: at("warn"), error: at("error") };
 }
 

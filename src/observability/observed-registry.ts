@@ -34,21 +34,23 @@ export function observedRegistry(inner: ProcessRegistry, observer: RegistryObser
   const { metrics } = observer;
   const timed = new Set<string | symbol>(TIMED);
   const wrappers = new Map<string | symbol, (...args: unknown[]) => Promise<unknown>>();
-  const wrap = (method: string, original: (...args: unknown[]) => Promise<unknown>) => async (...args: unknown[]) => {
-    const attributes: Record<string, string> = typeof args[0] === "string" ? { "lash.process.id": args[0] } : {};
-    const started = performance.now();
-    let result = "ok";
-    try {
-      const value = await observer.call(method, attributes, () => original(...args));
-      if (metrics !== undefined) count(metrics, method, value);
-      return value;
-    } catch (err) {
-      result = "error";
-      throw err;
-    } finally {
-      metrics?.registryCallDuration.observe({ method, result }, (performance.now() - started) / 1000);
-    }
-  };
+  const wrap =
+    (method: string, original: (...args: unknown[]) => Promise<unknown>) =>
+    async (...args: unknown[]) => {
+      const attributes: Record<string, string> = typeof args[0] === "string" ? { "lash.process.id": args[0] } : {};
+      const started = performance.now();
+      let result = "ok";
+      try {
+        const value = await observer.call(method, attributes, () => original(...args));
+        if (metrics !== undefined) count(metrics, method, value);
+        return value;
+      } catch (err) {
+        result = "error";
+        throw err;
+      } finally {
+        metrics?.registryCallDuration.observe({ method, result }, (performance.now() - started) / 1000);
+      }
+    };
   // A proxy, so a method added to the port later passes through untimed instead of going missing.
   return new Proxy(inner, {
     get(target, prop) {

@@ -31,7 +31,9 @@ const PACKAGES = "@opentelemetry/api, @opentelemetry/sdk-trace, @opentelemetry/r
  * tracing was asked for) and nothing else changes.
  */
 export async function loadTracing(
-  env: Partial<Record<"OTEL_TRACES_EXPORTER" | "OTEL_EXPORTER_OTLP_PROTOCOL" | "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" | "OTEL_SERVICE_NAME" | "OTEL_SDK_DISABLED", string>>,
+  env: Partial<
+    Record<"OTEL_TRACES_EXPORTER" | "OTEL_EXPORTER_OTLP_PROTOCOL" | "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" | "OTEL_SERVICE_NAME" | "OTEL_SDK_DISABLED", string>
+  >,
   opts: TracingOptions = {},
   log: (message: string) => void = () => {},
 ): Promise<Tracing | undefined> {
@@ -39,13 +41,19 @@ export async function loadTracing(
   if (env.OTEL_SDK_DISABLED === "true") return undefined;
   if (opts.exporter === undefined && (wanted === "none" || wanted === "")) return undefined;
   if (opts.exporter === undefined && wanted !== "otlp" && wanted !== "console") {
-    throw new LashError("invalid_input", `OTEL_TRACES_EXPORTER: must be otlp, console or none (got ${JSON.stringify(wanted)})`, { field: "OTEL_TRACES_EXPORTER" });
+    throw new LashError("invalid_input", `OTEL_TRACES_EXPORTER: must be otlp, console or none (got ${JSON.stringify(wanted)})`, {
+      field: "OTEL_TRACES_EXPORTER",
+    });
   }
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf";
   if (opts.exporter === undefined && wanted === "otlp" && protocol !== "http/protobuf" && protocol !== "http/json") {
-    throw new LashError("invalid_input", `OTEL_EXPORTER_OTLP_PROTOCOL: must be http/protobuf or http/json (got ${JSON.stringify(protocol)}; grpc is not bundled)`, {
-      field: "OTEL_EXPORTER_OTLP_PROTOCOL",
-    });
+    throw new LashError(
+      "invalid_input",
+      `OTEL_EXPORTER_OTLP_PROTOCOL: must be http/protobuf or http/json (got ${JSON.stringify(protocol)}; grpc is not bundled)`,
+      {
+        field: "OTEL_EXPORTER_OTLP_PROTOCOL",
+      },
+    );
   }
   let api: typeof Api;
   let sdk: typeof import("@opentelemetry/sdk-trace");

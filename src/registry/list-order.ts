@@ -17,7 +17,8 @@ export function cursorAfter(last: ProcessRecord, order: ListOrder | undefined): 
 
 export function parseNewestCursor(cursor: string): NewestCursor {
   const match = /^(\d{1,16}):(.+)$/.exec(cursor);
-  if (match === null) throw new LashError("invalid_input", `cursor: not a cursor of a newest-first listing (got ${JSON.stringify(cursor)})`, { field: "cursor" });
+  if (match === null)
+    throw new LashError("invalid_input", `cursor: not a cursor of a newest-first listing (got ${JSON.stringify(cursor)})`, { field: "cursor" });
   return { createdAtMs: Number(match[1]), id: match[2]! };
 }
 

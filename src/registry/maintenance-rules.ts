@@ -12,11 +12,9 @@ import { LashError, parseOrThrow, type ProcessRecord } from "../model/index.ts";
  */
 export function assertAttempt(record: Pick<ProcessRecord, "id" | "attempt">, fromAttempt: number | undefined): void {
   if (fromAttempt === undefined || record.attempt === fromAttempt) return;
-  throw new LashError(
-    "stale_attempt",
-    `process "${record.id}" is at attempt ${record.attempt}, not ${fromAttempt}: another sweep already resubmitted it`,
-    { field: "fromAttempt" },
-  );
+  throw new LashError("stale_attempt", `process "${record.id}" is at attempt ${record.attempt}, not ${fromAttempt}: another sweep already resubmitted it`, {
+    field: "fromAttempt",
+  });
 }
 
 export const PruneOptions = z.object({

@@ -1,12 +1,5 @@
 import type { PruneOptions, PruneResult } from "./maintenance-rules.ts";
-import type {
-  EventAppend,
-  ProcessAwaitOutput,
-  ProcessEvent,
-  ProcessRecord,
-  ProcessRegistrationInput,
-  ProcessStatus,
-} from "../model/index.ts";
+import type { EventAppend, ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessRegistrationInput, ProcessStatus } from "../model/index.ts";
 
 /** `inline`: lost with the process (memory). `durable`: survives a crash (SQLite, PostgreSQL). */
 export type DurabilityTier = "inline" | "durable";

@@ -369,7 +369,12 @@ export class PostgresRegistry implements ProcessRegistry {
       if (last !== undefined) after = { at: Number(last.updated_at_ms), id: last.id };
       if (rows.length < want) break;
       if (ids.length >= limit) {
-        const next = await this.#all<{ id: string }>(this.#pool, "finishedBefore", [cutoffMs, dryRun ? after.at : Number.MIN_SAFE_INTEGER, dryRun ? after.id : "", 1]);
+        const next = await this.#all<{ id: string }>(this.#pool, "finishedBefore", [
+          cutoffMs,
+          dryRun ? after.at : Number.MIN_SAFE_INTEGER,
+          dryRun ? after.id : "",
+          1,
+        ]);
         more = next.length > 0;
       }
     }

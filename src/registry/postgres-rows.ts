@@ -44,7 +44,6 @@ export interface EventRow {
 
 export type AppendTargetRow = Pick<ProcessRow, "id" | "status" | "event_types" | "registration_hash">;
 
-
 export function toRecord(row: ProcessRow): ProcessRecord {
   return {
     id: row.id,
@@ -96,7 +95,9 @@ export function listQuery(filter: ListFilter, limit: number): { text: string; va
   if (filter.sessionId !== undefined) where.push(`session_id = ${param(filter.sessionId)}`);
   if (filter.parentId !== undefined) where.push(`provenance->'causedBy'->>'kind' = 'process' AND provenance->'causedBy'->>'id' = ${param(filter.parentId)}`);
   if (filter.target !== undefined) {
-    where.push(`(CASE input->>'type' WHEN 'tool_call' THEN input->'call'->>'tool' WHEN 'program' THEN input->>'name' ELSE input->>'type' END) = ${param(filter.target)}`);
+    where.push(
+      `(CASE input->>'type' WHEN 'tool_call' THEN input->'call'->>'tool' WHEN 'program' THEN input->>'name' ELSE input->>'type' END) = ${param(filter.target)}`,
+    );
   }
   if (filter.idContains !== undefined) where.push(`strpos(id, ${param(filter.idContains)}) > 0`);
   if (filter.order === "newest") {

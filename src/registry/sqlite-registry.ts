@@ -32,16 +32,7 @@ import {
   replayOf,
   type CheckedAppend,
 } from "./rules.ts";
-import {
-  listQuery,
-  toAppendTarget,
-  toEvent,
-  toPage,
-  toRecord,
-  type AppendTargetRow,
-  type EventRow,
-  type ProcessRow,
-} from "./sqlite-rows.ts";
+import { listQuery, toAppendTarget, toEvent, toPage, toRecord, type AppendTargetRow, type EventRow, type ProcessRow } from "./sqlite-rows.ts";
 
 export interface SqliteRegistryOptions {
   /** How long a writer waits for another connection's write lock (`busy_timeout`). */
@@ -265,8 +256,7 @@ export class SqliteRegistry implements ProcessRegistry {
   async waitEventAfter(id: string, type: string | undefined, after: number, timeoutMs: number): Promise<ProcessEvent | undefined> {
     this.#requireExists(id);
     return this.#waiters.wait(id, timeoutMs, async () => {
-      const row =
-        type === undefined ? this.#one<EventRow>(SQL.eventsAfter, id, after, 1) : this.#one<EventRow>(SQL.firstOfTypeAfter, id, type, after);
+      const row = type === undefined ? this.#one<EventRow>(SQL.eventsAfter, id, after, 1) : this.#one<EventRow>(SQL.firstOfTypeAfter, id, type, after);
       return row === undefined ? undefined : toEvent(row);
     });
   }

@@ -37,7 +37,6 @@ export interface EventRow {
 
 export type AppendTargetRow = Pick<ProcessRow, "id" | "status" | "event_types" | "registration_hash">;
 
-
 export function toRecord(row: ProcessRow): ProcessRecord {
   return {
     id: row.id,

@@ -2,7 +2,6 @@ import { z } from "zod";
 import type { CatalogEntry } from "../model/wire.ts";
 import type { ProcessBodyDefinition } from "./plugin.ts";
 
-
 /**
  * The args schema as JSON Schema. Parts zod cannot express (a `z.custom`, a date, a
  * transform's output) become `{}` (anything) rather than failing the whole catalog:

@@ -23,11 +23,9 @@ export function ensureStableProcessId(key: string, registrationId: unknown): voi
 
 export function ensureHostProfileMatches(rt: LashRuntime, id: string, hostProfileId: string): void {
   if (hostProfileId.length === 0 || hostProfileId === rt.hostProfileId) return;
-  throw new LashError(
-    "host_profile_mismatch",
-    `process "${id}" was created for host profile "${hostProfileId}" but this worker is "${rt.hostProfileId}"`,
-    { field: "registration.provenance.hostProfileId" },
-  );
+  throw new LashError("host_profile_mismatch", `process "${id}" was created for host profile "${hostProfileId}" but this worker is "${rt.hostProfileId}"`, {
+    field: "registration.provenance.hostProfileId",
+  });
 }
 
 /** A durable deployment must not run over an inline store: names the facet. */

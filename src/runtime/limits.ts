@@ -67,7 +67,8 @@ export function slotsFor(
   const slots: LimitSlot[] = [];
   const { input } = reg;
   if (input.type === "external") return slots;
-  const named = input.type === "tool_call" ? { kind: "tool", name: input.call.tool } : input.type === "program" ? { kind: "program", name: input.name } : undefined;
+  const named =
+    input.type === "tool_call" ? { kind: "tool", name: input.call.tool } : input.type === "program" ? { kind: "program", name: input.name } : undefined;
   if (named !== undefined) {
     const limit = limits?.byName[named.name] ?? plugins.definitionOf(input)?.maxConcurrent;
     if (limit !== undefined) slots.push({ key: `${named.kind}:${named.name}`, limit });

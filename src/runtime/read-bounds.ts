@@ -26,6 +26,8 @@ export async function readOnce<T>(what: string, read: () => Promise<T>): Promise
     return await read();
   } catch (err) {
     if (isLashError(err)) throw err;
-    throw new LashError("unreachable", `${what}: the registry could not be read (${err instanceof Error ? err.message : String(err)}); try again`, { cause: err });
+    throw new LashError("unreachable", `${what}: the registry could not be read (${err instanceof Error ? err.message : String(err)}); try again`, {
+      cause: err,
+    });
   }
 }

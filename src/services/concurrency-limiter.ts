@@ -104,13 +104,10 @@ export function createConcurrencyLimiter(registry: ProcessRegistry) {
       ),
 
       /** Who holds a slot and who waits, in queue order. */
-      status: restate.handlers.object.shared(
-        { output: json(LimiterStatus) },
-        async (ctx: restate.ObjectSharedContext): Promise<LimiterStatus> => {
-          const state = await ctx.get<LimiterState>(STATE);
-          return { limit: state?.limit ?? 0, holders: state?.holders ?? [], queued: state?.queue.map((w) => w.processId) ?? [] };
-        },
-      ),
+      status: restate.handlers.object.shared({ output: json(LimiterStatus) }, async (ctx: restate.ObjectSharedContext): Promise<LimiterStatus> => {
+        const state = await ctx.get<LimiterState>(STATE);
+        return { limit: state?.limit ?? 0, holders: state?.holders ?? [], queued: state?.queue.map((w) => w.processId) ?? [] };
+      }),
     },
     options: terminalHandlerOptions,
   });

@@ -1,7 +1,18 @@
 import * as restate from "@restatedev/restate-sdk";
 import type { z } from "zod";
 import { ProcessRecord, ServiceNames, isTerminalStatus, redactRecord } from "../model/index.ts";
-import { CatalogOutput, EventsInput, EventsPage, GetInput, ListInput, ProcessPage, SessionInput, SessionOutput, StartInput, StartResult } from "../model/wire.ts";
+import {
+  CatalogOutput,
+  EventsInput,
+  EventsPage,
+  GetInput,
+  ListInput,
+  ProcessPage,
+  SessionInput,
+  SessionOutput,
+  StartInput,
+  StartResult,
+} from "../model/wire.ts";
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
@@ -10,7 +21,6 @@ import type { ProcessWorkflow, RunRequest } from "../workflows/process-workflow.
 import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
 import { checkSessionCap } from "../runtime/resource-caps.ts";
 import { readSession } from "./session-handlers.ts";
-
 
 /**
  * `LashProcesses`: the front door. `start` registers the row first (so a
@@ -67,7 +77,9 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
       tools: restate.handlers.handler({ output: json(CatalogOutput) }, async () => ({ tools: rt.plugins.catalog() })),
 
       /** A session's conversation (messages, tool calls and results, usage), in append order. */
-      session: restate.handlers.handler({ input: json(SessionInput), output: json(SessionOutput) }, async (_ctx: restate.Context, input) => readSession(rt, input)),
+      session: restate.handlers.handler({ input: json(SessionInput), output: json(SessionOutput) }, async (_ctx: restate.Context, input) =>
+        readSession(rt, input),
+      ),
     },
     options: terminalHandlerOptions,
   });

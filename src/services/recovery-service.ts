@@ -72,9 +72,8 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, o
       ),
 
       /** Retention now: `lashctl prune --older-than 30d [--dry-run]`. */
-      prune: restate.handlers.object.exclusive(
-        { input: json(PruneInput), output: json(PruneResult) },
-        async (ctx: restate.ObjectContext, input) => pruneFinished(ctx, rt.registry, admin, input),
+      prune: restate.handlers.object.exclusive({ input: json(PruneInput), output: json(PruneResult) }, async (ctx: restate.ObjectContext, input) =>
+        pruneFinished(ctx, rt.registry, admin, input),
       ),
 
       schedule: restate.handlers.object.exclusive(
@@ -97,20 +96,17 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, o
         return { scheduled: false };
       }),
 
-      tick: restate.handlers.object.exclusive(
-        { input: json(TickInput), ingressPrivate: true },
-        async (ctx: restate.ObjectContext, { generation }) => {
-          const everyMs = await ctx.get<number>("everyMs");
-          if (everyMs == null || generation !== (await ctx.get<number>("generation"))) return;
-          await sweep(ctx, undefined);
-          const retainForMs = (await ctx.get<number>("retainForMs")) ?? opts.retentionMs;
-          if (retainForMs !== undefined) {
-            const pruned = await pruneFinished(ctx, rt.registry, admin, { olderThanMs: retainForMs, dryRun: false, limit: TICK_PRUNE_LIMIT });
-            ctx.set("lastPrune", pruned);
-          }
-          arm(ctx, generation, everyMs);
-        },
-      ),
+      tick: restate.handlers.object.exclusive({ input: json(TickInput), ingressPrivate: true }, async (ctx: restate.ObjectContext, { generation }) => {
+        const everyMs = await ctx.get<number>("everyMs");
+        if (everyMs == null || generation !== (await ctx.get<number>("generation"))) return;
+        await sweep(ctx, undefined);
+        const retainForMs = (await ctx.get<number>("retainForMs")) ?? opts.retentionMs;
+        if (retainForMs !== undefined) {
+          const pruned = await pruneFinished(ctx, rt.registry, admin, { olderThanMs: retainForMs, dryRun: false, limit: TICK_PRUNE_LIMIT });
+          ctx.set("lastPrune", pruned);
+        }
+        arm(ctx, generation, everyMs);
+      }),
     },
     options: terminalHandlerOptions,
   });

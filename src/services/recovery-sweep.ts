@@ -3,7 +3,6 @@ import type { SweepReport } from "../model/wire.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
 
-
 export const emptyReport = (): SweepReport => ({
   scanned: 0,
   submitted: 0,

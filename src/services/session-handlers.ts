@@ -3,7 +3,6 @@ import { LashError, Limits } from "../model/index.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import type { SessionInput, SessionOutput } from "../model/wire.ts";
 
-
 /** `LashProcesses/session`: a page of a session's conversation (an unknown session has none). */
 export async function readSession(rt: LashRuntime, input: z.infer<typeof SessionInput>): Promise<z.infer<typeof SessionOutput>> {
   if (rt.sessions === undefined) {

@@ -49,7 +49,10 @@ export class PostgresSessionStore implements SessionStore {
     try {
       await db.query("BEGIN");
       // Lock the counter row first, so a concurrent append of the same replay key waits and then finds it.
-      await db.query("INSERT INTO lash_sessions (id, last_sequence, updated_at_ms) VALUES ($1, 0, $2) ON CONFLICT (id) DO UPDATE SET id = excluded.id", [sessionId, Date.now()]);
+      await db.query("INSERT INTO lash_sessions (id, last_sequence, updated_at_ms) VALUES ($1, 0, $2) ON CONFLICT (id) DO UPDATE SET id = excluded.id", [
+        sessionId,
+        Date.now(),
+      ]);
       const now = Date.now();
       const out: SessionEntry[] = [];
       for (const a of appends) {

@@ -31,5 +31,15 @@ export function toSessionEntry(row: SessionEntryRow): SessionEntry {
 
 /** Insert parameters in the column order of both dialects' insert statements. */
 export function sessionInsertParams(e: SessionEntry): (string | number | null)[] {
-  return [e.sessionId, e.sequence, e.turnId, e.attempt, JSON.stringify(e.message), e.usage === undefined ? null : JSON.stringify(e.usage), e.final ? 1 : 0, e.occurredAtMs, e.replayKey];
+  return [
+    e.sessionId,
+    e.sequence,
+    e.turnId,
+    e.attempt,
+    JSON.stringify(e.message),
+    e.usage === undefined ? null : JSON.stringify(e.usage),
+    e.final ? 1 : 0,
+    e.occurredAtMs,
+    e.replayKey,
+  ];
 }

@@ -23,7 +23,8 @@ export function parseRead(sessionId: string, opts: { after?: number; limit?: num
   return { after, limit: pageLimit(opts.limit) };
 }
 
-const content = (e: CheckedSessionAppend) => canonicalJson({ turnId: e.turnId, attempt: e.attempt, message: e.message, usage: e.usage ?? null, final: e.final });
+const content = (e: CheckedSessionAppend) =>
+  canonicalJson({ turnId: e.turnId, attempt: e.attempt, message: e.message, usage: e.usage ?? null, final: e.final });
 
 /** Same replay key: the same content returns the stored entry, other content conflicts. */
 export function sessionReplayOf(existing: SessionEntry, append: CheckedSessionAppend): SessionEntry {

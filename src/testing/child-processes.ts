@@ -16,11 +16,7 @@ process.once("exit", () => {
  * Spawns `command args` with stdout and stderr appended to `logPath` (the file
  * is shared across restarts, so the log shows every run) and no stdin.
  */
-export function spawnLogged(
-  command: string,
-  args: string[],
-  opts: { env: NodeJS.ProcessEnv; logPath: string; cwd?: string },
-): ChildProcess {
+export function spawnLogged(command: string, args: string[], opts: { env: NodeJS.ProcessEnv; logPath: string; cwd?: string }): ChildProcess {
   const fd = openSync(opts.logPath, "a");
   try {
     const child = spawn(command, args, { env: opts.env, cwd: opts.cwd, stdio: ["ignore", fd, fd] });

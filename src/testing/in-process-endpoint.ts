@@ -17,10 +17,7 @@ export interface InProcessEndpoint {
   close(): Promise<void>;
 }
 
-export async function serveInProcess(
-  services: ServiceDefinition[],
-  opts: { port?: number; identityKeys?: string[] } = {},
-): Promise<InProcessEndpoint> {
+export async function serveInProcess(services: ServiceDefinition[], opts: { port?: number; identityKeys?: string[] } = {}): Promise<InProcessEndpoint> {
   const handler = restate.createEndpointHandler({
     services,
     ...(opts.identityKeys ? { identityKeys: opts.identityKeys } : {}),

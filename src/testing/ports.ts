@@ -23,10 +23,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once `host:port` accepts a TCP connection, rejects after `timeoutMs`. */
-export async function waitForPort(
-  port: number,
-  opts: { host?: string; timeoutMs?: number; what?: string; isAlive?: () => boolean } = {},
-): Promise<void> {
+export async function waitForPort(port: number, opts: { host?: string; timeoutMs?: number; what?: string; isAlive?: () => boolean } = {}): Promise<void> {
   const host = opts.host ?? "127.0.0.1";
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   const what = opts.what ?? `${host}:${port}`;

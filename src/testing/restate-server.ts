@@ -156,10 +156,7 @@ async function ok(url: string): Promise<boolean> {
  * Polls `predicate` every `intervalMs` until it returns a truthy value (which is
  * returned) or `timeoutMs` passes. Errors thrown by the predicate fail at once.
  */
-export async function waitFor<T>(
-  predicate: () => T | Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number; what: string },
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(predicate: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what: string }): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;

@@ -210,13 +210,15 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
         async (ctx: restate.WorkflowSharedContext, { name, payload }) => {
           const id = ctx.key;
           const type = signalEventType(name);
-          const appended = await ctx.run("append signal", () => (rt.observer ?? noopObserver).action("signal", id, { "lash.signal.name": name }, async () => {
-            const record = await registry.get(id);
-            if (record === undefined) throw notFound(id);
-            await checkEventCap(registry, id, rt.caps);
-            const event = await registry.appendEvent(id, { type, payload: payload ?? null, replayKey: ctx.request().id });
-            return { record, event, ordinal: await registry.countEvents(id, type, event.sequence) };
-          }));
+          const appended = await ctx.run("append signal", () =>
+            (rt.observer ?? noopObserver).action("signal", id, { "lash.signal.name": name }, async () => {
+              const record = await registry.get(id);
+              if (record === undefined) throw notFound(id);
+              await checkEventCap(registry, id, rt.caps);
+              const event = await registry.appendEvent(id, { type, payload: payload ?? null, replayKey: ctx.request().id });
+              return { record, event, ordinal: await registry.countEvents(id, type, event.sequence) };
+            }),
+          );
           const delivery: SignalDelivery = { payload: payload ?? null, sequence: appended.event.sequence };
           await resolveQuietly(ctx.promise<SignalDelivery>(PromiseNames.signal(name, appended.ordinal)), delivery);
           sendWake(ctx, rt.wakeTarget, appended.record, appended.event);
@@ -263,10 +265,13 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       /** Private: recovery wrote the outcome (abandoned, or copied); release awaiters. */
-      [PrivateHandlerNames.releaseAwaiters]: restate.handlers.workflow.shared({ ingressPrivate: true }, async (ctx: restate.WorkflowSharedContext): Promise<void> => {
-        const record = await ctx.run("read outcome", () => registry.get(ctx.key));
-        if (record?.outcome !== undefined) await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), record.outcome);
-      }),
+      [PrivateHandlerNames.releaseAwaiters]: restate.handlers.workflow.shared(
+        { ingressPrivate: true },
+        async (ctx: restate.WorkflowSharedContext): Promise<void> => {
+          const record = await ctx.run("read outcome", () => registry.get(ctx.key));
+          if (record?.outcome !== undefined) await resolveQuietly(ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome), record.outcome);
+        },
+      ),
     },
     options: {
       ...terminalHandlerOptions,
@@ -279,11 +284,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
 export type ProcessWorkflow = ReturnType<typeof createProcessWorkflow>;
 
 /** Runs the plugin body (or the host's session-turn runner) and maps how it ended to an outcome. */
-async function executeBody(
-  rt: LashRuntime,
-  record: ProcessRecord,
-  contextFor: (args: unknown) => DurableProcessContext,
-): Promise<ProcessAwaitOutput> {
+async function executeBody(rt: LashRuntime, record: ProcessRecord, contextFor: (args: unknown) => DurableProcessContext): Promise<ProcessAwaitOutput> {
   try {
     let value: unknown;
     if (record.input.type === "session_turn") {
@@ -311,7 +312,6 @@ function outcomeOfBodyError(err: unknown): ProcessAwaitOutput {
   const message = err instanceof Error ? err.message : String(err);
   return { type: "failure", class: "internal", code: "body_error", message };
 }
-
 
 /** A success value too large for the terminal event becomes a resource_limit failure. */
 function boundOutput(output: ProcessAwaitOutput): ProcessAwaitOutput {

@@ -16,10 +16,14 @@ describe("concurrency slots and recovery across crashes", () => {
 
   /** Releases are one-way sends after the outcome is written: wait (bounded) until they landed. */
   const allReleased = () =>
-    waitFor(async () => JSON.stringify((await s.post("/LashConcurrencyLimiter/tool:std.steps/status")).body) === JSON.stringify({ limit: 0, holders: [], queued: [] }), {
-      timeoutMs: 30_000,
-      what: "no slot held after everything ended",
-    });
+    waitFor(
+      async () =>
+        JSON.stringify((await s.post("/LashConcurrencyLimiter/tool:std.steps/status")).body) === JSON.stringify({ limit: 0, holders: [], queued: [] }),
+      {
+        timeoutMs: 30_000,
+        what: "no slot held after everything ended",
+      },
+    );
   const status = async (id: string) => (await s.registry.get(id))?.status;
 
   it("an endpoint SIGKILL while a slot is held leaks nothing: the holder finishes, the queue drains, a later process runs", async () => {
@@ -78,14 +82,15 @@ describe("concurrency slots and recovery across crashes", () => {
       timeoutMs: 30_000,
       what: "all killed",
     });
-    const [a, b] = await Promise.all([
-      s.post("/LashProcessRecovery/default/sweep", {}),
-      s.post("/LashProcessRecovery/other/sweep", {}),
-    ]);
+    const [a, b] = await Promise.all([s.post("/LashProcessRecovery/default/sweep", {}), s.post("/LashProcessRecovery/other/sweep", {})]);
     assert.equal(a.status, 200, JSON.stringify(a.body));
     assert.equal(b.status, 200, JSON.stringify(b.body));
     const attempts = await Promise.all(ids.map(async (id) => (await s.registry.get(id))?.attempt));
-    assert.deepEqual(attempts, ids.map(() => 2), "each killed run was counted once");
+    assert.deepEqual(
+      attempts,
+      ids.map(() => 2),
+      "each killed run was counted once",
+    );
     for (const id of ids) await s.post(`/LashProcessWorkflow/${id}/cancel`, {});
     await s.waitTerminal(ids);
   });

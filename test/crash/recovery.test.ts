@@ -55,7 +55,10 @@ describe("LashProcessRecovery", () => {
     assert.equal(record?.status, "completed");
     assert.equal(record?.attempt, 2);
     const started = (await s.registry.eventsAfter("killed", 0)).filter((e) => e.type === "process.started");
-    assert.deepEqual(started.map((e) => e.payload), [{ attempt: 1 }, { attempt: 2 }]);
+    assert.deepEqual(
+      started.map((e) => e.payload),
+      [{ attempt: 1 }, { attempt: 2 }],
+    );
   });
 
   it("an operator kill with maxAttempts 1: abandoned{engine_gave_up}, and awaiters are released", async () => {
@@ -144,7 +147,10 @@ describe("LashProcessRecovery", () => {
       const { report } = await sweepPage(db, admin, 100, undefined);
       assert.equal(report.scanned, 2);
       assert.equal(report.alreadyActive, 1);
-      assert.deepEqual(report.failed.map((f) => f.id), ["cannot-submit"]);
+      assert.deepEqual(
+        report.failed.map((f) => f.id),
+        ["cannot-submit"],
+      );
       assert.match(report.failed[0]!.error, /unreachable/);
     } finally {
       await db.close();

@@ -79,7 +79,11 @@ for (const backend of BACKENDS) {
       assert.equal(terminal.length, 1, "exactly one terminal outcome");
       assert.equal(events.filter((e) => e.type === "turn.model_call_finished").length, 2);
       const entries = await db.sessions.read("crash-session");
-      assert.deepEqual(entries.map((e) => e.message.role), ["user", "assistant", "tool", "assistant"], "no message written twice");
+      assert.deepEqual(
+        entries.map((e) => e.message.role),
+        ["user", "assistant", "tool", "assistant"],
+        "no message written twice",
+      );
     });
   });
 }

@@ -35,11 +35,26 @@ describe("deeply nested input never takes the endpoint down", () => {
     registration: { id, provenance: { ownerScope: { sessionId: "deep" }, hostProfileId: "" }, ...extra },
   });
   const cases: [string, string, unknown, RegExp][] = [
-    ["tool args", "/LashProcesses/start", reg("deep-args", { input: { type: "tool_call", call: { tool: "std.echo", args: { value: deep() } } } }), /registration\.input\.call\.args/],
-    ["a payloadSchema", "/LashProcesses/start", reg("deep-schema", { input: { type: "external" }, eventTypes: [{ name: "e", payloadSchema: { x: deep() } }] }), /registration\.eventTypes\.0\.payloadSchema/],
+    [
+      "tool args",
+      "/LashProcesses/start",
+      reg("deep-args", { input: { type: "tool_call", call: { tool: "std.echo", args: { value: deep() } } } }),
+      /registration\.input\.call\.args/,
+    ],
+    [
+      "a payloadSchema",
+      "/LashProcesses/start",
+      reg("deep-schema", { input: { type: "external" }, eventTypes: [{ name: "e", payloadSchema: { x: deep() } }] }),
+      /registration\.eventTypes\.0\.payloadSchema/,
+    ],
     ["a signal payload", "/LashProcessWorkflow/ext/signal", { name: "s", payload: deep() }, /payload/],
     ["a complete output", "/LashProcessWorkflow/ext/complete", { output: { type: "success", value: deep() } }, /output\.value/],
-    ["executionContext", "/LashProcessWorkflow/deep-ctx/run", { ...reg("deep-ctx", { input: { type: "external" } }), executionContext: { k: deep() } }, /executionContext\.k/],
+    [
+      "executionContext",
+      "/LashProcessWorkflow/deep-ctx/run",
+      { ...reg("deep-ctx", { input: { type: "external" } }), executionContext: { k: deep() } },
+      /executionContext\.k/,
+    ],
   ];
   for (const [what, path, body, field] of cases) {
     it(`${what}: 400 naming the field, endpoint still alive`, async () => {

@@ -71,7 +71,13 @@ describe("fuzzing the ingress never takes the endpoint down", () => {
       idSuffix: fc.oneof(fc.constant(""), fc.constant(" bad"), fc.string({ unit: "binary", maxLength: 6 })),
       tool: fc.constantFrom("std.echo", "std.fail", "std.nope", "std.sleep"),
       args: value,
-      eventTypes: fc.array(fc.record({ name: fc.oneof(fc.constantFrom("e", "process.x"), fc.string({ maxLength: 8 })), payloadSchema: fc.option(fc.dictionary(key, value, { maxKeys: 3 }), { nil: undefined }) }), { maxLength: 2 }),
+      eventTypes: fc.array(
+        fc.record({
+          name: fc.oneof(fc.constantFrom("e", "process.x"), fc.string({ maxLength: 8 })),
+          payloadSchema: fc.option(fc.dictionary(key, value, { maxKeys: 3 }), { nil: undefined }),
+        }),
+        { maxLength: 2 },
+      ),
       executionContext: fc.option(fc.dictionary(key, value, { maxKeys: 3 }), { nil: undefined }),
       direct: fc.boolean(),
     });
@@ -79,7 +85,12 @@ describe("fuzzing the ingress never takes the endpoint down", () => {
       fc.asyncProperty(registration, deepLevels, async (r, levels) => {
         const id = `fz-${++n}${r.idSuffix}`;
         const body = {
-          registration: { id, input: { type: "tool_call", call: { tool: r.tool, args: r.tool === "std.sleep" ? { ms: 1 } : { value: r.args } } }, eventTypes: r.eventTypes, provenance: { ownerScope: { sessionId: "fuzz" }, hostProfileId: "" } },
+          registration: {
+            id,
+            input: { type: "tool_call", call: { tool: r.tool, args: r.tool === "std.sleep" ? { ms: 1 } : { value: r.args } } },
+            eventTypes: r.eventTypes,
+            provenance: { ownerScope: { sessionId: "fuzz" }, hostProfileId: "" },
+          },
           ...(r.executionContext === undefined ? {} : { executionContext: r.executionContext }),
         };
         const path = r.direct && /^[A-Za-z0-9._:-]+$/.test(id) ? `/LashProcessWorkflow/${id}/run/send` : "/LashProcesses/start";
@@ -105,13 +116,20 @@ describe("fuzzing the ingress never takes the endpoint down", () => {
       fc.record({ type: fc.constantFrom("cancelled", "abandoned", "weird"), message: oddString }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.oneof(fc.constant("note"), fc.string({ maxLength: 10 })), value, output, deepLevels, async (signal, name, payload, out, levels) => {
-        const status = signal
-          ? await send("/LashProcessWorkflow/fz-ext/signal", bodyText({ name, payload }, levels))
-          : await send(`/LashProcessWorkflow/fz-missing-${++n}/complete`, bodyText({ output: out }, levels));
-        answered(status, signal ? "signal" : "complete");
-        alive();
-      }),
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.oneof(fc.constant("note"), fc.string({ maxLength: 10 })),
+        value,
+        output,
+        deepLevels,
+        async (signal, name, payload, out, levels) => {
+          const status = signal
+            ? await send("/LashProcessWorkflow/fz-ext/signal", bodyText({ name, payload }, levels))
+            : await send(`/LashProcessWorkflow/fz-missing-${++n}/complete`, bodyText({ output: out }, levels));
+          answered(status, signal ? "signal" : "complete");
+          alive();
+        },
+      ),
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, seed: 15 },
     );
     alive();

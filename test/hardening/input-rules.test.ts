@@ -23,14 +23,25 @@ describe("input rules that keep the endpoint responsive and the data honest", ()
 
   it("patternProperties and backreferences are checked too; ordinary patterns pass", async () => {
     const refused = await s.post("/LashProcesses/start", {
-      registration: registration("redos-2", { type: "external" }, {
-        eventTypes: [{ name: "e", payloadSchema: { type: "object", patternProperties: { "^(\\w+\\s?)*$": {} } } }, { name: "f", payloadSchema: { pattern: "(x)\\1" } }],
-      }),
+      registration: registration(
+        "redos-2",
+        { type: "external" },
+        {
+          eventTypes: [
+            { name: "e", payloadSchema: { type: "object", patternProperties: { "^(\\w+\\s?)*$": {} } } },
+            { name: "f", payloadSchema: { pattern: "(x)\\1" } },
+          ],
+        },
+      ),
     });
     assert.equal(refused.status, 400);
     assert.match(refused.body.message, /registration\.eventTypes\.0\.payloadSchema/);
     const fine = await s.post("/LashProcesses/start", {
-      registration: registration("plain-pattern", { type: "external" }, { eventTypes: [{ name: "e", payloadSchema: { type: "string", pattern: "^[a-z]{1,8}-[0-9]+$" } }] }),
+      registration: registration(
+        "plain-pattern",
+        { type: "external" },
+        { eventTypes: [{ name: "e", payloadSchema: { type: "string", pattern: "^[a-z]{1,8}-[0-9]+$" } }] },
+      ),
     });
     assert.equal(fine.status, 200, JSON.stringify(fine.body));
   });
@@ -44,7 +55,10 @@ describe("input rules that keep the endpoint responsive and the data honest", ()
     assert.equal(conflict.status, 409, JSON.stringify(conflict.body));
     assert.match(conflict.body.message, /^registration_conflict:/);
     const record = await s.registry.get("proto");
-    assert.deepEqual(JSON.parse(JSON.stringify(record!.input)), { type: "tool_call", call: { tool: "std.echo", args: { value: JSON.parse('{"__proto__":{"n":1}}') } } });
+    assert.deepEqual(JSON.parse(JSON.stringify(record!.input)), {
+      type: "tool_call",
+      call: { tool: "std.echo", args: { value: JSON.parse('{"__proto__":{"n":1}}') } },
+    });
     assert.equal(JSON.stringify(record!.input).includes('"__proto__":{"n":1}'), true);
   });
 
@@ -52,7 +66,10 @@ describe("input rules that keep the endpoint responsive and the data honest", ()
     const big = "x".repeat(250 * 1024);
     const ids = Array.from({ length: 24 }, (_, i) => `big-${String(i).padStart(2, "0")}`);
     for (const id of ids) {
-      await s.registry.register({ ...registration(id, { type: "external" as const, metadata: { big } }), provenance: { ownerScope: { sessionId: "bulky" }, hostProfileId: "" } } as never);
+      await s.registry.register({
+        ...registration(id, { type: "external" as const, metadata: { big } }),
+        provenance: { ownerScope: { sessionId: "bulky" }, hostProfileId: "" },
+      } as never);
     }
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -110,7 +127,9 @@ describe("configured caps on state a caller can create", () => {
   });
 
   it("new processes past the per-session cap are a 409 resource_limit with no row; an existing id still answers", async () => {
-    const reg = (id: string) => ({ registration: { ...registration(id, tool("std.echo", { value: id })), provenance: { ownerScope: { sessionId: "small" }, hostProfileId: "" } } });
+    const reg = (id: string) => ({
+      registration: { ...registration(id, tool("std.echo", { value: id })), provenance: { ownerScope: { sessionId: "small" }, hostProfileId: "" } },
+    });
     for (const id of ["c1", "c2", "c3"]) assert.equal((await s.post("/LashProcesses/start", reg(id))).status, 200);
     const over = await s.post("/LashProcesses/start", reg("c4"));
     assert.equal(over.status, 409, JSON.stringify(over.body));

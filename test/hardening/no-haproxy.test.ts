@@ -22,7 +22,14 @@ describe("without HAProxy", () => {
       delete env.NODE_TEST_CONTEXT; // else node:test refuses to run a file from inside a test
       const child = spawn(process.execPath, ["--test", "--test-concurrency=1", file], {
         cwd: REPO_ROOT,
-        env: { ...env, LASH_TEST_HAPROXY: MISSING, PATH: (process.env.PATH ?? "").split(":").filter((d) => !/sbin/.test(d)).join(":") },
+        env: {
+          ...env,
+          LASH_TEST_HAPROXY: MISSING,
+          PATH: (process.env.PATH ?? "")
+            .split(":")
+            .filter((d) => !/sbin/.test(d))
+            .join(":"),
+        },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let output = "";

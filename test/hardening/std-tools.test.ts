@@ -80,7 +80,10 @@ describe("std tools are gated, and std.http reaches only what it is allowed to",
   it("a redirect to a host that is not allowed is refused before it is followed", async () => {
     const out = await run(on, "http-redirect", tool("std.http", { url: `http://localhost:${api.port}/to-private` }));
     assert.equal(out.code, "http_address_refused", JSON.stringify(out));
-    assert.equal(api.seen.some((r) => r.path === "/secret-admin"), false);
+    assert.equal(
+      api.seen.some((r) => r.path === "/secret-admin"),
+      false,
+    );
   });
 
   it("a response over the cap fails with resource_limit", async () => {

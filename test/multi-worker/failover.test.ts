@@ -38,14 +38,17 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
     registry = await PostgresRegistry.open(cluster.registryUrl);
   });
 
-  after(async () => {
-    await registry?.close();
-    const pids = cluster?.pids() ?? [];
-    await cluster?.close();
-    await schema?.drop();
-    await rm(dir, { recursive: true, force: true });
-    for (const pid of pids) assert.ok(pidGone(pid), `pid ${pid} is still running`);
-  }, { timeout: 120_000 });
+  after(
+    async () => {
+      await registry?.close();
+      const pids = cluster?.pids() ?? [];
+      await cluster?.close();
+      await schema?.drop();
+      await rm(dir, { recursive: true, force: true });
+      for (const pid of pids) assert.ok(pidGone(pid), `pid ${pid} is still running`);
+    },
+    { timeout: 120_000 },
+  );
 
   it(`${PROCESSES} processes of ${STEPS} steps survive a SIGKILL of one endpoint: one terminal event each, no finished step repeated, both endpoints served`, async () => {
     const { ingress, endpoints } = cluster!;
@@ -55,7 +58,10 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
     const lines = async () => (await readFile(file, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0);
 
     const started = await mapConcurrent(ids, 16, (id) => startProcess(ingress, stepsRegistration(id, { count: STEPS, file, stepMs: STEP_MS })));
-    assert.deepEqual(started.map((s) => s.id), ids);
+    assert.deepEqual(
+      started.map((s) => s.id),
+      ids,
+    );
 
     // Midway: about half of all steps written, so most processes have a step in flight.
     const total = PROCESSES * STEPS;
@@ -101,7 +107,11 @@ describe("two endpoints behind HAProxy (h2c) on one PostgreSQL registry", () => 
     assert.ok(onVictim.size > 0 && onSurvivor.size > 0, `runs per endpoint: ${onVictim.size} and ${onSurvivor.size}`);
     assert.ok(movedOver.length > 0, "runs interrupted by the kill were resumed on the other endpoint");
     for (const id of repeatedBy.keys()) assert.ok(onVictim.has(id), `${id} repeated a step but never ran on the killed endpoint`);
-    const servedByLb = (name: string) => cluster!.haproxy!.output().split("\n").filter((l) => l.includes(`lash_endpoints/${name} `)).length;
+    const servedByLb = (name: string) =>
+      cluster!
+        .haproxy!.output()
+        .split("\n")
+        .filter((l) => l.includes(`lash_endpoints/${name} `)).length;
     assert.ok(servedByLb("ep1") > 0 && servedByLb("ep2") > 0, "HAProxy's log shows requests on both servers");
 
     // Reported by the test runner, for the deploy docs and for whoever reads a CI log.

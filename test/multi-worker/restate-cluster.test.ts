@@ -59,11 +59,18 @@ describe("a 3-node Restate cluster: a node and an endpoint SIGKILLed under a mix
     endpoints = await Promise.all([0, 1].map(() => startEndpointProcess({ entry: "src/main.ts", env })));
     haproxy = await startHaproxy({ backends: endpoints.map((e, i) => ({ name: `ep${i + 1}`, port: e.port })) });
     // The cluster may still be electing partition leaders: retry the registration for a while.
-    await waitFor(async () => registerDeployment(n1.adminUrl, haproxy!.url).then(() => true, () => false), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      what: "the deployment registered with the cluster",
-    });
+    await waitFor(
+      async () =>
+        registerDeployment(n1.adminUrl, haproxy!.url).then(
+          () => true,
+          () => false,
+        ),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: "the deployment registered with the cluster",
+      },
+    );
     registry = await PostgresRegistry.open(schema.url());
   });
 
@@ -123,7 +130,12 @@ describe("a 3-node Restate cluster: a node and an endpoint SIGKILLed under a mix
     await mapConcurrent(sleeps, 6, (id) => start(id, tool("std.sleep", { ms: 4000 })));
     await mapConcurrent(waiters, 6, (id) => start(id, tool("std.wait_signal", { name: "go", count: SIGNALS.length })));
     await mapConcurrent(fanouts, 4, (id) =>
-      start(id, tool("std.fanout", { children: [tool("std.sleep", { ms: 3000 }), tool("std.steps", { count: 3, file, stepMs: 300 }), tool("std.echo", { value: id })] })),
+      start(
+        id,
+        tool("std.fanout", {
+          children: [tool("std.sleep", { ms: 3000 }), tool("std.steps", { count: 3, file, stepMs: 300 }), tool("std.echo", { value: id })],
+        }),
+      ),
     );
     const signal = (id: string, payload: string) => post(`/LashProcessWorkflow/${id}/signal`, { name: "go", payload }, `signal-${id}-${payload}`);
     for (const id of waiters) await signal(id, SIGNALS[0]!);
@@ -149,11 +161,19 @@ describe("a 3-node Restate cluster: a node and an endpoint SIGKILLed under a mix
       } while (cursor !== undefined);
       return out;
     };
-    await waitFor(async () => (await registry!.listNonTerminal(1000)).items.length === 0, { timeoutMs: 240_000, intervalMs: 500, what: "every process terminal" });
+    await waitFor(async () => (await registry!.listNonTerminal(1000)).items.length === 0, {
+      timeoutMs: 240_000,
+      intervalMs: 500,
+      what: "every process terminal",
+    });
 
     const records = await all();
     const topLevel = [...steps, ...sleeps, ...waiters, ...fanouts];
-    for (const id of topLevel) assert.ok(records.some((r) => r.id === id), `${id} registered`);
+    for (const id of topLevel)
+      assert.ok(
+        records.some((r) => r.id === id),
+        `${id} registered`,
+      );
     assert.ok(records.length >= topLevel.length + fanouts.length * 3, `children registered (${records.length} rows)`);
     for (const record of records) {
       assert.equal(record.status, "completed", `${record.id}: ${JSON.stringify(record.outcome)}`);
@@ -167,7 +187,17 @@ describe("a 3-node Restate cluster: a node and an endpoint SIGKILLed under a mix
     const written = await lines();
     const stepsOf = new Map<string, number>([...steps.map((id): [string, number] => [id, 6])]);
     for (const r of records) if (r.input.type === "tool_call" && r.input.call.tool === "std.steps" && !stepsOf.has(r.id)) stepsOf.set(r.id, 3);
-    for (const [id, count] of stepsOf) assert.deepEqual(assertStepsExactlyOnce(id, written.filter((l) => l.startsWith(`${id} `)), count, [stepInFlight(id, atNodeKill), stepInFlight(id, atEndpointKill)]), [], id);
+    for (const [id, count] of stepsOf)
+      assert.deepEqual(
+        assertStepsExactlyOnce(
+          id,
+          written.filter((l) => l.startsWith(`${id} `)),
+          count,
+          [stepInFlight(id, atNodeKill), stepInFlight(id, atEndpointKill)],
+        ),
+        [],
+        id,
+      );
 
     // No signal lost: every waiter got the three payloads, in send order.
     for (const id of waiters) {

@@ -75,10 +75,13 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
     )[0]?.pinned_deployment_id;
 
   const settled = (id: string) =>
-    waitFor(async () => {
-      const record = await registry!.get(id);
-      return record?.outcome !== undefined ? record : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 50, what: `${id} to finish` });
+    waitFor(
+      async () => {
+        const record = await registry!.get(id);
+        return record?.outcome !== undefined ? record : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: `${id} to finish` },
+    );
 
   /** The operator's command: `restate deployments remove <id>` (the CLI refuses a deployment that is not drained). */
   const removeDeployment = (deploymentId: string) =>
@@ -90,7 +93,12 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
 
   const startTool = (id: string, tool: string, args: unknown) =>
     startProcess(restate!.ingressUrl, {
-      registration: { id, input: { type: "tool_call", call: { tool, args } }, eventTypes: [], provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "" } },
+      registration: {
+        id,
+        input: { type: "tool_call", call: { tool, args } },
+        eventTypes: [],
+        provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "" },
+      },
     });
 
   before(async () => {
@@ -148,7 +156,10 @@ describe("rolling upgrade: register a new deployment URI, drain the old one", ()
     const removed = removeDeployment(v1.deploymentId);
     assert.equal(removed.status, 0, `${removed.stdout}${removed.stderr}`);
     const left = (await (await fetch(`${restate!.adminUrl}/deployments`, { signal: AbortSignal.timeout(30_000) })).json()) as { deployments: { id: string }[] };
-    assert.deepEqual(left.deployments.map((d) => d.id), [v2.deploymentId]);
+    assert.deepEqual(
+      left.deployments.map((d) => d.id),
+      [v2.deploymentId],
+    );
     await v1.haproxy.stop();
     await v1.endpoint.stop();
     await startTool("new-2", "std.echo", { value: "after the drain" });

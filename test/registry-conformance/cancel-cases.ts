@@ -37,7 +37,10 @@ export function cancelCases(test: Case): void {
       assert.deepEqual(first, { state: "live", runKey: "inv-run/1" });
       assert.deepEqual(second, { state: "live", runKey: "inv-run/1" });
       const requests = (await registry.eventsAfter("cx-live", 0)).filter((e) => e.type === "process.cancel_requested");
-      assert.deepEqual(requests.map((e) => e.payload), [{ reason: "first" }]);
+      assert.deepEqual(
+        requests.map((e) => e.payload),
+        [{ reason: "first" }],
+      );
     });
 
     test("a standing cancel request wins over any outcome offered afterwards, with its reason", async (registry) => {
@@ -55,14 +58,20 @@ export function cancelCases(test: Case): void {
       assert.deepEqual(await registry.requestCancel("cx-registered", request()), { state: "live" });
       const started = await registry.register(registration("cx-registered"), { startRun: "inv-1/1" });
       assert.deepEqual(started.cancelRequested, {});
-      assert.deepEqual((await registry.eventsAfter("cx-registered", 0)).map((e) => e.type), ["process.cancel_requested"]);
+      assert.deepEqual(
+        (await registry.eventsAfter("cx-registered", 0)).map((e) => e.type),
+        ["process.cancel_requested"],
+      );
     });
 
     test("a terminal row: nothing recorded", async (registry) => {
       await registry.register(registration("cx-done"));
       await registry.complete("cx-done", { type: "success", value: 1 });
       assert.deepEqual(await registry.requestCancel("cx-done", request()), { state: "terminal" });
-      assert.deepEqual((await registry.eventsAfter("cx-done", 0)).map((e) => e.type), ["process.completed"]);
+      assert.deepEqual(
+        (await registry.eventsAfter("cx-done", 0)).map((e) => e.type),
+        ["process.completed"],
+      );
     });
 
     test("timeoutMs is stored, part of the registration hash, and read back", async (registry) => {

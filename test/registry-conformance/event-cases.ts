@@ -8,7 +8,13 @@ export function eventCases(test: Case): void {
       await registry.register(registration("ev-a"));
       await registry.register(registration("ev-b"));
       const seen: string[] = [];
-      for (const [id, n] of [["ev-a", 1], ["ev-b", 1], ["ev-a", 2], ["ev-a", 3], ["ev-b", 2]] as const) {
+      for (const [id, n] of [
+        ["ev-a", 1],
+        ["ev-b", 1],
+        ["ev-a", 2],
+        ["ev-a", 3],
+        ["ev-b", 2],
+      ] as const) {
         const event = await registry.appendEvent(id, { type: "note", payload: { n } });
         seen.push(`${id}:${event.sequence}`);
         assert.equal(event.processId, id);
@@ -17,7 +23,14 @@ export function eventCases(test: Case): void {
       }
       assert.deepEqual(seen, ["ev-a:1", "ev-b:1", "ev-a:2", "ev-a:3", "ev-b:2"]);
       const events = await registry.eventsAfter("ev-a", 0);
-      assert.deepEqual(events.map((e) => [e.sequence, e.type, e.payload]), [[1, "note", { n: 1 }], [2, "note", { n: 2 }], [3, "note", { n: 3 }]]);
+      assert.deepEqual(
+        events.map((e) => [e.sequence, e.type, e.payload]),
+        [
+          [1, "note", { n: 1 }],
+          [2, "note", { n: 2 }],
+          [3, "note", { n: 3 }],
+        ],
+      );
     });
 
     test("eventsAfter returns events strictly after the sequence, in order, at most limit", async (registry) => {
@@ -35,7 +48,10 @@ export function eventCases(test: Case): void {
     test("concurrent appends get distinct, consecutive sequences", async (registry) => {
       await registry.register(registration("ev-d"));
       const events = await Promise.all(Array.from({ length: 25 }, (_, i) => registry.appendEvent("ev-d", { type: "note", payload: i })));
-      assert.deepEqual(events.map((e) => e.sequence).sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.sequence).sort((a, b) => a - b),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
       assert.equal((await registry.eventsAfter("ev-d", 0)).length, 25);
     });
 
@@ -85,7 +101,10 @@ export function eventCases(test: Case): void {
       const again = await registry.appendEvent("ev-j", { type: "note", payload: { b: [1, 2], a: 1 }, replayKey: "step-1" });
       assert.deepEqual(again, first);
       assert.equal(first.replayKey, "step-1");
-      assert.deepEqual((await registry.eventsAfter("ev-j", 0)).map((e) => e.sequence), [1, 2]);
+      assert.deepEqual(
+        (await registry.eventsAfter("ev-j", 0)).map((e) => e.sequence),
+        [1, 2],
+      );
     });
 
     test("a replayed append after the process ended still returns the original event", async (registry) => {
@@ -110,7 +129,10 @@ export function eventCases(test: Case): void {
       await registry.complete("ev-l", { type: "success", value: "done" });
       await rejectsWith(registry.appendEvent("ev-l", { type: "note", payload: 2 }), "process_terminal");
       await rejectsWith(registry.appendEvent("ev-l", { type: "signal.late", payload: null }), "process_terminal");
-      assert.deepEqual((await registry.eventsAfter("ev-l", 0)).map((e) => e.type), ["note", "process.completed"]);
+      assert.deepEqual(
+        (await registry.eventsAfter("ev-l", 0)).map((e) => e.type),
+        ["note", "process.completed"],
+      );
     });
 
     test("every per-process call on an unknown id -> not_found on id", async (registry) => {

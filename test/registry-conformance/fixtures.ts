@@ -67,7 +67,11 @@ export async function rejectsWith(action: Promise<unknown>, code: ErrorCode, fie
 export function reverseKeys<T>(value: T): T {
   if (Array.isArray(value)) return value.map(reverseKeys) as T;
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reverseKeys(v)]),
+    ) as T;
   }
   return value;
 }
@@ -78,4 +82,3 @@ export async function timed<T>(action: () => Promise<T>): Promise<{ result: T; m
   const result = await action();
   return { result, ms: performance.now() - start };
 }
-

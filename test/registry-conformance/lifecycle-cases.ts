@@ -19,7 +19,10 @@ export function lifecycleCases(test: Case): void {
       const again = await registry.register(registration("lc-start"), { startRun: "inv-1/1" });
       assert.equal(again.created, false);
       const started = (await registry.eventsAfter("lc-start", 0)).filter((e) => e.type === "process.started");
-      assert.deepEqual(started.map((e) => [e.payload, e.replayKey]), [[{ attempt: 1 }, "inv-1/1"]]);
+      assert.deepEqual(
+        started.map((e) => [e.payload, e.replayKey]),
+        [[{ attempt: 1 }, "inv-1/1"]],
+      );
       await registry.complete("lc-start", { type: "success", value: 1 });
       const late = await registry.register(registration("lc-start"), { startRun: "inv-2/1" });
       assert.equal(late.record.status, "completed");
@@ -40,7 +43,13 @@ export function lifecycleCases(test: Case): void {
       const second = await registry.markStarted("lc-a", "inv-2");
       assert.equal(second.status, "running");
       const events = await registry.eventsAfter("lc-a", 0);
-      assert.deepEqual(events.map((e) => [e.sequence, e.payload, e.replayKey]), [[1, { attempt: 1 }, "inv-1"], [2, { attempt: 2 }, "inv-2"]]);
+      assert.deepEqual(
+        events.map((e) => [e.sequence, e.payload, e.replayKey]),
+        [
+          [1, { attempt: 1 }, "inv-1"],
+          [2, { attempt: 2 }, "inv-2"],
+        ],
+      );
     });
 
     test("markStarted on a terminal row returns it unchanged and appends nothing", async (registry) => {
@@ -48,7 +57,10 @@ export function lifecycleCases(test: Case): void {
       const { record } = await registry.complete("lc-b", { type: "cancelled", message: "before start" });
       const after = await registry.markStarted("lc-b", "inv-late");
       assert.deepEqual(after, record);
-      assert.deepEqual((await registry.eventsAfter("lc-b", 0)).map((e) => e.type), ["process.cancelled"]);
+      assert.deepEqual(
+        (await registry.eventsAfter("lc-b", 0)).map((e) => e.type),
+        ["process.cancelled"],
+      );
     });
 
     test("setStatus moves running <-> waiting and leaves a terminal row alone", async (registry) => {
@@ -78,10 +90,7 @@ export function lifecycleCases(test: Case): void {
     test("recordRetry with fromAttempt is a compare-and-set: two sweepers count one failure once", async (registry) => {
       await registry.register(registration("lc-cas"));
       await registry.markStarted("lc-cas", "inv-1");
-      const both = await Promise.allSettled([
-        registry.recordRetry("lc-cas", { fromAttempt: 1 }),
-        registry.recordRetry("lc-cas", { fromAttempt: 1 }),
-      ]);
+      const both = await Promise.allSettled([registry.recordRetry("lc-cas", { fromAttempt: 1 }), registry.recordRetry("lc-cas", { fromAttempt: 1 })]);
       const won = both.filter((r) => r.status === "fulfilled");
       const lost = both.filter((r) => r.status === "rejected");
       assert.equal(won.length, 1, "exactly one sweeper bumps the attempt");
@@ -118,7 +127,10 @@ export function lifecycleCases(test: Case): void {
       assert.deepEqual([other.outcome, other.event], [first.outcome, first.event]);
       assert.equal((await registry.get("lc-e"))?.status, "completed");
       const terminal = (await registry.eventsAfter("lc-e", 0)).filter((e) => e.type.startsWith("process."));
-      assert.deepEqual(terminal.map((e) => e.type), ["process.completed"]);
+      assert.deepEqual(
+        terminal.map((e) => e.type),
+        ["process.completed"],
+      );
     });
 
     test("the terminal event carries the writer's replayKey, even the key its run gave markStarted", async (registry) => {
@@ -128,10 +140,13 @@ export function lifecycleCases(test: Case): void {
       assert.deepEqual([mine.disposition, mine.event.replayKey, mine.event.sequence], ["applied", "inv-1", 2]);
       const late = await registry.complete("lc-h", { type: "success", value: 1 }, { replayKey: "inv-2" });
       assert.deepEqual([late.disposition, late.event], ["already_applied", mine.event], "a later writer learns the outcome is not its own");
-      assert.deepEqual((await registry.eventsAfter("lc-h", 0)).map((e) => [e.type, e.replayKey]), [
-        ["process.started", "inv-1"],
-        ["process.completed", "inv-1"],
-      ]);
+      assert.deepEqual(
+        (await registry.eventsAfter("lc-h", 0)).map((e) => [e.type, e.replayKey]),
+        [
+          ["process.started", "inv-1"],
+          ["process.completed", "inv-1"],
+        ],
+      );
       await registry.register(registration("lc-i"));
       const anonymous = await registry.complete("lc-i", { type: "cancelled", message: "no writer key" });
       assert.equal("replayKey" in anonymous.event, false);

@@ -32,7 +32,14 @@ export function listingCases(test: Case): void {
       await finish(registry, id(30));
       await registry.complete(id(50), { type: "abandoned", evidence: { writer: "sweep", atMs: 1 } });
       const page = await registry.listNonTerminal(10);
-      assert.deepEqual(page.items.map((r) => [r.id, r.status]), [[id(10), "pending"], [id(20), "waiting"], [id(40), "pending"]]);
+      assert.deepEqual(
+        page.items.map((r) => [r.id, r.status]),
+        [
+          [id(10), "pending"],
+          [id(20), "waiting"],
+          [id(40), "pending"],
+        ],
+      );
       assert.equal(page.nextCursor, undefined);
     });
 
@@ -41,7 +48,10 @@ export function listingCases(test: Case): void {
       const first = await registry.listNonTerminal(2);
       assert.deepEqual([first.items.map((r) => r.id), first.nextCursor], [[id(1), id(2)], id(2)]);
       const second = await registry.listNonTerminal(2, first.nextCursor);
-      assert.deepEqual(second.items.map((r) => r.id), [id(3), id(4)]);
+      assert.deepEqual(
+        second.items.map((r) => r.id),
+        [id(3), id(4)],
+      );
       const last = await registry.listNonTerminal(2, second.nextCursor);
       assert.deepEqual([last.items.map((r) => r.id), last.nextCursor], [[id(5)], undefined]);
       assert.deepEqual((await registry.listNonTerminal(2, id(5))).items, []);
@@ -75,7 +85,14 @@ export function listingCases(test: Case): void {
     });
 
     test("list filters by status and by sessionId, with paging", async (registry) => {
-      for (const [pid, session] of [["a-1", "A"], ["a-2", "A"], ["a-3", "A"], ["b-1", "B"], ["b-2", "B"], ["a-4", "A"]] as const) {
+      for (const [pid, session] of [
+        ["a-1", "A"],
+        ["a-2", "A"],
+        ["a-3", "A"],
+        ["b-1", "B"],
+        ["b-2", "B"],
+        ["a-4", "A"],
+      ] as const) {
         await registry.register(inSession(pid, session));
       }
       await registry.markStarted("a-2", "inv");

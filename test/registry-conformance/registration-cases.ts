@@ -38,7 +38,10 @@ export function registrationCases(test: Case): void {
       assert.equal(again.created, false);
       assert.equal(again.record.registrationHash, first.record.registrationHash);
       assert.deepEqual(again.record, first.record);
-      assert.deepEqual((await registry.list()).items.map((r) => r.id), ["reg-2"]);
+      assert.deepEqual(
+        (await registry.list()).items.map((r) => r.id),
+        ["reg-2"],
+      );
     });
 
     test("a registration rebuilt from the stored record (as recovery does) is the same registration", async (registry) => {

@@ -13,7 +13,8 @@ export function chromiumBinary(): string {
   for (const candidate of [process.env.CHROMIUM_PATH, "chromium", "/usr/bin/chromium", "chromium-browser"]) {
     if (!candidate) continue;
     const probe = spawnSync(candidate, ["--version"], { encoding: "utf8", timeout: 30_000 });
-    if (probe.status === 0) return candidate.includes("/") ? candidate : (spawnSync("sh", ["-c", `command -v ${candidate}`], { encoding: "utf8" }).stdout.trim() || candidate);
+    if (probe.status === 0)
+      return candidate.includes("/") ? candidate : spawnSync("sh", ["-c", `command -v ${candidate}`], { encoding: "utf8" }).stdout.trim() || candidate;
   }
   throw new Error("chromium not found: the console tests drive a real browser (Debian/Ubuntu: apt-get install -y chromium; .ci/run installs it)");
 }
@@ -30,7 +31,16 @@ export async function startBrowser(): Promise<Browser> {
     executablePath,
     headless: true,
     viewport: { width: 1280, height: 860 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     timeout: 60_000,
   });
   return {

@@ -37,11 +37,7 @@ const STOP_GRACE_MS = 5_000;
  * Spawns `node <entry>` (entry relative to the repo root) with `PORT` set and
  * waits until the port accepts TCP connections.
  */
-export async function startEndpointProcess(opts: {
-  entry: string;
-  env?: Record<string, string>;
-  port?: number;
-}): Promise<EndpointProcess> {
+export async function startEndpointProcess(opts: { entry: string; env?: Record<string, string>; port?: number }): Promise<EndpointProcess> {
   const port = opts.port ?? (await freePort());
   const entry = resolve(REPO_ROOT, opts.entry);
   const logDir = mkdtempSync(join(tmpdir(), "lash-endpoint-"));

@@ -75,7 +75,14 @@ export async function startRestateCluster(opts: { nodes?: number } = {}): Promis
     const dir = join(root, `node-${i + 1}`);
     const configPath = join(root, `node-${i + 1}.toml`);
     const logPath = join(root, `node-${i + 1}.log`);
-    writeFileSync(configPath, nodeConfig(i, p, ports.map((q) => q.fabric)));
+    writeFileSync(
+      configPath,
+      nodeConfig(
+        i,
+        p,
+        ports.map((q) => q.fabric),
+      ),
+    );
     const pids: number[] = [];
     let child: ChildProcess | undefined;
     const ingressUrl = `http://127.0.0.1:${p.ingress}`;

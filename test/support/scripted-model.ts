@@ -43,10 +43,11 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
     requests,
     answered: () => answered,
     respond: () => ({ content: "no script" }),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = "";
@@ -85,7 +86,11 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
       if (entry.body.stream === true) {
         res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
         const send = (chunk: unknown) => res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-        const chunk = (delta: unknown, finish_reason: string | null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason }] });
+        const chunk = (delta: unknown, finish_reason: string | null) => ({
+          ...base,
+          object: "chat.completion.chunk",
+          choices: [{ index: 0, delta, finish_reason }],
+        });
         send(chunk({ role: "assistant", content: "" }, null));
         // The content in two pieces, each tool call's arguments in two pieces: the client must assemble them.
         const content = reply.content ?? "";
@@ -107,7 +112,13 @@ export async function startScriptedModel(): Promise<ScriptedModel> {
         JSON.stringify({
           ...base,
           object: "chat.completion",
-          choices: [{ index: 0, message: { role: "assistant", content: reply.content ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, finish_reason: finish }],
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: reply.content ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+              finish_reason: finish,
+            },
+          ],
           usage: fullUsage,
         }),
       );

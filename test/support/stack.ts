@@ -7,9 +7,7 @@ import { startEndpointProcess, type EndpointProcess } from "./endpoint-process.t
 import { serveInProcess, type InProcessEndpoint } from "./in-process-endpoint.ts";
 import { registerDeployment, startRestateServer, type RestateServer } from "./restate-server.ts";
 
-export type StackEndpointSpec =
-  | Parameters<typeof serveInProcess>[0]
-  | { entry: string; env?: Record<string, string>; port?: number };
+export type StackEndpointSpec = Parameters<typeof serveInProcess>[0] | { entry: string; env?: Record<string, string>; port?: number };
 
 export interface Stack<E> {
   readonly restate: RestateServer;

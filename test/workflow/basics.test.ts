@@ -25,8 +25,14 @@ describe("LashProcessWorkflow basics", () => {
     const record = await s.registry.get("echo-1");
     assert.equal(record?.status, "completed");
     const events = await s.registry.eventsAfter("echo-1", 0);
-    assert.deepEqual(events.map((e) => e.type), ["process.started", "process.completed"]);
-    assert.deepEqual(events.map((e) => e.sequence), [1, 2]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["process.started", "process.completed"],
+    );
+    assert.deepEqual(
+      events.map((e) => e.sequence),
+      [1, 2],
+    );
   });
 
   it("runs through a request-response call to run and never runs the body twice for the same key", async () => {

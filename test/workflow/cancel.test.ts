@@ -30,11 +30,16 @@ describe("cancellation", () => {
     await writeFile(file, "");
     const cancel = await s.post("/LashProcessWorkflow/pre-cancel/cancel", { reason: "changed my mind" });
     assert.deepEqual(cancel.body, { accepted: true, alreadyTerminal: false });
-    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/pre-cancel/run", { registration: registration("pre-cancel", tool("std.steps", { count: 2, file })) });
+    const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/pre-cancel/run", {
+      registration: registration("pre-cancel", tool("std.steps", { count: 2, file })),
+    });
     assert.partialDeepStrictEqual(out.body, { type: "cancelled", reason: "changed my mind" });
     assert.equal(await readFile(file, "utf8"), "");
     const events = await s.registry.eventsAfter("pre-cancel", 0);
-    assert.deepEqual(events.map((e) => e.type), ["process.cancelled"]);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["process.cancelled"],
+    );
   });
 
   it("while running: the outcome is cancelled with the reason, the AbortSignal fires, and it is prompt", async () => {
@@ -89,7 +94,10 @@ describe("cancellation", () => {
   it("an operator's invocation cancel ends the process cancelled in the registry", async () => {
     await start(registration("operator-cancel", tool("std.wait_signal", { name: "never" })));
     await waitFor(async () => (await statusOf("operator-cancel")) === "waiting", { timeoutMs: 10_000, what: "waiting" });
-    const [inv] = await adminQuery<{ id: string }>(s.admin, "SELECT id FROM sys_invocation WHERE target_service_key = 'operator-cancel' AND target_handler_name = 'run'");
+    const [inv] = await adminQuery<{ id: string }>(
+      s.admin,
+      "SELECT id FROM sys_invocation WHERE target_service_key = 'operator-cancel' AND target_handler_name = 'run'",
+    );
     const res = await fetch(`${s.admin}/invocations/${inv!.id}/cancel`, { method: "PATCH" });
     assert.ok(res.ok, `cancel answered ${res.status}`);
     const out = await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/operator-cancel/awaitTerminal");
@@ -100,7 +108,10 @@ describe("cancellation", () => {
   it("std.shell: the child process is killed on cancel", async () => {
     const pidFile = join(s.dir, "shell.pid");
     await start(registration("shell-cancel", tool("std.shell", { command: "sh", args: ["-c", `echo $$ > ${pidFile}; exec sleep 60`] })));
-    const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) || undefined, { timeoutMs: 10_000, what: "pid file" });
+    const pid = await waitFor(async () => Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) || undefined, {
+      timeoutMs: 10_000,
+      what: "pid file",
+    });
     assert.equal(pidGone(pid), false);
     await s.post("/LashProcessWorkflow/shell-cancel/cancel", {});
     assert.equal((await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/shell-cancel/awaitTerminal")).body.type, "cancelled");

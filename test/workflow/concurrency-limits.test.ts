@@ -41,10 +41,13 @@ describe("concurrency limits", () => {
   const waitSignal = tool("std.wait_signal", { name: "go" });
   /** The release is a one-way send after the outcome is written: it lands shortly after `awaitTerminal` answers. */
   const released = (key: string) =>
-    waitFor(async () => JSON.stringify((await s.post(`/LashConcurrencyLimiter/${key}/status`)).body) === JSON.stringify({ limit: 0, holders: [], queued: [] }), {
-      timeoutMs: 30_000,
-      what: `every slot of ${key} released`,
-    });
+    waitFor(
+      async () => JSON.stringify((await s.post(`/LashConcurrencyLimiter/${key}/status`)).body) === JSON.stringify({ limit: 0, holders: [], queued: [] }),
+      {
+        timeoutMs: 30_000,
+        what: `every slot of ${key} released`,
+      },
+    );
   const session = (sessionId: string) => ({ provenance: { ownerScope: { sessionId }, hostProfileId: "" } });
 
   it("LASH_MAX_CONCURRENT-style limits queue the excess in FIFO order, visible in list and the client; a queued process can be cancelled", async () => {
@@ -54,7 +57,10 @@ describe("concurrency limits", () => {
     for (const id of ["w3", "w4", "w5"]) await waitStatus(id, "queued");
     assert.deepEqual(await types("w3"), ["process.started"], "a queued process's run has started; its body has not");
     const queued = await client.list({ status: "queued" });
-    assert.deepEqual(queued.items.map((r) => r.id), ["w3", "w4", "w5"]);
+    assert.deepEqual(
+      queued.items.map((r) => r.id),
+      ["w3", "w4", "w5"],
+    );
     assert.equal((await client.get("w4")).status, "queued");
     const limiter = await s.post("/LashConcurrencyLimiter/tool:std.wait_signal/status");
     assert.deepEqual(limiter.body, { limit: 2, holders: ["w1", "w2"], queued: ["w3", "w4", "w5"] });

@@ -44,7 +44,12 @@ describe("outcomes, external processes and wake delivery", () => {
 
   it("session_turn without a runner fails as unavailable", async () => {
     const out = await run("turn-1", { type: "session_turn", session: "s1", turnInput: { text: "hi" } });
-    assert.deepEqual(out, { type: "failure", class: "unavailable", code: "session_turn_runner_missing", message: "no session-turn runner is configured on this endpoint" });
+    assert.deepEqual(out, {
+      type: "failure",
+      class: "unavailable",
+      code: "session_turn_runner_missing",
+      message: "no session-turn runner is configured on this endpoint",
+    });
   });
 
   it("std.shell is refused unless the endpoint enables it", async () => {
@@ -72,10 +77,20 @@ describe("outcomes, external processes and wake delivery", () => {
 
   it("wakes the owner session once per terminal outcome and once per wake-semantic event", async () => {
     const eventTypes = [{ name: "progress", semantics: { wake: {} } }, { name: "quiet" }];
-    const reg = registration("wake-1", program("test.emit", { events: [{ type: "progress", payload: 1 }, { type: "quiet", payload: 2 }, { type: "progress", payload: 3 }] }), {
-      eventTypes,
-      provenance: { ownerScope: { sessionId: "inbox-a" }, hostProfileId: "" },
-    });
+    const reg = registration(
+      "wake-1",
+      program("test.emit", {
+        events: [
+          { type: "progress", payload: 1 },
+          { type: "quiet", payload: 2 },
+          { type: "progress", payload: 3 },
+        ],
+      }),
+      {
+        eventTypes,
+        provenance: { ownerScope: { sessionId: "inbox-a" }, hostProfileId: "" },
+      },
+    );
     const out = (await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/wake-1/run", { registration: reg })).body;
     assert.deepEqual(out, { type: "success", value: { sequences: [2, 3, 4] } });
     type Wake = { processId: string; event: { type: string; payload: unknown } };
@@ -119,7 +134,10 @@ describe("outcomes, external processes and wake delivery", () => {
   it("a timed-out wait does not consume the signal: the next wait receives it", async () => {
     const reg = registration("late-signal", program("test.timeout_then_wait", {}), { eventTypes: [{ name: "first_wait_done" }] });
     assert.equal((await s.post("/LashProcesses/start", { registration: reg })).status, 200);
-    await waitFor(async () => (await s.registry.eventsAfter("late-signal", 0)).some((e) => e.type === "first_wait_done"), { timeoutMs: 10_000, what: "first wait timed out" });
+    await waitFor(async () => (await s.registry.eventsAfter("late-signal", 0)).some((e) => e.type === "first_wait_done"), {
+      timeoutMs: 10_000,
+      what: "first wait timed out",
+    });
     await s.post("/LashProcessWorkflow/late-signal/signal", { name: "late", payload: "finally" });
     const out = (await s.post<ProcessAwaitOutput>("/LashProcessWorkflow/late-signal/awaitTerminal")).body;
     assert.deepEqual(out, { type: "success", value: { first: { timedOut: true }, second: "finally" } });

@@ -68,15 +68,22 @@ describe("process semantics", () => {
 
     it("an operator's `restate invocations cancel` (the CLI) ends the process cancelled, children included", async () => {
       await start(registration("cli-cancel", program("sem.spawn_and_wait", { depth: 1 })));
-      const [child] = await waitFor(async () => {
-        const found = await childrenOf(s.registry, "cli-cancel");
-        return found.length === 1 && found[0]!.status === "waiting" ? found : undefined;
-      }, { timeoutMs: 20_000, what: "child waiting" });
-      const cli = spawnSync(process.execPath, [join("node_modules", ".bin", "restate"), "--yes", "invocations", "cancel", "LashProcessWorkflow/cli-cancel/run"], {
-        encoding: "utf8",
-        env: { ...process.env, RESTATE_ADMIN_URL: s.admin, NO_COLOR: "1" },
-        timeout: 30_000,
-      });
+      const [child] = await waitFor(
+        async () => {
+          const found = await childrenOf(s.registry, "cli-cancel");
+          return found.length === 1 && found[0]!.status === "waiting" ? found : undefined;
+        },
+        { timeoutMs: 20_000, what: "child waiting" },
+      );
+      const cli = spawnSync(
+        process.execPath,
+        [join("node_modules", ".bin", "restate"), "--yes", "invocations", "cancel", "LashProcessWorkflow/cli-cancel/run"],
+        {
+          encoding: "utf8",
+          env: { ...process.env, RESTATE_ADMIN_URL: s.admin, NO_COLOR: "1" },
+          timeout: 30_000,
+        },
+      );
       assert.equal(cli.status, 0, `${cli.stdout}${cli.stderr}`);
       const out = await result("cli-cancel");
       assert.equal(out.type, "cancelled");
@@ -171,10 +178,13 @@ describe("process semantics", () => {
         assert.ok(o.type === "cancelled" || o.code === "deadline_exceeded", `${id} ended ${JSON.stringify(o)}`);
       }
       await start(registration("deadline-short", program("sem.spawn_and_wait", { depth: 1, childTimeoutMs: 1000 }), { timeoutMs: 60_000 }));
-      const [short] = await waitFor(async () => {
-        const found = await childrenOf(s.registry, "deadline-short");
-        return found.length ? found : undefined;
-      }, { timeoutMs: 20_000, what: "child" });
+      const [short] = await waitFor(
+        async () => {
+          const found = await childrenOf(s.registry, "deadline-short");
+          return found.length ? found : undefined;
+        },
+        { timeoutMs: 20_000, what: "child" },
+      );
       assert.equal(short!.timeoutMs, 1000);
       assert.equal((await result(short!.id)).code, "deadline_exceeded");
     });
@@ -189,7 +199,10 @@ describe("process semantics", () => {
       assert.deepEqual([out.type, out.class, out.code], ["failure", "execution", "process_recovery_failed"]);
       assert.match(String(out.message), /unknown tool "std\.gone"/);
       const events = await s.registry.eventsAfter("gone-tool", 0);
-      assert.deepEqual(events.map((e) => e.type), ["process.recovery_failed", "process.failed"]);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ["process.recovery_failed", "process.failed"],
+      );
       const sweep = await s.post("/LashProcessRecovery/default/sweep", {});
       assert.equal(sweep.status, 200);
       assert.equal((await s.registry.get("gone-tool"))?.attempt, 1, "never resubmitted");

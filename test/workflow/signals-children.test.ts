@@ -28,10 +28,16 @@ describe("signals and child processes", () => {
       assert.equal(sent.status, 200, JSON.stringify(sent.body));
       sequences.push(sent.body.sequence);
     }
-    assert.deepEqual([...sequences].sort((a, b) => a - b), sequences);
+    assert.deepEqual(
+      [...sequences].sort((a, b) => a - b),
+      sequences,
+    );
     assert.deepEqual(await result("buffered"), { type: "success", value: { got: ["first", "second", "third"] } });
     const signals = (await s.registry.eventsAfter("buffered", 0)).filter((e) => e.type === "signal.msg");
-    assert.deepEqual(signals.map((e) => e.payload), ["first", "second", "third"]);
+    assert.deepEqual(
+      signals.map((e) => e.payload),
+      ["first", "second", "third"],
+    );
   });
 
   it("std.wait_signal collects count payloads in send order, waiting while none has come", async () => {

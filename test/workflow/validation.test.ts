@@ -24,13 +24,31 @@ describe("validation at the boundary writes nothing", () => {
     ["a forbidden id character", { registration: registration("bad id!", tool("std.echo", { value: 1 })) }, 400, /\/registration\/id/],
     ["an unknown input type", { registration: registration("bad-input", { type: "teleport" }) }, 400, /\/registration\/input\/type/],
     ["an unknown tool", { registration: registration("bad-tool", tool("std.nope", {})) }, 400, /registration\.input\.call\.tool: unknown tool "std\.nope"/],
-    ["args failing the tool's schema", { registration: registration("bad-args", tool("std.sleep", { ms: "soon" })) }, 400, /registration\.input\.call\.args\.ms/],
-    ["duplicate event names", { registration: registration("dup-events", tool("std.echo", { value: 1 }), { eventTypes: [{ name: "a" }, { name: "a" }] }) }, 400, /eventTypes\/1\/name/],
-    ["another host profile", { registration: registration("other-host", tool("std.echo", { value: 1 }), { provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "worker-b" } }) }, 409, /host profile "worker-b" but this worker is "worker-a"/],
+    [
+      "args failing the tool's schema",
+      { registration: registration("bad-args", tool("std.sleep", { ms: "soon" })) },
+      400,
+      /registration\.input\.call\.args\.ms/,
+    ],
+    [
+      "duplicate event names",
+      { registration: registration("dup-events", tool("std.echo", { value: 1 }), { eventTypes: [{ name: "a" }, { name: "a" }] }) },
+      400,
+      /eventTypes\/1\/name/,
+    ],
+    [
+      "another host profile",
+      {
+        registration: registration("other-host", tool("std.echo", { value: 1 }), { provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "worker-b" } }),
+      },
+      409,
+      /host profile "worker-b" but this worker is "worker-a"/,
+    ],
   ];
   for (const [what, body, status, message] of cases) {
     it(`LashProcesses.start refuses ${what} with ${status}`, async () => {
-      const res = typeof body === "string" ? await s.post<ErrorBody>("/LashProcesses/start", undefined, body) : await s.post<ErrorBody>("/LashProcesses/start", body);
+      const res =
+        typeof body === "string" ? await s.post<ErrorBody>("/LashProcesses/start", undefined, body) : await s.post<ErrorBody>("/LashProcesses/start", body);
       assert.equal(res.status, status, JSON.stringify(res.body));
       assert.match(res.body.message, message);
       const id = typeof body === "string" ? "none" : (body as { registration: { id: string } }).registration.id;
@@ -65,7 +83,10 @@ describe("validation at the boundary writes nothing", () => {
     assert.equal(page.body.items.length, 1);
     assert.ok(page.body.nextCursor);
     const events = await s.post<{ events: ProcessEvent[] }>("/LashProcesses/events", { id: "listed", after: 1 });
-    assert.deepEqual(events.body.events.map((e) => e.type), ["process.completed"]);
+    assert.deepEqual(
+      events.body.events.map((e) => e.type),
+      ["process.completed"],
+    );
     const status = await s.post<ProcessRecord>("/LashProcessWorkflow/listed/status");
     assert.equal(status.body.status, "completed");
     assert.equal((await s.post("/LashProcesses/list", { limit: 5000 })).status, 400);

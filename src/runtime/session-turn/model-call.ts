@@ -34,7 +34,9 @@ export async function callModel(client: OpenAI, params: ChatCompletionCreatePara
   }
   const choice = completion.choices[0];
   if (choice === undefined) throw new Error("the model API answered without a choice");
-  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) => (c.type === "function" ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
+  const toolCalls = (choice.message.tool_calls ?? []).flatMap((c) =>
+    c.type === "function" ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
+  );
   const usage = completion.usage;
   return {
     message: { role: "assistant", content: choice.message.content ?? null, ...(toolCalls.length ? { toolCalls } : {}) },
@@ -54,7 +56,9 @@ function rejected(err: unknown): ProcessFailure | undefined {
   if (status < 400 || status >= 500 || status === 408 || status === 409 || status === 429) return undefined;
   const provider = providerMessage(err) ?? err.message;
   const cls = status === 401 || status === 403 ? "permission_denied" : "invalid_request";
-  return new ProcessFailure(cls, "model_request_rejected", `model API answered HTTP ${status}: ${provider}`, { raw: { status, error: (err.error ?? null) as never } });
+  return new ProcessFailure(cls, "model_request_rejected", `model API answered HTTP ${status}: ${provider}`, {
+    raw: { status, error: (err.error ?? null) as never },
+  });
 }
 
 function providerMessage(err: InstanceType<typeof OpenAI.APIError>): string | undefined {

@@ -17,9 +17,14 @@ export function checkAgainstContract(contract: Record<string, unknown>, content:
   if (!result.valid) {
     const first = result.errors.find((e) => e.instanceLocation !== "#") ?? result.errors[0];
     const where = first?.instanceLocation.replace(/^#\/?/, "").replaceAll("/", ".") || "(root)";
-    throw new ProcessFailure("execution", "output_contract", `the final answer does not satisfy the output contract at ${where}: ${first?.error ?? "invalid"}`, {
-      raw: { answer: value as never },
-    });
+    throw new ProcessFailure(
+      "execution",
+      "output_contract",
+      `the final answer does not satisfy the output contract at ${where}: ${first?.error ?? "invalid"}`,
+      {
+        raw: { answer: value as never },
+      },
+    );
   }
   return value;
 }

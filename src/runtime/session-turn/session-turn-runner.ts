@@ -78,14 +78,24 @@ export function createSessionTurnRunner(deps: SessionTurnRunnerDeps): SessionTur
 
     for (let iteration = 1; ; iteration++) {
       if (iteration > maxIterations) {
-        throw new ProcessFailure("resource_limit", "turn_iterations_exhausted", `the turn made ${maxIterations} model calls without a final answer (budget ${maxIterations})`, {
-          raw: { usage: used },
-        });
+        throw new ProcessFailure(
+          "resource_limit",
+          "turn_iterations_exhausted",
+          `the turn made ${maxIterations} model calls without a final answer (budget ${maxIterations})`,
+          {
+            raw: { usage: used },
+          },
+        );
       }
       if (used.totalTokens >= maxTokens) {
-        throw new ProcessFailure("resource_limit", "turn_tokens_exhausted", `the turn used ${used.totalTokens} tokens without a final answer (budget ${maxTokens})`, {
-          raw: { usage: used },
-        });
+        throw new ProcessFailure(
+          "resource_limit",
+          "turn_tokens_exhausted",
+          `the turn used ${used.totalTokens} tokens without a final answer (budget ${maxTokens})`,
+          {
+            raw: { usage: used },
+          },
+        );
       }
       const params: ChatCompletionCreateParamsBase = {
         model: config.model,
@@ -114,7 +124,10 @@ export function createSessionTurnRunner(deps: SessionTurnRunnerDeps): SessionTur
         }
         await append(answer.message, { usage: answer.usage, final: true });
         const content = answer.message.content ?? "";
-        await ctx.emit(TurnEventTypes.finalMessage, { content: content.slice(0, EVENT_CONTENT_MAX_CHARS), truncated: content.length > EVENT_CONTENT_MAX_CHARS });
+        await ctx.emit(TurnEventTypes.finalMessage, {
+          content: content.slice(0, EVENT_CONTENT_MAX_CHARS),
+          truncated: content.length > EVENT_CONTENT_MAX_CHARS,
+        });
         return { message: answer.message.content, ...(contract ? { output } : {}), usage: used, iterations: iteration };
       }
 

@@ -16,7 +16,11 @@ export function parseTurnInput(turnInput: unknown): TurnInput {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = ["turnInput", ...(issue?.path ?? [])].join(".");
-  throw new ProcessFailure("invalid_request", "invalid_turn_input", `${field}: ${issue?.message ?? "invalid"} (a non-empty string, or { message, maxIterations?, maxTokens? })`);
+  throw new ProcessFailure(
+    "invalid_request",
+    "invalid_turn_input",
+    `${field}: ${issue?.message ?? "invalid"} (a non-empty string, or { message, maxIterations?, maxTokens? })`,
+  );
 }
 
 /** An output contract must be a JSON Schema object the validator can evaluate. */

@@ -15,7 +15,13 @@ export const echoTool = defineTool({
 export const sleepTool = defineTool({
   name: "std.sleep",
   description: "Waits `ms` on a durable timer.",
-  args: z.object({ ms: z.number().int().min(0).max(366 * 24 * 3600 * 1000) }),
+  args: z.object({
+    ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(366 * 24 * 3600 * 1000),
+  }),
   run: async (ctx) => {
     await ctx.sleep(ctx.args.ms);
     return { sleptMs: ctx.args.ms };
@@ -72,30 +78,33 @@ export const fanoutTool = defineTool({
  * `std.steps` writes files, so it is a test tool: refused with `permission_denied`
  * (before any step runs) unless the endpoint enables it (`LASH_ENABLE_TEST_TOOLS=1`).
  */
-export const stepsTool = (enabled: boolean) => defineTool({
-  name: "std.steps",
-  description: "Runs `count` durable steps; step i appends `<processId> <i>` to `file` (proves exactly-once).",
-  args: z.object({
-    count: z.number().int().min(0).max(10_000),
-    file: z.string().min(1),
-    stepMs: z.number().int().min(0).max(3_600_000).default(0),
-  }),
-  run: async (ctx) => {
-    if (!enabled) throw new ProcessFailure("permission_denied", "test_tools_disabled", "std.steps is disabled on this endpoint (set LASH_ENABLE_TEST_TOOLS=1)");
-    const { count, file, stepMs } = ctx.args;
-    for (let i = 0; i < count; i++) {
-      await ctx.step(`step ${i}`, async (signal) => {
-        if (stepMs > 0) await delay(stepMs, undefined, { signal });
-        try {
-          await appendFile(file, `${ctx.processId} ${i}\n`);
-        } catch (err) {
-          // A missing directory (or a path that is not one) will not appear by retrying.
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") throw new ProcessFailure("io", "steps_file_unwritable", `cannot append to the steps file (${code})`);
-          throw err;
-        }
-      });
-    }
-    return { steps: count };
-  },
-});
+export const stepsTool = (enabled: boolean) =>
+  defineTool({
+    name: "std.steps",
+    description: "Runs `count` durable steps; step i appends `<processId> <i>` to `file` (proves exactly-once).",
+    args: z.object({
+      count: z.number().int().min(0).max(10_000),
+      file: z.string().min(1),
+      stepMs: z.number().int().min(0).max(3_600_000).default(0),
+    }),
+    run: async (ctx) => {
+      if (!enabled)
+        throw new ProcessFailure("permission_denied", "test_tools_disabled", "std.steps is disabled on this endpoint (set LASH_ENABLE_TEST_TOOLS=1)");
+      const { count, file, stepMs } = ctx.args;
+      for (let i = 0; i < count; i++) {
+        await ctx.step(`step ${i}`, async (signal) => {
+          if (stepMs > 0) await delay(stepMs, undefined, { signal });
+          try {
+            await appendFile(file, `${ctx.processId} ${i}\n`);
+          } catch (err) {
+            // A missing directory (or a path that is not one) will not appear by retrying.
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR")
+              throw new ProcessFailure("io", "steps_file_unwritable", `cannot append to the steps file (${code})`);
+            throw err;
+          }
+        });
+      }
+      return { steps: count };
+    },
+  });

@@ -80,7 +80,10 @@ export class HttpPolicy {
 }
 
 function normalizeHost(host: string): string {
-  return host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  return host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
 }
 
 function refused(host: string, address: string): ProcessFailure {

@@ -12,7 +12,10 @@ export const HTTP_DEFAULT_TIMEOUT_MS = 30_000;
 export const HTTP_MAX_REDIRECTS = 5;
 
 /** A header value: a literal, or `{ "$env": "NAME" }`, read from the endpoint's environment inside the step (never journaled). */
-export const HeaderValue = z.union([z.string(), z.strictObject({ $env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name") })]);
+export const HeaderValue = z.union([
+  z.string(),
+  z.strictObject({ $env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name") }),
+]);
 
 export interface HttpToolOptions {
   /** Hosts reachable even on loopback/link-local/private addresses (`LASH_HTTP_ALLOW`). */
@@ -78,7 +81,14 @@ interface HttpResult {
   body: string;
 }
 
-async function follow(policy: HttpPolicy, url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<HttpResult> {
+async function follow(
+  policy: HttpPolicy,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal,
+): Promise<HttpResult> {
   let current = url;
   let currentMethod = method;
   let currentBody = body;
@@ -91,7 +101,8 @@ async function follow(policy: HttpPolicy, url: URL, method: string, headers: Rec
     response.resume();
     if (hop >= HTTP_MAX_REDIRECTS) throw new ProcessFailure("execution", "http_too_many_redirects", `more than ${HTTP_MAX_REDIRECTS} redirects`);
     const next = new URL(location, current);
-    if (next.protocol !== "http:" && next.protocol !== "https:") throw new ProcessFailure("execution", "http_redirect_refused", `redirect to a ${next.protocol} URL`);
+    if (next.protocol !== "http:" && next.protocol !== "https:")
+      throw new ProcessFailure("execution", "http_redirect_refused", `redirect to a ${next.protocol} URL`);
     if (next.origin !== current.origin) {
       // Credentials never follow a redirect to another origin.
       for (const name of Object.keys(headers)) if (SENSITIVE_HEADER.test(name)) delete headers[name];
@@ -104,7 +115,14 @@ async function follow(policy: HttpPolicy, url: URL, method: string, headers: Rec
   }
 }
 
-function send(policy: HttpPolicy, url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+function send(
+  policy: HttpPolicy,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   policy.checkUrl(url);
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

@@ -18,7 +18,12 @@ export function shellTool(enabled: boolean) {
       command: z.string().min(1),
       args: z.array(z.string()).default([]),
       cwd: z.string().optional(),
-      timeoutMs: z.number().int().min(1).max(24 * 3600 * 1000).default(60_000),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600 * 1000)
+        .default(60_000),
     }),
     run: async (ctx) => {
       if (!enabled) throw new ProcessFailure("permission_denied", "shell_disabled", "std.shell is disabled on this endpoint (set LASH_ENABLE_SHELL=1)");
