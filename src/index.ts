@@ -28,7 +28,6 @@ export type { SessionStore } from "./sessions/session-store.ts";
 export { SessionMessage, SessionAppend, TokenUsage } from "./model/session-entry.ts";
 export { createSessionTurnRunner, type SessionTurnRunnerDeps, type TurnResult } from "./runtime/session-turn/session-turn-runner.ts";
 export { ModelConfig } from "./runtime/session-turn/model-config.ts";
-export { createLashMcpServer, type LashMcpOptions } from "./mcp/mcp-server.ts";
 export { createLashEndpoint, requestStartupSweep, type LashEndpoint } from "./endpoint.ts";
 export { readEnvConfig, EnvConfig } from "./config.ts";
 

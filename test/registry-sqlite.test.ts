@@ -151,13 +151,16 @@ describe("SqliteRegistry on a file", () => {
     db.exec(BACKEND_PROFILES.sqlite.versionTable);
     for (const statement of MIGRATIONS[0]!.sqlite) db.exec(statement);
     db.prepare(BACKEND_PROFILES.sqlite.insertApplied).run(1, MIGRATIONS[0]!.name, 0);
+    // A row and its events as a version-1 build wrote them (its columns, no later ones).
+    const reg = registration("old-1");
+    db.prepare(
+      `INSERT INTO lash_processes (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, outcome,
+         created_at_ms, updated_at_ms, last_sequence) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', 1, NULL, 1, 1, 2)`,
+    ).run("old-1", "v1-hash", JSON.stringify(reg.input), "[]", JSON.stringify(reg.provenance), reg.provenance.ownerScope.sessionId, 3);
+    const event = db.prepare("INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?, ?, ?, ?, 1, ?)");
+    event.run("old-1", 1, "process.started", JSON.stringify({ attempt: 1 }), "inv-1");
+    event.run("old-1", 2, "process.cancel_requested", "{}", null);
     db.close();
-    // Rows and events written by the old schema, through the adapter's own SQL.
-    const v1 = new SqliteRegistry(new DatabaseSync(path, { enableForeignKeyConstraints: true }), path);
-    await v1.register(registration("old-1"));
-    await v1.markStarted("old-1", "inv-1");
-    await v1.appendEvent("old-1", { type: "process.cancel_requested", payload: {} });
-    await v1.close();
     const registry = await SqliteRegistry.open(path);
     try {
       assert.deepEqual(

@@ -2,6 +2,7 @@ import * as restate from "@restatedev/restate-sdk";
 import {
   Limits,
   PromiseNames,
+  isLashError,
   ServiceNames,
   jsonSize,
   type EventTypeDecl,
@@ -44,9 +45,9 @@ export type ParentClosePolicy = "cancel" | "abandon";
 
 export interface ChildSpec {
   /**
-   * Defaults to `<parentId>.<n>-<random>` (n counts the children this body started;
-   * the random part is drawn once, in a journaled step), so no caller can predict a
-   * child's id and register it first.
+   * Defaults to `<parentId>.<n>` (n counts the children this body started). If another
+   * registration already holds that id (someone claimed it first), the child takes
+   * `<parentId>.<n>-<random>` instead, so a claimed id never blocks the parent.
    */
   id?: string;
   input: ProcessInput;
@@ -130,7 +131,6 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   readonly #deps: ProcessContextDeps;
   readonly #signalsConsumed = new Map<string, number>();
   readonly #children: ChildRef[] = [];
-  #childSecret: string | undefined;
   #emitted = 0;
 
   constructor(deps: ProcessContextDeps) {
@@ -236,8 +236,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     // What must not change on a retry is journaled: the clock (for an inherited deadline) and the id's secret.
     const nowMs = parentDeadline === undefined ? undefined : await gate.guard(() => ctx.run(`child ${n} clock`, () => Date.now()));
     const timeoutMs = childTimeout(child.timeoutMs, parentDeadline, nowMs);
-    const registration: ProcessRegistration = {
-      id: child.id ?? `${record.id}.${n}-${await this.#childSuffix(n)}`,
+    const spec: Omit<ProcessRegistration, "id"> = {
       input: child.input,
       eventTypes: child.eventTypes ?? [],
       provenance: {
@@ -248,22 +247,29 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
       maxAttempts: child.maxAttempts ?? Limits.defaultMaxAttempts,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
-    await gate.guard(() => ctx.run(`register child ${n}`, () => registry.register(registration).then(() => null)));
+    // `<parentId>.<n>` unless the caller named it. Someone may have claimed that id first
+    // (registered other content under it): the child then takes `<parentId>.<n>-<random>`
+    // instead of failing the parent. The random part comes from Restate's deterministic
+    // `ctx.rand` (seeded by the run's invocation), so a replay picks the same id.
+    const preferred = child.id ?? `${record.id}.${n}`;
+    const fallback = `${record.id}.${n}-${ctx.rand.uuidv4().replaceAll("-", "").slice(0, 12)}`;
+    const id = await gate.guard(() =>
+      ctx.run(`register child ${n}`, async () => {
+        try {
+          await registry.register({ ...spec, id: preferred });
+          return preferred;
+        } catch (err) {
+          if (child.id !== undefined || !isLashError(err, "registration_conflict")) throw err;
+        }
+        await registry.register({ ...spec, id: fallback });
+        return fallback;
+      }),
+    );
+    const registration: ProcessRegistration = { ...spec, id };
     ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, registration.id).run({ registration });
     const ref: ChildRef = { id: registration.id, policy: child.parentClosePolicy ?? "cancel", settled: false };
     this.#children.push(ref);
     return this.#childHandle(ref);
-  }
-
-  /**
-   * The random part of child n's id: derived from a secret drawn once per run in a
-   * journaled step (one entry per parent, not per child), so ids are stable on replay and
-   * no caller can predict them.
-   */
-  async #childSuffix(n: number): Promise<string> {
-    this.#childSecret ??= await this.#deps.gate.guard(() => this.#deps.ctx.run("child id secret", () => randomHex(16)));
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${this.#childSecret}:${n}`));
-    return toHex(new Uint8Array(digest)).slice(0, 12);
   }
 
   #childHandle(ref: ChildRef): ChildHandle {
@@ -295,13 +301,6 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
 }
 
 /** `bytes` random bytes as hex (Web Crypto, a global: no Node import in the runtime). */
-function randomHex(bytes: number): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** A child's deadline: its own, or the parent's remaining time if that is shorter (at least 1 ms). */
 export function childTimeout(own: number | undefined, parentDeadlineMs: number | undefined, nowMs: number | undefined): number | undefined {

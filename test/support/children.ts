@@ -1,7 +1,7 @@
 import type { ProcessRecord } from "../../src/model/index.ts";
 import type { ProcessRegistry } from "../../src/registry/port.ts";
 
-/** The children a process started (their ids carry a random part), in start order. */
+/** The children a process started (`<parent>.<n>`, or `<parent>.<n>-<random>` where that id was taken), in start order. */
 export async function childrenOf(registry: ProcessRegistry, parentId: string): Promise<ProcessRecord[]> {
   const found: ProcessRecord[] = [];
   let cursor: string | undefined;
@@ -14,5 +14,5 @@ export async function childrenOf(registry: ProcessRegistry, parentId: string): P
 }
 
 function ordinal(id: string, parentId: string): number {
-  return Number(/^\.(\d+)-/.exec(id.slice(parentId.length))?.[1] ?? Number.MAX_SAFE_INTEGER);
+  return Number(/^\.(\d+)(?:-|$)/.exec(id.slice(parentId.length))?.[1] ?? Number.MAX_SAFE_INTEGER);
 }

@@ -140,3 +140,21 @@ export function assertStepsExactlyOnce(id: string, lines: string[], count: numbe
   }
   return problems;
 }
+
+/**
+ * Every step ran, and no finished step ran again: in file order the process's step
+ * numbers never go back (`0 1 1 2` is a step retried while in flight; `0 1 2 1` would be
+ * a journaled step run twice). For runs whose attempts Restate itself may end at any
+ * point (a cluster node failing over under load), where the kills a test makes are not
+ * the only moments a step can be in flight.
+ */
+export function assertNoFinishedStepRepeated(id: string, lines: string[], count: number): string[] {
+  const prefix = `${id} `;
+  const steps = lines.filter((l) => l.startsWith(prefix)).map((l) => Number(l.slice(prefix.length)));
+  const problems: string[] = [];
+  for (let i = 0; i < count; i++) if (!steps.includes(i)) problems.push(`${id}: step ${i} missing`);
+  for (let k = 1; k < steps.length; k++) {
+    if (steps[k]! < steps[k - 1]!) problems.push(`${id}: step ${steps[k]} ran again after step ${steps[k - 1]} had run (order: ${steps.join(" ")})`);
+  }
+  return problems;
+}

@@ -219,6 +219,27 @@ describe("process semantics", () => {
   });
 
   describe("pre-emption holes", () => {
+    it("a child id someone claimed first does not block the parent: that child takes <parent>.<n>-<random>", async () => {
+      // Another caller registers the id the fan-out's first child would take, with other content.
+      await start(registration("claim-fan.0", tool("std.echo", { value: "squatter" })));
+      await start(registration("claim-fan", tool("std.fanout", { children: [tool("std.echo", { value: 0 }), tool("std.echo", { value: 1 })] })));
+      const out = await result("claim-fan");
+      assert.deepEqual(out, {
+        type: "success",
+        value: {
+          results: [
+            { type: "success", value: 0 },
+            { type: "success", value: 1 },
+          ],
+        },
+      });
+      const children = (await childrenOf(s.registry, "claim-fan")).map((r) => r.id);
+      assert.equal(children.length, 2);
+      assert.match(children[0]!, /^claim-fan\.0-[0-9a-f]{12}$/);
+      assert.equal(children[1], "claim-fan.1");
+      assert.deepEqual((await s.registry.get("claim-fan.0"))?.outcome, { type: "success", value: "squatter" }, "the claimed row is untouched");
+    });
+
     it("awaitTerminal on an id that is not registered is a prompt 404 that leaves nothing behind", async () => {
       const res = await s.post<Loose>("/LashProcessWorkflow/ghost-await/awaitTerminal");
       assert.equal(res.status, 404);
