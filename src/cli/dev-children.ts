@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import net from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 
 export interface DevChild {
@@ -101,29 +100,7 @@ export async function stopPid(pid: number, graceMs: number): Promise<void> {
   }
 }
 
-/** GET `url` answers 2xx within 2 s. */
-export async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-export function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
+export { answers, canConnect } from "../testing/ports.ts";
 
 /** Polls `ready` until true; fails when `child` exits first, `timeoutMs` passes, or `signal` fires. */
 export async function waitUntil(

@@ -35,7 +35,8 @@ export async function waitForPort(port: number, opts: { host?: string; timeoutMs
   }
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** `host:port` accepts a TCP connection within 1 s. */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (ok: boolean) => {
@@ -46,4 +47,15 @@ function canConnect(host: string, port: number): Promise<boolean> {
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
   });
+}
+
+/** GET `url` answers 2xx within 2 s. */
+export async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
 }

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRunning, killHard, logTail, spawnLogged, stopGracefully } from "./child-processes.ts";
-import { freePort } from "./ports.ts";
+import { answers, freePort } from "./ports.ts";
 import { restateServerBinary } from "./restate-server-binary.ts";
 
 export interface RestateServer {
@@ -76,7 +76,7 @@ export async function startRestateServer(opts: StartRestateServerOptions = {}): 
     await waitFor(
       async () => {
         if (!isRunning(proc)) throw new Error(`restate-server exited (code ${proc.exitCode}, signal ${proc.signalCode})`);
-        return (await ok(`http://127.0.0.1:${ports.admin}/health`)) && (await ok(`http://127.0.0.1:${ports.ingress}/restate/health`));
+        return (await answers(`http://127.0.0.1:${ports.admin}/health`)) && (await answers(`http://127.0.0.1:${ports.ingress}/restate/health`));
       },
       { timeoutMs: READY_TIMEOUT_MS, intervalMs: 50, what: "restate-server health" },
     ).catch(async (err: unknown) => {
@@ -140,16 +140,6 @@ function serverEnv(ports: { ingress: number; admin: number; fabric: number }): N
     SCARF_ANALYTICS: "false",
     DO_NOT_TRACK: "1",
   };
-}
-
-async function ok(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRunning, keepTestData, killHard, logTail, spawnLogged, stopGracefully } from "./child.ts";
+import { answers } from "../../src/testing/ports.ts";
 import { freePort } from "./ports.ts";
 import { restateServerBinary } from "../../src/testing/restate-server-binary.ts";
 import { REPO_ROOT, waitFor } from "./restate-server.ts";
@@ -128,18 +129,8 @@ async function waitHealthy(node: ClusterNode): Promise<void> {
   await waitFor(
     async () => {
       if (!node.running()) throw new Error(`${node.name} exited\n${logTail(node.logPath)}`);
-      return (await ok(`${node.adminUrl}/health`)) && (await ok(`${node.ingressUrl}/restate/health`));
+      return (await answers(`${node.adminUrl}/health`)) && (await answers(`${node.ingressUrl}/restate/health`));
     },
     { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `${node.name} healthy` },
   );
-}
-
-async function ok(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
 }
