@@ -8,6 +8,7 @@
  * refuses such schemas up front, using the same reference table the validator uses.
  */
 import { dereference } from "@cfworker/json-schema";
+import ret, { types, type Root, type Token } from "ret";
 import safeRegex from "safe-regex2";
 
 /** Longest `pattern` a payload schema may carry; together with the star-height check it bounds regex work. */
@@ -65,14 +66,36 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * Payload patterns run on the endpoint's event loop, in V8's backtracking
  * engine: a pattern like `^(a+)+$` takes exponential time on a short payload.
  * Refused: patterns with nested quantifiers (star height above 1, the
- * `safe-regex2` analysis), backreferences, and patterns over `PATTERN_MAX_LENGTH`.
+ * `safe-regex2` analysis), a repeated alternation whose branches are not single
+ * characters (`(a|aa)*` backtracks exponentially although its star height is 1;
+ * `(a|b)*` is fine), backreferences, and patterns over `PATTERN_MAX_LENGTH`.
+ * Conservative on purpose: a refused pattern can be rewritten (a character class,
+ * non-overlapping pieces) or checked in the body instead.
  */
 function backtrackingRisk(pattern: string): string | undefined {
   if (pattern.length > PATTERN_MAX_LENGTH) return `is longer than ${PATTERN_MAX_LENGTH} characters`;
   if (/\\[1-9]|\\k</.test(pattern)) return "uses a backreference (can take exponential time)";
   if (!safeRegex(pattern)) return "nests quantifiers (can take exponential time, e.g. ^(a+)+$); rewrite it without a repeated group that repeats";
+  if (repeatsAlternation(tokenize(pattern), false)) {
+    return "repeats an alternation of multi-character branches (can take exponential time, e.g. ^(a|aa)*$); use a character class or check it in the body";
+  }
   return undefined;
 }
+
+/** A group with alternatives under a repetition (max > 1) where some alternative is more than one character or class. */
+function repeatsAlternation(node: Root | Token, underRepetition: boolean): boolean {
+  if (node.type === types.REPETITION) return repeatsAlternation(node.value, underRepetition || node.max > 1);
+  if (node.type !== types.ROOT && node.type !== types.GROUP) return false;
+  if (node.options !== undefined) {
+    const singleWidth = (branch: Token[]) => branch.length === 1 && (branch[0]!.type === types.CHAR || branch[0]!.type === types.SET);
+    if (underRepetition && !node.options.every(singleWidth)) return true;
+    return node.options.some((branch) => branch.some((t) => repeatsAlternation(t, underRepetition)));
+  }
+  return (node.stack ?? []).some((t) => repeatsAlternation(t, underRepetition));
+}
+
+/** ret's CommonJS export is the tokenizer itself; its typings describe the ES-module shape instead. */
+const tokenize = ret as unknown as (pattern: string) => Root;
 
 function compiles(pattern: string): boolean {
   try {

@@ -21,6 +21,16 @@ describe("input rules that keep the endpoint responsive and the data honest", ()
     assert.equal(await s.registry.get("redos"), undefined);
   });
 
+  it("a repeated alternation of overlapping branches (^(a|aa)*$) is refused too; a repeated single-character alternation passes", async () => {
+    const schema = (pattern: string) => ({ eventTypes: [{ name: "e", payloadSchema: { type: "string", pattern } }] });
+    const refused = await s.post("/LashProcesses/start", { registration: registration("redos-alt", { type: "external" }, schema("^(a|aa)*$")) });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(refused.body.message, /registration\.eventTypes\.0\.payloadSchema: .*repeats an alternation/);
+    assert.equal(await s.registry.get("redos-alt"), undefined);
+    const fine = await s.post("/LashProcesses/start", { registration: registration("alt-ok", { type: "external" }, schema("^(a|b)*$")) });
+    assert.equal(fine.status, 200, JSON.stringify(fine.body));
+  });
+
   it("patternProperties and backreferences are checked too; ordinary patterns pass", async () => {
     const refused = await s.post("/LashProcesses/start", {
       registration: registration(
