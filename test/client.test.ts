@@ -16,7 +16,7 @@ const reg = (id: string, input: ProcessRegistrationInput["input"], sessionId = "
   input,
   provenance: { ownerScope: { sessionId }, hostProfileId: "" },
 });
-const tool = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "tool_call", call: { tool: name, args: args as never } });
+const tool = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "tool_call", call: { tool: name, args } });
 
 async function rejects(promise: Promise<unknown>, expected: { code: string; field?: string; status?: number; message?: RegExp }) {
   const err = await promise.then(

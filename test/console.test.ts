@@ -24,7 +24,7 @@ const reg = (id: string, input: ProcessRegistrationInput["input"], sessionId = "
   input,
   provenance: { ownerScope: { sessionId }, hostProfileId: "" },
 });
-const tool = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "tool_call", call: { tool: name, args: args as never } });
+const tool = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "tool_call", call: { tool: name, args } });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -66,7 +66,7 @@ const attrOf = (span: OtlpSpan, key: string) => {
 
 const reg = (id: string, value: unknown): ProcessRegistrationInput => ({
   id,
-  input: { type: "tool_call", call: { tool: "std.echo", args: { value } as never } },
+  input: { type: "tool_call", call: { tool: "std.echo", args: { value } } },
   provenance: { ownerScope: { sessionId: "otel" }, hostProfileId: "" },
 });
 

@@ -43,7 +43,7 @@ const reg = (id: string, input: ProcessRegistrationInput["input"], eventTypes: {
   eventTypes,
   provenance: { ownerScope: { sessionId: "obs" }, hostProfileId: "" },
 });
-const tool = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "tool_call", call: { tool: name, args: args as never } });
+const tool = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "tool_call", call: { tool: name, args } });
 const program = (name: string, args: unknown): ProcessRegistrationInput["input"] => ({ type: "program", name, args: args as never });
 
 /** `name{labels} value` lines of a Prometheus text exposition, as a lookup. */

@@ -205,8 +205,8 @@ describe("the packed package in a consumer project (examples/)", () => {
   async function startBackground(block: ReadmeBlock): Promise<ChildProcess> {
     const child = spawn("bash", ["-c", block.code], { cwd: consumer, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
     const ready = block.test!.ready!;
     await waitFor(
       () => {

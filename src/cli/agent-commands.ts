@@ -17,7 +17,7 @@ const tools: Command = {
     if (ctx.json) printJson(ctx, { tools: catalog });
     else {
       const args = (schema: Record<string, unknown>) => {
-        const props = Object.keys((schema.properties ?? {}) as object);
+        const props = Object.keys(schema.properties ?? {});
         const required = new Set((schema.required ?? []) as string[]);
         return props.map((p) => (required.has(p) ? p : `${p}?`)).join(", ");
       };

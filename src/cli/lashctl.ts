@@ -155,14 +155,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv, 
     checkPositionals(command, positionals);
     json = values.json === true;
     const ctx: CliContext = {
-      ingress: checkUrl(
-        values.ingress === undefined ? "RESTATE_INGRESS_URL" : "--ingress",
-        (values.ingress as string | undefined) ?? env.RESTATE_INGRESS_URL ?? DEFAULT_INGRESS,
-      ),
-      admin: checkUrl(
-        values.admin === undefined ? "RESTATE_ADMIN_URL" : "--admin",
-        (values.admin as string | undefined) ?? env.RESTATE_ADMIN_URL ?? DEFAULT_ADMIN,
-      ),
+      ingress: checkUrl(values.ingress === undefined ? "RESTATE_INGRESS_URL" : "--ingress", values.ingress ?? env.RESTATE_INGRESS_URL ?? DEFAULT_INGRESS),
+      admin: checkUrl(values.admin === undefined ? "RESTATE_ADMIN_URL" : "--admin", values.admin ?? env.RESTATE_ADMIN_URL ?? DEFAULT_ADMIN),
       json,
       env,
       io,

@@ -154,7 +154,7 @@ export class LashProcessClient {
         }
       },
       cancel: (reason) => call("cancel", (o) => workflow.cancel(reason === undefined ? {} : { reason }, o)),
-      signal: (name, payload) => call("signal", (o) => workflow.signal(payload === undefined ? { name } : { name, payload: payload as Json }, o)),
+      signal: (name, payload) => call("signal", (o) => workflow.signal(payload === undefined ? { name } : { name, payload }, o)),
       status: get,
       complete: (output: ProcessAwaitOutput) => call("complete", (o) => workflow.complete({ output }, o)),
       async *events(opts: EventsOptions = {}) {

@@ -42,11 +42,11 @@ export class BoundedJsonSerde<T extends z.ZodType> implements restate.Serde<z.ou
     if (deep !== undefined) throw invalid(deep.path, `JSON nested deeper than ${deep.maxDepth} levels`);
     let result: z.ZodSafeParseResult<z.output<T>>;
     try {
-      result = this.#schema.safeParse(value) as z.ZodSafeParseResult<z.output<T>>;
+      result = this.#schema.safeParse(value);
     } catch (err) {
       throw invalid("(body)", `could not be validated (${err instanceof Error ? err.message : String(err)})`);
     }
-    if (result.success) return result.data as z.output<T>;
+    if (result.success) return result.data;
     const issues = result.error.issues.map((i) => (i.path.length > 0 ? `* (at /${i.path.map(String).join("/")}) ${i.message}` : `* ${i.message}`));
     throw new Error(`Standard schema validation failed:\n${issues.join("\n")}`);
   }

@@ -205,9 +205,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   async emit(type: string, payload: unknown = null): Promise<ProcessEvent> {
     const { ctx, registry, record } = this.#deps;
     const replayKey = `${ctx.request().id}:emit:${++this.#emitted}`;
-    const event = await this.#deps.gate.guard(() =>
-      ctx.run(`emit ${type}`, () => registry.appendEvent(record.id, { type, payload: payload as ProcessEvent["payload"], replayKey })),
-    );
+    const event = await this.#deps.gate.guard(() => ctx.run(`emit ${type}`, () => registry.appendEvent(record.id, { type, payload, replayKey })));
     sendWake(ctx, this.#deps.wakeTarget, record, event);
     return event;
   }

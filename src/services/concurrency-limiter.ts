@@ -116,5 +116,5 @@ export function createConcurrencyLimiter(registry: ProcessRegistry) {
 /** Holders whose row is terminal or no longer exists (pruned): their slots are free. */
 async function finishedAmong(registry: ProcessRegistry, holders: readonly string[]): Promise<string[]> {
   const records = await Promise.all(holders.map((id) => registry.get(id)));
-  return holders.filter((_, i) => records[i] === undefined || isTerminalStatus(records[i]!.status));
+  return holders.filter((_, i) => records[i] === undefined || isTerminalStatus(records[i].status));
 }

@@ -152,7 +152,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, opts: { timeou
   let last: T | undefined;
   for (;;) {
     last = await predicate();
-    if (last) return last as NonNullable<T>;
+    if (last) return last;
     if (Date.now() >= deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what} (last value: ${JSON.stringify(last)})`);
     }

@@ -129,7 +129,7 @@ describe("configured caps on state a caller can create", () => {
       if (res.status !== 200) refused = res;
     }
     assert.equal(refused?.status, 409, JSON.stringify(refused));
-    assert.match(refused!.body.message, /^resource_limit: .*LASH_MAX_EVENTS_PER_PROCESS/);
+    assert.match(refused.body.message, /^resource_limit: .*LASH_MAX_EVENTS_PER_PROCESS/);
     const events = await s.registry.eventsAfter("capped", 0);
     assert.equal(events.length, 12);
     // The terminal outcome still lands.

@@ -94,7 +94,7 @@ export function lifecycleCases(test: Case): void {
       const won = both.filter((r) => r.status === "fulfilled");
       const lost = both.filter((r) => r.status === "rejected");
       assert.equal(won.length, 1, "exactly one sweeper bumps the attempt");
-      assert.equal((lost[0] as PromiseRejectedResult | undefined)?.reason?.code, "stale_attempt");
+      assert.equal(lost[0]?.reason?.code, "stale_attempt");
       assert.equal((await registry.get("lc-cas"))?.attempt, 2);
       assert.equal((await registry.recordRetry("lc-cas", { fromAttempt: 2 })).attempt, 3);
     });

@@ -172,7 +172,7 @@ describe("process semantics", () => {
       const [child] = await childrenOf(s.registry, "deadline-tree");
       assert.ok(child!.timeoutMs !== undefined && child!.timeoutMs <= 3000, `child timeoutMs ${child!.timeoutMs}`);
       const [grandchild] = await childrenOf(s.registry, child!.id);
-      assert.ok(grandchild!.timeoutMs !== undefined && grandchild!.timeoutMs <= child!.timeoutMs!);
+      assert.ok(grandchild!.timeoutMs !== undefined && grandchild!.timeoutMs <= child!.timeoutMs);
       for (const id of [child!.id, grandchild!.id]) {
         const o = await result(id);
         assert.ok(o.type === "cancelled" || o.code === "deadline_exceeded", `${id} ended ${JSON.stringify(o)}`);

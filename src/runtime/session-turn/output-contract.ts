@@ -13,7 +13,7 @@ export function checkAgainstContract(contract: Record<string, unknown>, content:
   } catch (err) {
     throw new ProcessFailure("execution", "output_contract", `the final answer is not JSON (${(err as Error).message}): ${(content ?? "").slice(0, 200)}`);
   }
-  const result = new Validator(contract as object, "2020-12", false).validate(value);
+  const result = new Validator(contract, "2020-12", false).validate(value);
   if (!result.valid) {
     const first = result.errors.find((e) => e.instanceLocation !== "#") ?? result.errors[0];
     const where = first?.instanceLocation.replace(/^#\/?/, "").replaceAll("/", ".") || "(root)";

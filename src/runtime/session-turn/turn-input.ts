@@ -26,7 +26,7 @@ export function parseTurnInput(turnInput: unknown): TurnInput {
 /** An output contract must be a JSON Schema object the validator can evaluate. */
 export function checkOutputContract(contract: unknown): Record<string, unknown> | undefined {
   if (contract === undefined || contract === null) return undefined;
-  const problem = typeof contract === "object" && !Array.isArray(contract) ? schemaProblem(contract as Record<string, unknown>) : "not an object";
+  const problem = typeof contract === "object" && !Array.isArray(contract) ? schemaProblem(contract) : "not an object";
   if (problem !== undefined) throw new ProcessFailure("invalid_request", "invalid_output_contract", `outputContract: not a usable JSON Schema (${problem})`);
   return contract as Record<string, unknown>;
 }

@@ -67,7 +67,7 @@ export class HttpPolicy {
   /** A socket `lookup` that resolves every address and refuses the host if any of them is restricted. */
   lookupFor(host: string): LookupFunction {
     const allowed = this.allows(host);
-    return ((hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+    return (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
       dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err, []);
         const bad = addresses.find((a) => isRestrictedAddress(a.address));
@@ -75,7 +75,7 @@ export class HttpPolicy {
         if ((options as { all?: boolean }).all) return callback(null, addresses);
         return callback(null, addresses[0]!.address, addresses[0]!.family);
       });
-    }) as LookupFunction;
+    };
   }
 }
 
