@@ -7,7 +7,9 @@ import importX from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bench/results/"] },
+  // examples/ is a consumer project of its own (it imports the built package); test/package.test.ts
+  // type-checks it against the packed tarball, so it is not linted against the sources here.
+  { ignores: ["dist/", "node_modules/", "bench/results/", "examples/"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -43,6 +45,7 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-argument": "off",
       "@typescript-eslint/no-unsafe-call": "off",
       "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-explicit-any": "off",
     },
   },
   {

@@ -19,7 +19,7 @@ export interface LashEndpoint {
   handler: ReturnType<typeof restate.createEndpointHandler>;
   registry: ProcessRegistry;
   /** Serves `handler` over HTTP/2 (what Restate speaks) on `port` (`host`: default all interfaces); resolves once listening. */
-  listen(port: number, host?: string): Promise<Http2Server>;
+  listen: (port: number, host?: string) => Promise<Http2Server>;
   /** Metrics server and tracer from LASH_METRICS_PORT / OTEL_* (absent when an observer was passed in); close it on shutdown. */
   observability?: Observability;
   /** Session conversations, in the registry's database. */

@@ -161,7 +161,7 @@ describe("SqliteRegistry on a file", () => {
     event.run("old-1", 1, "process.started", JSON.stringify({ attempt: 1 }), "inv-1");
     event.run("old-1", 2, "process.cancel_requested", "{}", null);
     db.close();
-    const registry = await SqliteRegistry.open(path);
+    const registry = SqliteRegistry.open(path);
     try {
       assert.deepEqual(
         (await registry.eventsAfter("old-1", 0)).map((e) => e.type),

@@ -13,8 +13,9 @@ const user = (key: string, content: string, turnId = "t1"): SessionAppend => ({ 
 
 export function sessionStoreConformance(name: string, open: OpenSessionStore): void {
   describe(`session store conformance: ${name}`, () => {
-    const test = (title: string, body: (store: SessionStore) => Promise<void>) =>
-      it(title, async () => {
+    // Like the registry's `Case`: registers a node:test case (the runner tracks its promise).
+    const test = (title: string, body: (store: SessionStore) => Promise<void>): void => {
+      void it(title, async () => {
         const { store, cleanup } = await open();
         try {
           await body(store);
@@ -22,6 +23,7 @@ export function sessionStoreConformance(name: string, open: OpenSessionStore): v
           await cleanup();
         }
       });
+    };
 
     test("appends get consecutive sequences per session and read back in order, with every field", async (store) => {
       const first = await store.append("s1", [user("k1", "hello"), user("k2", "again")]);

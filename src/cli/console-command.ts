@@ -17,19 +17,20 @@ export const consoleCommand: Command = {
     const token = stringOption(values, "token") ?? ctx.env.LASH_CONSOLE_TOKEN;
     if (token !== undefined && token.length < 8) throw new UsageError("--token must be at least 8 characters", "console");
     const host = stringOption(values, "host") ?? "127.0.0.1";
+    const port = intOption(values, "port", { min: 0, max: 65535 }) ?? 9091;
     let server;
     try {
       server = await startConsole({
         ingressUrl: ctx.ingress,
         adminUrl: ctx.admin,
         host,
-        port: intOption(values, "port", { min: 0, max: 65535 }) ?? 9091,
+        port,
         ...(token ? { token } : {}),
       });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === "invalid_input") throw new UsageError((err as Error).message, "console");
-      if (code === "EADDRINUSE") throw new UsageError(`port ${values.port ?? 9091} is taken; pick another with --port`, "console");
+      if (code === "EADDRINUSE") throw new UsageError(`port ${port} is taken; pick another with --port`, "console");
       throw err;
     }
     ctx.io.out(`lash console at ${server.url}${token ? " (open it once with ?token=<token>)" : ""}`);

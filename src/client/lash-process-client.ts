@@ -44,6 +44,14 @@ const ATTACH_WINDOW_MS = 60_000;
 /** How long one `events` long poll waits for a new event before it is asked again. */
 const FOLLOW_WAIT_MS = 20_000;
 
+/**
+ * The ingress options one `#call` builds (signal, empty-input serde) and hands to whichever
+ * typed handler it calls. `Opts` is invariant in its input and output types, so no single
+ * non-`any` instantiation fits every handler.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one options value serves handlers of every input/output type
+type AnyCallOpts = clients.Opts<any, any>;
+
 interface CallOpts {
   /** The input is empty: send no body and no content type. */
   empty?: boolean;
@@ -189,10 +197,10 @@ export class LashProcessClient {
    * Runs one ingress call with the options wrapped in `rpc.opts`, a timeout
    * (unless `long` or a caller's signal), and errors mapped to LashClientError.
    */
-  async #call<T>(what: string, fn: (opts: clients.Opts<any, any>) => PromiseLike<T>, opts: CallOpts = {}): Promise<T> {
+  async #call<T>(what: string, fn: (opts: AnyCallOpts) => PromiseLike<T>, opts: CallOpts = {}): Promise<T> {
     const signals = [opts.signal, opts.long ? undefined : AbortSignal.timeout(this.#timeoutMs)].filter((s) => s !== undefined);
     const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    const rpcOpts = clients.rpc.opts<any, any>({
+    const rpcOpts: AnyCallOpts = clients.rpc.opts({
       ...(signal ? { signal } : {}),
       ...(opts.empty ? { input: clients.serde.empty } : {}),
     });

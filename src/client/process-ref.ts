@@ -21,11 +21,11 @@ export type ArgsOf<R> = R extends ProcessRef<infer A, unknown> ? A : never;
 export type ResultOf<R> = R extends ProcessRef<unknown, infer T> ? T : never;
 
 /** Names a tool by type only: `toolRef<typeof add>("acc.add")` (no import of the body at runtime). */
-export function toolRef<D extends ProcessRef<any, any> = ProcessRef>(name: string): ProcessRef<ArgsOf<D>, ResultOf<D>> {
+export function toolRef<D extends ProcessRef = ProcessRef>(name: string): ProcessRef<ArgsOf<D>, ResultOf<D>> {
   return { kind: "tool", name };
 }
 
 /** Names a program by type only: `programRef<typeof approval>("greet.approval")`. */
-export function programRef<D extends ProcessRef<any, any> = ProcessRef>(name: string): ProcessRef<ArgsOf<D>, ResultOf<D>> {
+export function programRef<D extends ProcessRef = ProcessRef>(name: string): ProcessRef<ArgsOf<D>, ResultOf<D>> {
   return { kind: "program", name };
 }

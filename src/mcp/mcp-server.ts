@@ -26,7 +26,7 @@ const processIdOf = () => `mcp-${Date.now().toString(36)}-${randomBytes(4).toStr
 export interface LashMcpServer {
   server: McpServer;
   /** Resolves once no tool call is in flight (so a closed stdin still gets its answers). */
-  idle(): Promise<void>;
+  idle: () => Promise<void>;
 }
 
 export function createLashMcpServer(opts: LashMcpOptions): LashMcpServer {

@@ -37,11 +37,12 @@ function firstNonJson(value: unknown): string | undefined {
       continue;
     }
     if (Array.isArray(v)) {
-      stack.push(...v);
+      const items: unknown[] = v;
+      stack.push(...items);
       continue;
     }
     if (typeof v === "object") {
-      const proto = Object.getPrototypeOf(v);
+      const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) return "an object that is not plain JSON";
       for (const key of Object.keys(v)) stack.push((v as Record<string, unknown>)[key]);
       continue;

@@ -46,7 +46,8 @@ export function restateJsonLogger(minLevel: string | undefined, write: (line: st
   return (meta, message, ...rest) => {
     const level = meta.level as LogLevel;
     if (meta.replaying || (RANK[level] ?? RANK.info) < min) return;
-    const text = [message, ...rest].map(render).join(" ");
+    const args: unknown[] = rest;
+    const text = [message, ...args].map(render).join(" ");
     const context = meta.context;
     const fields: Record<string, unknown> = { source: meta.source.toLowerCase() };
     if (context !== undefined) {

@@ -65,14 +65,14 @@ export class LashMetrics {
       registers,
     });
     collectDefaultMetrics({ register: this.registry, prefix: "lash_node_" });
-    const metrics = this;
+    const readSource = () => this.#source;
     new Gauge({
       name: "lash_processes",
       help: `Live processes in the registry by status, read at scrape time (capped at ${GAUGE_COUNT_CAP} per status).`,
       labelNames: ["status"],
       registers,
       async collect() {
-        const source = metrics.#source;
+        const source = readSource();
         if (source === undefined) return;
         for (const status of LIVE_STATUSES) this.set({ status }, await countStatus(source, status));
       },

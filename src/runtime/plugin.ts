@@ -29,9 +29,6 @@ export type ToolDefinition<S extends z.ZodType = z.ZodType, R = unknown> = Proce
 export type ProgramDefinition<S extends z.ZodType = z.ZodType, R = unknown> = ProcessBodyDefinition<S, R> &
   ProcessRef<z.input<S>, R> & { readonly kind: "program" };
 
-/** A plugin's bodies, whatever their argument and result types. */
-type AnyBody = ProcessBodyDefinition<any, any>;
-
 export interface Plugin {
   name: string;
   tools: ProcessBodyDefinition[];
@@ -40,7 +37,7 @@ export interface Plugin {
 
 export const defineTool = <S extends z.ZodType, R>(tool: ProcessBodyDefinition<S, R>): ToolDefinition<S, R> => ({ ...tool, kind: "tool" });
 export const defineProgram = <S extends z.ZodType, R>(program: ProcessBodyDefinition<S, R>): ProgramDefinition<S, R> => ({ ...program, kind: "program" });
-export const definePlugin = (plugin: { name: string; tools?: AnyBody[]; programs?: AnyBody[] }): Plugin => ({
+export const definePlugin = (plugin: { name: string; tools?: ProcessBodyDefinition[]; programs?: ProcessBodyDefinition[] }): Plugin => ({
   name: plugin.name,
   tools: plugin.tools ?? [],
   programs: plugin.programs ?? [],

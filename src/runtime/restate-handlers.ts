@@ -3,7 +3,6 @@
  * services), in one place so neither imports the other for them.
  */
 import * as restate from "@restatedev/restate-sdk";
-import type { z } from "zod";
 import { LashError } from "../model/index.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LashError, Limits } from "../model/index.ts";
+import { LashError } from "../model/index.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import type { SessionInput, SessionOutput } from "../model/wire.ts";
 

@@ -6,14 +6,15 @@ export interface SessionEntryRow {
   sequence: number | string;
   turn_id: string;
   attempt: number;
-  message: string | object;
-  usage: string | object | null;
+  message: string | SessionEntry["message"];
+  usage: string | NonNullable<SessionEntry["usage"]> | null;
   final: number | boolean;
   occurred_at_ms: number | string;
   replay_key: string;
 }
 
-const json = (v: string | object) => (typeof v === "string" ? JSON.parse(v) : v);
+/** A JSON column: text in SQLite (parsed here, as written by `sessionInsertParams`), already parsed by pg. */
+const json = <T extends object>(v: string | T): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
 export function toSessionEntry(row: SessionEntryRow): SessionEntry {
   return {

@@ -37,7 +37,6 @@ export async function acquireSlots(
   record: ProcessRecord,
   slots: readonly LimitSlot[],
   gate: CancelGate,
-  runKey: string,
 ): Promise<Acquired> {
   if (slots.length === 0) return { record };
   let queued = false;

@@ -1,7 +1,6 @@
 import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import {
-  CoreEventTypes,
   Limits,
   PrivateHandlerNames,
   PromiseNames,
@@ -158,7 +157,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
               if (started.deadlineInMs !== undefined) armDeadline(ctx, started.deadlineInMs);
               const gate = new CancelGate(ctx);
               // Concurrency limits: acquire before the body (queued meanwhile), release after the outcome is written.
-              const acquired = await acquireSlots(ctx, rt, record, slots, gate, runKey(ctx, record.attempt));
+              const acquired = await acquireSlots(ctx, rt, record, slots, gate);
               // Cancelled (or past the deadline) while queued: the body never runs; the ending is read from the row below.
               if (acquired.cancelled === undefined) ({ output, children } = await runBody(ctx, acquired.record, gate, observed));
             }

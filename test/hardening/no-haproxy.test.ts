@@ -36,7 +36,7 @@ describe("without HAProxy", () => {
       child.stdout.on("data", (d: Buffer) => (output += d.toString()));
       child.stderr.on("data", (d: Buffer) => (output += d.toString()));
       const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-      const [code] = (await new Promise((resolve) => child.once("exit", (...args) => resolve(args)))) as [number | null, string | null];
+      const [code] = await new Promise<[number | null, string | null]>((resolve) => child.once("exit", (...args) => resolve(args)));
       clearTimeout(timer);
       assert.notEqual(code, 0, output);
       assert.notEqual(code, null, `killed after 120 s: the test hung\n${output.slice(-3000)}`);

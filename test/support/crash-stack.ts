@@ -13,7 +13,6 @@ import { startEndpointProcess, type EndpointProcess } from "./endpoint-process.t
 import { adminQuery, registerDeployment, startRestateServer, waitFor, type RestateServer } from "./restate-server.ts";
 
 /** A JSON answer body as tests read it: any shape, checked by the assertions that follow. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer bodies field by field and assert on them
 type AnyJson = any;
 
 export interface CrashStack {

@@ -15,7 +15,6 @@ import type { InProcessEndpoint } from "./in-process-endpoint.ts";
 import type { WakeMessage } from "../../src/runtime/wake.ts";
 
 /** A JSON answer body as tests read it: any shape, checked by the assertions that follow. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answer bodies field by field and assert on them
 export type AnyJson = any;
 
 /** Records every wake it receives, per session key. */

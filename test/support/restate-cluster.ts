@@ -120,7 +120,7 @@ export async function startRestateCluster(opts: { nodes?: number } = {}): Promis
   } catch (err) {
     const logs = nodes.map((n) => `--- ${n.name} ---\n${logTail(n.logPath)}`).join("\n");
     await stop();
-    throw new Error(`${(err as Error).message}\n${logs}`);
+    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
   }
   return { nodes, pids: () => nodes.flatMap((n) => n.pids), stop };
 }

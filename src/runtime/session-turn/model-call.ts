@@ -51,7 +51,7 @@ export async function callModel(client: OpenAI, params: ChatCompletionCreatePara
 
 /** A 4xx other than 408/409/429: the request itself is wrong, retrying cannot help. */
 function rejected(err: unknown): ProcessFailure | undefined {
-  if (!(err instanceof OpenAI.APIError) || err.status === undefined) return undefined;
+  if (!isApiError(err) || err.status === undefined) return undefined;
   const status = err.status;
   if (status < 400 || status >= 500 || status === 408 || status === 409 || status === 429) return undefined;
   const provider = providerMessage(err) ?? err.message;
@@ -61,7 +61,12 @@ function rejected(err: unknown): ProcessFailure | undefined {
   });
 }
 
+/** `instanceof` alone types the error's status, headers and body as `any`; this keeps the SDK's declared types. */
+function isApiError(err: unknown): err is InstanceType<typeof OpenAI.APIError> {
+  return err instanceof OpenAI.APIError;
+}
+
 function providerMessage(err: InstanceType<typeof OpenAI.APIError>): string | undefined {
-  const body = err.error as { message?: unknown } | undefined;
-  return typeof body?.message === "string" ? body.message : undefined;
+  const body: unknown = err.error;
+  return typeof body === "object" && body !== null && "message" in body && typeof body.message === "string" ? body.message : undefined;
 }
