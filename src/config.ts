@@ -66,7 +66,7 @@ export const EnvConfig = z.object({
   LASH_RETENTION: DurationText.optional(),
   /** Signals are refused (409 resource_limit) once a process holds this many events. */
   LASH_MAX_EVENTS_PER_PROCESS: z.coerce.number().int().min(10).default(10_000),
-  /** New registrations are refused (409 resource_limit) once a session owns this many processes (any status). */
+  /** New registrations are refused (409 resource_limit) while a session has this many live (non-terminal) processes. */
   LASH_MAX_PROCESSES_PER_SESSION: z.coerce.number().int().min(1).default(10_000),
   RESTATE_ADMIN_URL: httpUrl(DEFAULT_RESTATE_URLS.admin),
   RESTATE_INGRESS_URL: httpUrl(DEFAULT_RESTATE_URLS.ingress),

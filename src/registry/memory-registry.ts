@@ -197,7 +197,8 @@ export class MemoryRegistry implements ProcessRegistry {
 
   async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
     let n = 0;
-    for (const { record } of this.#entries.values()) if (record.provenance.ownerScope.sessionId === sessionId && ++n >= upTo) break;
+    for (const { record } of this.#entries.values())
+      if (record.provenance.ownerScope.sessionId === sessionId && !isTerminalStatus(record.status) && ++n >= upTo) break;
     return n;
   }
 

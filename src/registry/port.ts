@@ -127,7 +127,7 @@ export interface ProcessRegistry {
   /** Non-terminal rows in id order, keyset-paged. */
   listNonTerminal(limit: number, cursor?: string): Promise<Page<ProcessRecord>>;
   list(filter?: ListFilter): Promise<Page<ProcessRecord>>;
-  /** Processes (any status) owned by `sessionId`, counted up to `upTo` (enough to enforce a cap cheaply). */
+  /** Live (non-terminal) processes of `sessionId`, counted up to `upTo` (enough to enforce a cap cheaply). */
   countSessionProcesses(sessionId: string, upTo: number): Promise<number>;
 
   /**

@@ -382,7 +382,8 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
-    const text = "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = $1 LIMIT $2) AS owned";
+    const text =
+      "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = $1 AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $2) AS owned";
     const row = (await this.#query<{ n: string }>(this.#pool, { text, values: [sessionId, upTo] })).rows[0];
     return Number(row?.n ?? 0);
   }

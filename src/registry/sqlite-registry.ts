@@ -273,7 +273,8 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
-    const sql = "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = ? LIMIT ?)";
+    const sql =
+      "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = ? AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT ?)";
     return this.#one<{ n: number }>(sql, sessionId, upTo)?.n ?? 0;
   }
 

@@ -38,6 +38,6 @@ export interface LashRuntime {
 export interface ResourceCaps {
   /** Signals are refused once a process has this many events. */
   eventsPerProcess: number;
-  /** New registrations are refused once a session owns this many processes (any status; `lashctl prune` frees them). */
+  /** New registrations are refused while a session has this many live (non-terminal) processes. */
   processesPerSession: number;
 }

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { readEnvConfig } from "../../src/config.ts";
 import { Limits } from "../../src/model/index.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
+import { waitFor } from "../support/restate-server.ts";
 
 describe("input rules that keep the endpoint responsive and the data honest", () => {
   let s: LashStack;
@@ -136,9 +137,13 @@ describe("configured caps on state a caller can create", () => {
     assert.equal((await s.post("/LashProcessWorkflow/capped/complete", { output: { type: "success", value: 1 } })).status, 200);
   });
 
-  it("new processes past the per-session cap are a 409 resource_limit with no row; an existing id still answers", async () => {
+  it("new processes past the per-session cap of live processes are a 409 resource_limit with no row; an existing id still answers", async () => {
+    // Processes that stay live (waiting for a signal) until the end of the test.
     const reg = (id: string) => ({
-      registration: { ...registration(id, tool("std.echo", { value: id })), provenance: { ownerScope: { sessionId: "small" }, hostProfileId: "" } },
+      registration: {
+        ...registration(id, tool("std.wait_signal", { name: "go" })),
+        provenance: { ownerScope: { sessionId: "small" }, hostProfileId: "" },
+      },
     });
     for (const id of ["c1", "c2", "c3"]) assert.equal((await s.post("/LashProcesses/start", reg(id))).status, 200);
     const over = await s.post("/LashProcesses/start", reg("c4"));
@@ -149,6 +154,10 @@ describe("configured caps on state a caller can create", () => {
     assert.equal(direct.status, 409);
     assert.equal(await s.registry.get("c5"), undefined);
     assert.equal((await s.post("/LashProcesses/start", reg("c1"))).status, 200, "an idempotent re-start is not a new process");
+    // A finished process frees its place: c2 ends, then c6 may start.
+    assert.equal((await s.post("/LashProcessWorkflow/c2/signal", { name: "go" })).status, 200);
+    await waitFor(async () => (await s.registry.get("c2"))?.status === "completed", { timeoutMs: 30_000, what: "c2 completed" });
+    assert.equal((await s.post("/LashProcesses/start", reg("c6"))).status, 200, "finished processes do not count");
   });
 
   it("a read the registry cannot answer is a prompt 503, not a retry loop (runs last: it closes the registry)", async () => {
