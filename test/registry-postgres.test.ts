@@ -284,6 +284,7 @@ describe("PostgresRegistry on a server", () => {
         "lash_processes_by_status",
         "lash_processes_finished_by_age",
         "lash_processes_live_by_id",
+        "lash_processes_live_by_session",
         "lash_processes_pkey",
         "lash_session_entries",
         "lash_session_entries_pkey",

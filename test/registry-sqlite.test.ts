@@ -139,6 +139,7 @@ describe("SqliteRegistry on a file", () => {
       "lash_processes_by_status",
       "lash_processes_finished_by_age",
       "lash_processes_live_by_id",
+      "lash_processes_live_by_session",
       "lash_session_entries",
       "lash_session_entries_replay_key",
       "lash_sessions",

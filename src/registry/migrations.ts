@@ -250,6 +250,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE UNIQUE INDEX lash_session_entries_replay_key ON lash_session_entries (session_id, replay_key)`,
     ],
   },
+  {
+    version: 6,
+    // The per-session cap (LASH_MAX_PROCESSES_PER_SESSION) counts a session's live rows on every
+    // start: without this index that count walked every row the session ever had.
+    name: "live_by_session_index",
+    sqlite: [`CREATE INDEX lash_processes_live_by_session ON lash_processes (session_id) WHERE status IN ('queued', 'pending', 'running', 'waiting')`],
+    postgres: [`CREATE INDEX lash_processes_live_by_session ON lash_processes (session_id) WHERE status IN ('queued', 'pending', 'running', 'waiting')`],
+  },
 ];
 
 /** What differs between the backends when applying migrations; everything else is shared. */
