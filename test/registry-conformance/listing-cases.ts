@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import type { ProcessRegistrationInput } from "../../src/model/index.ts";
@@ -113,11 +114,17 @@ export function listingCases(test: Case): void {
     });
 
     test("list newest first (keyset-paged by creation time, then id) and by parent, target and id text", async (registry) => {
-      for (let n = 1; n <= 5; n++) await registry.register(registration(`nf-${n}`));
+      // Newest first orders by creation time (ms), then id: space the rows so each has its own millisecond.
+      const later = () => delay(3);
+      for (let n = 1; n <= 5; n++) {
+        await registry.register(registration(`nf-${n}`));
+        await later();
+      }
       const causedBy = { kind: "process" as const, id: "nf-2" };
       const child = (cid: string, input: ProcessRegistrationInput["input"]) =>
         registration(cid, { input, provenance: { ownerScope: { sessionId: "session-a" }, hostProfileId: "host-1", causedBy } });
       await registry.register(child("nf-2.0", { type: "tool_call", call: { tool: "std.echo", args: {} } }));
+      await later();
       await registry.register(child("nf-2.1", { type: "external", metadata: {} }));
       const newest = await collectIds((cursor) => registry.list({ order: "newest", limit: 2, ...(cursor ? { cursor } : {}) }));
       assert.deepEqual(newest, ["nf-2.1", "nf-2.0", "nf-5", "nf-4", "nf-3", "nf-2", "nf-1"]);
