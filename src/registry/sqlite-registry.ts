@@ -79,6 +79,25 @@ const SQL = {
 } as const;
 
 /**
+ * Opens (creating it and its parent directories if needed), configures and migrates the
+ * registry's database file: one connection, for the registry or the session store.
+ * `timeout` is SQLite's busy_timeout, set before anything else touches the file, so a
+ * second opener (or writer) waits for the lock instead of failing with SQLITE_BUSY.
+ */
+export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): DatabaseSync {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
+  try {
+    configure(db);
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
  * The embedded durable registry, on `node:sqlite`. Several OS processes may share
  * one file: every write is ONE `BEGIN IMMEDIATE` transaction, which takes SQLite's
  * write lock before reading, so the checks (`rules.ts`) and the sequence counter on
@@ -97,18 +116,7 @@ export class SqliteRegistry implements ProcessRegistry {
 
   /** Opens (creating it and its parent directories if needed) and migrates the database. */
   static open(path: string, opts: SqliteRegistryOptions = {}): SqliteRegistry {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    // `timeout` is SQLite's busy_timeout, set before anything else touches the file, so
-    // a second opener (or writer) waits for the lock instead of failing with SQLITE_BUSY.
-    const db = new DatabaseSync(path, { timeout: opts.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
-    try {
-      configure(db);
-      migrate(db);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-    return new SqliteRegistry(db, path, opts);
+    return new SqliteRegistry(openSqliteDatabase(path, opts.busyTimeoutMs), path, opts);
   }
 
   /** Use `SqliteRegistry.open`; this takes an already configured and migrated database. */
@@ -378,14 +386,14 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 }
 
-export function configure(db: DatabaseSync): void {
+function configure(db: DatabaseSync): void {
   db.exec("PRAGMA journal_mode = WAL"); // readers never block the writer, nor it them
   db.exec("PRAGMA synchronous = FULL"); // a committed event survives power loss: `durable` means it
   db.exec("PRAGMA foreign_keys = ON");
 }
 
 /** Applies pending migrations in one IMMEDIATE transaction, so concurrent openers take turns. */
-export function migrate(db: DatabaseSync): void {
+function migrate(db: DatabaseSync): void {
   const profile = BACKEND_PROFILES.sqlite;
   for (const statement of profile.beginMigration) db.exec(statement);
   try {

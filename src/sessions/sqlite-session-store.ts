@@ -1,7 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { configure, migrate } from "../registry/sqlite-registry.ts";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { openSqliteDatabase } from "../registry/sqlite-registry.ts";
 import type { SessionAppend, SessionEntry } from "../model/session-entry.ts";
 import { newEntry, parseAppends, parseRead, sessionReplayOf } from "./session-rules.ts";
 import { sessionInsertParams, toSessionEntry, type SessionEntryRow } from "./session-rows.ts";
@@ -26,16 +24,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #db: DatabaseSync;
 
   static open(path: string, opts: { busyTimeoutMs?: number } = {}): SqliteSessionStore {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const db = new DatabaseSync(path, { timeout: opts.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
-    try {
-      configure(db);
-      migrate(db);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-    return new SqliteSessionStore(db);
+    return new SqliteSessionStore(openSqliteDatabase(path, opts.busyTimeoutMs));
   }
 
   private constructor(db: DatabaseSync) {
