@@ -52,9 +52,9 @@ if (renderIndex > 0) {
 
 const quick = process.argv.includes("--quick");
 const outIndex = process.argv.indexOf("--out");
-const outPath = outIndex > 0 ? process.argv[outIndex + 1]! : quick ? join(REPO_ROOT, "bench/results/quick.md") : join(REPO_ROOT, "BENCHMARKS.md");
+const outPath = outIndex > 0 ? process.argv[outIndex + 1]! : quick || process.argv.includes("--only") ? join(REPO_ROOT, "bench/results/quick.md") : join(REPO_ROOT, "BENCHMARKS.md");
 const jsonPath = outPath.replace(/\.md$/, "") + ".json";
-const jsonOut = quick || outIndex > 0 ? jsonPath : join(REPO_ROOT, "bench/results/full.json");
+const jsonOut = quick || outIndex > 0 || process.argv.includes("--only") ? jsonPath : join(REPO_ROOT, "bench/results/full.json");
 
 /** Sizes per mode: quick is a smoke run with fewer samples and rows. */
 const CONFIG = quick
@@ -143,8 +143,12 @@ function machineInfo(): MachineInfo {
   };
 }
 
-async function section<T>(name: string, errors: { section: string; error: string }[], fn: () => Promise<T>): Promise<T | undefined> {
-  if (isStopping()) return undefined;
+/** `--only throughput,cancelMemory`: run just these sections (keys of the results), for quick iterations; the report marks the rest not measured. */
+const onlyIndex = process.argv.indexOf("--only");
+const only = onlyIndex > 0 ? new Set(process.argv[onlyIndex + 1]!.split(",")) : undefined;
+
+async function section<T>(key: string, name: string, errors: { section: string; error: string }[], fn: () => Promise<T>): Promise<T | undefined> {
+  if (isStopping() || (only !== undefined && !only.has(key))) return undefined;
   const t0 = performance.now();
   log(`== ${name}`);
   try {
@@ -171,7 +175,7 @@ const results: BenchResults = {
 };
 try {
   const errors = results.errors;
-  results.throughput = await section("1. throughput and latency, lash vs bare", errors, async () => {
+  results.throughput = await section("throughput", "1. throughput and latency, lash vs bare", errors, async () => {
     const stack = await startBenchStack({ lash: true, bare: true });
     try {
       return await runThroughput(stack, CONFIG.throughput, log);
@@ -179,20 +183,20 @@ try {
       await stack.close();
     }
   });
-  results.analysis = await section("1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () => runAnalysis(CONFIG.analysis, log));
-  results.whatIf = await section("1c. what-if: registry variants", errors, () => runWhatIf(CONFIG.whatIf, log));
-  results.registry = await section("2. registry micro-benchmarks", errors, () => runRegistryBench(CONFIG.registry, log));
-  results.recovery = await section("3. recovery sweep", errors, async () => {
+  results.analysis = await section("analysis", "1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () => runAnalysis(CONFIG.analysis, log));
+  results.whatIf = await section("whatIf", "1c. what-if: registry variants", errors, () => runWhatIf(CONFIG.whatIf, log));
+  results.registry = await section("registry", "2. registry micro-benchmarks", errors, () => runRegistryBench(CONFIG.registry, log));
+  results.recovery = await section("recovery", "3. recovery sweep", errors, async () => {
     const out = [];
     for (const rows of CONFIG.recovery.sizes) out.push(await runRecovery(rows, { timeoutMs: CONFIG.recovery.timeoutMs }, log));
     return out;
   });
   if (CONFIG.recovery.profileRows > 0) {
-    results.recoveryProfile = await section("3b. recovery sweep, profiled", errors, () =>
+    results.recoveryProfile = await section("recoveryProfile", "3b. recovery sweep, profiled", errors, () =>
       runRecovery(CONFIG.recovery.profileRows, { timeoutMs: CONFIG.recovery.timeoutMs, profile: true }, log),
     );
   }
-  results.cancelMemory = await section("4+5. cancel latency and memory", errors, async () => {
+  results.cancelMemory = await section("cancelMemory", "4+5. cancel latency and memory", errors, async () => {
     const out = [await runCancelMemory(CONFIG.cancelMemory, log)];
     for (const flags of CONFIG.cancelMemory.variants) {
       log(` variant: endpoints with ${flags}`);
