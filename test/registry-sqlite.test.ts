@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { BACKEND_PROFILES, MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrations.ts";
 import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
+import { GroupCommit } from "../src/registry/sqlite-group-commit.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration } from "./registry-conformance/fixtures.ts";
 import { runNode } from "./support/child.ts";
@@ -227,5 +229,72 @@ describe("SqliteRegistry on a file", () => {
     } finally {
       await registry.close();
     }
+  });
+
+  it("group commit: concurrent writes share one transaction, and one that fails is rolled back alone", async () => {
+    const path = join(dir, "registry.db");
+    const registry = SqliteRegistry.open(path);
+    // The WAL only grows here (far below the 1,000-page auto-checkpoint): a frame is a 24-byte header and a page.
+    const walFrames = () => Math.floor((statSync(`${path}-wal`).size - 32) / (24 + 4096));
+    try {
+      await registry.register(registration("warm-up"));
+      const before = walFrames();
+      // 50 registrations issued together: one commit (a few WAL pages), not 50 commits of their own.
+      const ids = Array.from({ length: 50 }, (_, i) => `p-${i}`);
+      await Promise.all(ids.map((id) => registry.register(registration(id))));
+      const frames = walFrames() - before;
+      assert.ok(frames < 25, `50 concurrent registrations wrote ${frames} WAL frames; separate commits write at least 50`);
+      // A failing write in the same batch rejects alone; its neighbours commit.
+      const [first, missing, conflict, last] = await Promise.allSettled([
+        registry.register(registration("q-1")),
+        registry.appendEvent("no-such-process", { type: "note", payload: 1 }),
+        registry.register(registration("p-0", { input: { type: "program", name: "other", args: {} } })),
+        registry.markStarted("p-1", "run-1"),
+      ]);
+      assert.equal(first.status, "fulfilled");
+      assert.equal(missing.status === "rejected" && (missing.reason as { code?: string }).code, "not_found");
+      assert.equal(conflict.status === "rejected" && (conflict.reason as { code?: string }).code, "registration_conflict");
+      assert.equal(last.status === "fulfilled" && last.value.status, "running");
+    } finally {
+      await registry.close();
+    }
+    // What the callers were told is what another connection reads.
+    const rows = readTable(path, "SELECT id, status FROM lash_processes WHERE id IN ('q-1', 'p-0', 'p-1') ORDER BY id");
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.status]),
+      [
+        ["p-0", "pending"],
+        ["p-1", "running"],
+        ["q-1", "pending"],
+      ],
+    );
+  });
+
+  it("group commit: a write that throws after writing leaves nothing, and the batch's other writes commit", async () => {
+    const db = new DatabaseSync(":memory:");
+    db.exec("CREATE TABLE t (v TEXT)");
+    const commits = new GroupCommit(db);
+    const insert = (v: string) => db.prepare("INSERT INTO t (v) VALUES (?)").run(v);
+    const results = await Promise.allSettled([
+      commits.run(() => insert("a")),
+      commits.run(() => {
+        insert("half-written");
+        throw new Error("boom");
+      }),
+      commits.run(() => insert("c")),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    assert.deepEqual(
+      db
+        .prepare("SELECT v FROM t ORDER BY v")
+        .all()
+        .map((r) => r.v),
+      ["a", "c"],
+    );
+    assert.equal(db.isTransaction, false);
+    db.close();
   });
 });

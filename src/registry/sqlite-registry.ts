@@ -13,6 +13,7 @@ import {
   type ProcessRegistrationInput,
 } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
+import { GroupCommit } from "./sqlite-group-commit.ts";
 import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
@@ -99,11 +100,12 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database
 
 /**
  * The embedded durable registry, on `node:sqlite`. Several OS processes may share
- * one file: every write is ONE `BEGIN IMMEDIATE` transaction, which takes SQLite's
+ * one file: every write runs inside a `BEGIN IMMEDIATE` transaction, which takes SQLite's
  * write lock before reading, so the checks (`rules.ts`) and the sequence counter on
  * the row see the latest committed state and sequences stay gap- and duplicate-free.
- * `node:sqlite` is synchronous, so no other call of this process can interleave
- * inside a transaction either.
+ * Concurrent writes of this process share one transaction and one fsync, each in its own
+ * savepoint (`GroupCommit`); `node:sqlite` is synchronous, so no other call of this
+ * process interleaves inside a write either.
  */
 export class SqliteRegistry implements ProcessRegistry {
   readonly kind = "sqlite";
@@ -113,6 +115,7 @@ export class SqliteRegistry implements ProcessRegistry {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   readonly #waiters: EventWaiters;
+  readonly #commits: GroupCommit;
 
   /** Opens (creating it and its parent directories if needed) and migrates the database. */
   static open(path: string, opts: SqliteRegistryOptions = {}): SqliteRegistry {
@@ -124,6 +127,7 @@ export class SqliteRegistry implements ProcessRegistry {
     this.#db = db;
     this.path = path;
     this.#waiters = new EventWaiters({ pollMs: opts.pollMs ?? 25 });
+    this.#commits = new GroupCommit(db);
   }
 
   async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
@@ -204,7 +208,7 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async setStatus(id: string, status: "queued" | "running" | "waiting"): Promise<void> {
-    this.#write(() => {
+    await this.#write(() => {
       const row = this.#requireProcess(id);
       if (!isTerminalStatus(row.status) && row.status !== status) this.#run(SQL.setStatus, status, Date.now(), id);
     });
@@ -295,7 +299,7 @@ export class SqliteRegistry implements ProcessRegistry {
     while (ids.length < limit) {
       const want = Math.min(PRUNE_BATCH, limit - ids.length);
       // One transaction per batch: a short write lock, then other writers get their turn.
-      const batch = this.#write(() => {
+      const batch = await this.#write(() => {
         const rows = this.#all<{ id: string; updated_at_ms: number }>(SQL.finishedBefore, cutoffMs, after.at, after.at, after.id, want + 1);
         const taken = rows.slice(0, want);
         if (!dryRun) for (const row of taken) this.#run(SQL.deleteFinished, row.id);
@@ -315,22 +319,14 @@ export class SqliteRegistry implements ProcessRegistry {
     this.#statements.clear();
   }
 
-  /** ONE write transaction; `BEGIN IMMEDIATE` takes the write lock before anything is read. */
-  #write<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const result = work();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (err) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw err;
-    }
+  /** ONE write: its own savepoint inside a shared `BEGIN IMMEDIATE` transaction (see `GroupCommit`). */
+  #write<T>(work: () => T): Promise<T> {
+    return this.#commits.run(work);
   }
 
   /** A write that may append an event: waiters are woken only after the commit. */
-  #writeNotifying<T>(id: string, work: () => { result: T; appended: boolean }): T {
-    const { result, appended } = this.#write(work);
+  async #writeNotifying<T>(id: string, work: () => { result: T; appended: boolean }): Promise<T> {
+    const { result, appended } = await this.#write(work);
     if (appended) this.#waiters.notify(id);
     return result;
   }
