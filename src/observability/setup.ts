@@ -1,7 +1,7 @@
 import type { EnvConfig } from "../config.ts";
 import type { LashObserver } from "../runtime/observer.ts";
 import { serveMetrics, type MetricsServer } from "./metrics-server.ts";
-import { LashMetrics } from "./prometheus-metrics.ts";
+import type { LashMetrics } from "./prometheus-metrics.ts";
 import { createTelemetry } from "./telemetry.ts";
 import { loadTracing, type Tracing, type TracingOptions } from "./tracing.ts";
 import type { Log } from "./json-log.ts";
@@ -20,7 +20,8 @@ export async function setUpObservability(config: EnvConfig, log: Log, tracingOpt
   // Two standard variables EnvConfig does not list are read as they are.
   const otelEnv = { OTEL_SDK_DISABLED: process.env.OTEL_SDK_DISABLED, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL };
   const tracing = await loadTracing({ ...otelEnv, ...config }, tracingOptions, (m) => log.warn(m));
-  const metrics = config.LASH_METRICS_PORT === undefined ? undefined : new LashMetrics();
+  // prom-client (about 20 MB resident) is loaded only when metrics are on.
+  const metrics = config.LASH_METRICS_PORT === undefined ? undefined : new (await import("./prometheus-metrics.ts")).LashMetrics();
   const metricsServer = metrics === undefined ? undefined : await serveMetrics(metrics, config.LASH_METRICS_PORT!, config.LASH_BIND_HOST);
   if (metricsServer) log.info(`lash: metrics at http://${config.LASH_BIND_HOST ?? "127.0.0.1"}:${metricsServer.port}/metrics`);
   if (tracing) log.info(`lash: tracing to ${config.OTEL_TRACES_EXPORTER ?? "a configured exporter"} as ${config.OTEL_SERVICE_NAME ?? "lash-processes"}`);

@@ -1,8 +1,16 @@
-import OpenAI from "openai";
-import { ChatCompletionStream } from "openai/lib/ChatCompletionStream";
+import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
 import type { SessionMessage, TokenUsage } from "../../model/session-entry.ts";
 import { ProcessFailure } from "../process-failure.ts";
+
+/**
+ * The `openai` package (about 30 MB of code and heap) is loaded with the first model
+ * call, not with the endpoint: most endpoints never run a session turn.
+ */
+export function loadOpenAI(): Promise<typeof import("openai")> {
+  return (openai ??= import("openai"));
+}
+let openai: Promise<typeof import("openai")> | undefined;
 
 /** What one model call journals: the assistant's message and what it cost. */
 export interface ModelAnswer {
@@ -25,12 +33,13 @@ export async function callModel(client: OpenAI, params: ChatCompletionCreatePara
       // Assembled by the SDK's stream helper from the raw chunks, so it does not also parse
       // structured output: the output contract is checked, with a reason, by the runner.
       const chunks = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
+      const { ChatCompletionStream } = await import("openai/lib/ChatCompletionStream");
       completion = await ChatCompletionStream.fromReadableStream(chunks.toReadableStream()).finalChatCompletion();
     } else {
       completion = await client.chat.completions.create({ ...params, stream: false }, { signal });
     }
   } catch (err) {
-    throw rejected(err) ?? err;
+    throw rejected(err, (await loadOpenAI()).default.APIError) ?? err;
   }
   const choice = completion.choices[0];
   if (choice === undefined) throw new Error("the model API answered without a choice");
@@ -50,8 +59,8 @@ export async function callModel(client: OpenAI, params: ChatCompletionCreatePara
 }
 
 /** A 4xx other than 408/409/429: the request itself is wrong, retrying cannot help. */
-function rejected(err: unknown): ProcessFailure | undefined {
-  if (!isApiError(err) || err.status === undefined) return undefined;
+function rejected(err: unknown, apiError: typeof OpenAI.APIError): ProcessFailure | undefined {
+  if (!isApiError(err, apiError) || err.status === undefined) return undefined;
   const status = err.status;
   if (status < 400 || status >= 500 || status === 408 || status === 409 || status === 429) return undefined;
   const provider = providerMessage(err) ?? err.message;
@@ -62,8 +71,8 @@ function rejected(err: unknown): ProcessFailure | undefined {
 }
 
 /** `instanceof` alone types the error's status, headers and body as `any`; this keeps the SDK's declared types. */
-function isApiError(err: unknown): err is InstanceType<typeof OpenAI.APIError> {
-  return err instanceof OpenAI.APIError;
+function isApiError(err: unknown, apiError: typeof OpenAI.APIError): err is InstanceType<typeof OpenAI.APIError> {
+  return err instanceof apiError;
 }
 
 function providerMessage(err: InstanceType<typeof OpenAI.APIError>): string | undefined {

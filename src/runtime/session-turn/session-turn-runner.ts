@@ -1,4 +1,4 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import type { ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
 import { TurnEventTypes } from "../../model/index.ts";
 import type { SessionAppend, SessionMessage, TokenUsage } from "../../model/session-entry.ts";
@@ -8,7 +8,7 @@ import { ProcessFailure } from "../process-failure.ts";
 import type { SessionTurnArgs, SessionTurnRunner } from "../runtime-config.ts";
 import type { ProcessContext } from "../process-context.ts";
 import { completedTurns, readAll, toChatMessage } from "./history.ts";
-import { callModel } from "./model-call.ts";
+import { callModel, loadOpenAI } from "./model-call.ts";
 import { ModelConfig } from "./model-config.ts";
 import { modelTools } from "./model-tools.ts";
 import { checkAgainstContract } from "./output-contract.ts";
@@ -46,12 +46,12 @@ const EVENT_CONTENT_MAX_CHARS = 16_000;
 export function createSessionTurnRunner(deps: SessionTurnRunnerDeps): SessionTurnRunner {
   const config = ModelConfig.parse(deps.config);
   const tools = modelTools(deps.catalog, config.tools);
-  const client = new OpenAI({
-    baseURL: config.baseUrl,
-    apiKey: config.apiKey ?? "unused",
-    maxRetries: config.maxRetries,
-    timeout: config.requestTimeoutMs,
-  });
+  let client: Promise<OpenAI> | undefined;
+  const clientOf = () =>
+    (client ??= loadOpenAI().then(
+      ({ default: OpenAI }) =>
+        new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey ?? "unused", maxRetries: config.maxRetries, timeout: config.requestTimeoutMs }),
+    ));
   const { sessions } = deps;
 
   return async (ctx: ProcessContext<SessionTurnArgs>): Promise<TurnResult> => {
@@ -104,7 +104,7 @@ export function createSessionTurnRunner(deps: SessionTurnRunnerDeps): SessionTur
         ...(contract ? { response_format: { type: "json_schema", json_schema: { name: "output_contract", schema: contract } } } : {}),
       };
       await ctx.emit(TurnEventTypes.modelCallStarted, { iteration });
-      const answer = await ctx.step(`model call ${iteration}`, (signal) => callModel(client, params, config.stream, signal));
+      const answer = await ctx.step(`model call ${iteration}`, async (signal) => callModel(await clientOf(), params, config.stream, signal));
       used.promptTokens += answer.usage.promptTokens;
       used.completionTokens += answer.usage.completionTokens;
       used.totalTokens += answer.usage.totalTokens;
