@@ -24,6 +24,8 @@ export interface HeapInfo {
   heapTotalMiB: number;
   externalMiB: number;
   arrayBuffersMiB: number;
+  /** V8 heap spaces after the GC: committed / used MiB (`v8.getHeapSpaceStatistics`). */
+  spacesMiB?: Record<string, { committed: number; used: number }>;
 }
 
 export interface MemoryPoint {
@@ -189,7 +191,10 @@ export async function runCancelMemory(
 }
 
 const describe = (h: HeapInfo, r: ResidentBreakdown) =>
-  `heap ${h.heapUsedMiB.toFixed(1)}/${h.heapTotalMiB.toFixed(1)}, external ${h.externalMiB.toFixed(1)}; resident: ` +
+  `heap ${h.heapUsedMiB.toFixed(1)}/${h.heapTotalMiB.toFixed(1)} (${Object.entries(h.spacesMiB ?? {})
+    .filter(([, v]) => v.committed >= 1)
+    .map(([k, v]) => `${k.replace("_space", "")} ${v.used.toFixed(0)}/${v.committed.toFixed(0)}`)
+    .join(", ")}), external ${h.externalMiB.toFixed(1)}; resident: ` +
   `files ${r.fileMiB.toFixed(1)}, malloc ${r.mallocMiB.toFixed(1)}, wasm ${r.wasmMiB.toFixed(1)}, other anon (V8 heap pages, stacks) ${r.otherAnonMiB.toFixed(1)}`;
 
 /** Asks an endpoint child (SIGHUP) for its heap breakdown after a forced GC; see lib/bench-control.ts. */
@@ -202,10 +207,15 @@ async function heapProbe(pid: number, dir: string, name: string, n: number): Pro
     await delay(20);
   }
   await delay(20); // written in one call; give it a moment to land
-  const { before, after } = JSON.parse(readFileSync(file, "utf8")) as { before: NodeJS.MemoryUsage; after?: NodeJS.MemoryUsage };
+  const { before, after, spaces } = JSON.parse(readFileSync(file, "utf8")) as {
+    before: NodeJS.MemoryUsage;
+    after?: NodeJS.MemoryUsage;
+    spaces: Record<string, { committed: number; used: number }>;
+  };
   const m = after ?? before;
   const mib = (b: number) => b / 1024 / 1024;
-  return { heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
+  const spacesMiB = Object.fromEntries(Object.entries(spaces).map(([k, v]) => [k, { committed: mib(v.committed), used: mib(v.used) }]));
+  return { heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers), spacesMiB };
 }
 
 async function runStatusCounts(stack: BenchStack): Promise<Record<string, number>> {

@@ -52,7 +52,12 @@ if (renderIndex > 0) {
 
 const quick = process.argv.includes("--quick");
 const outIndex = process.argv.indexOf("--out");
-const outPath = outIndex > 0 ? process.argv[outIndex + 1]! : quick || process.argv.includes("--only") ? join(REPO_ROOT, "bench/results/quick.md") : join(REPO_ROOT, "BENCHMARKS.md");
+const outPath =
+  outIndex > 0
+    ? process.argv[outIndex + 1]!
+    : quick || process.argv.includes("--only")
+      ? join(REPO_ROOT, "bench/results/quick.md")
+      : join(REPO_ROOT, "BENCHMARKS.md");
 const jsonPath = outPath.replace(/\.md$/, "") + ".json";
 const jsonOut = quick || outIndex > 0 || process.argv.includes("--only") ? jsonPath : join(REPO_ROOT, "bench/results/full.json");
 
@@ -183,7 +188,9 @@ try {
       await stack.close();
     }
   });
-  results.analysis = await section("analysis", "1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () => runAnalysis(CONFIG.analysis, log));
+  results.analysis = await section("analysis", "1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () =>
+    runAnalysis(CONFIG.analysis, log),
+  );
   results.whatIf = await section("whatIf", "1c. what-if: registry variants", errors, () => runWhatIf(CONFIG.whatIf, log));
   results.registry = await section("registry", "2. registry micro-benchmarks", errors, () => runRegistryBench(CONFIG.registry, log));
   results.recovery = await section("recovery", "3. recovery sweep", errors, async () => {

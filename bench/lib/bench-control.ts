@@ -10,6 +10,7 @@
  * `--expose-gc`, after a full garbage collection.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 import { join } from "node:path";
 import { Session } from "node:inspector/promises";
 
@@ -30,7 +31,8 @@ export function installBenchControl(name: string, counters: Counters = {}): void
     gc?.();
     const after = gc ? process.memoryUsage() : undefined;
     memProbe += 1;
-    writeFileSync(join(dir, `${name}-mem-${memProbe}.json`), JSON.stringify({ before, after }));
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { committed: s.physical_space_size, used: s.space_used_size }]));
+    writeFileSync(join(dir, `${name}-mem-${memProbe}.json`), JSON.stringify({ before, after, spaces }));
   });
   let active = false;
   let busy = false;
