@@ -13,6 +13,7 @@ import {
   type ProcessRegistration,
 } from "../model/index.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
+import { prepareRegistration } from "../registry/rules.ts";
 import { ProcessCancelled, type CancelGate } from "./cancel-gate.ts";
 import type { RunObservation } from "./observer.ts";
 import { ProcessFailure } from "./process-failure.ts";
@@ -251,23 +252,51 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     // `ctx.rand` (seeded by the run's invocation), so a replay picks the same id.
     const preferred = child.id ?? `${record.id}.${n}`;
     const fallback = `${record.id}.${n}-${ctx.rand.uuidv4().replaceAll("-", "").slice(0, 12)}`;
-    const id = await gate.guard(() =>
-      ctx.run(`register child ${n}`, async () => {
-        try {
-          await registry.register({ ...spec, id: preferred });
-          return preferred;
-        } catch (err) {
-          if (child.id !== undefined || !isLashError(err, "registration_conflict")) throw err;
-        }
-        await registry.register({ ...spec, id: fallback });
-        return fallback;
-      }),
-    );
-    const registration: ProcessRegistration = { ...spec, id };
-    ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, registration.id).run({ registration });
-    const ref: ChildRef = { id: registration.id, policy: child.parentClosePolicy ?? "cancel", settled: false };
-    this.#children.push(ref);
-    return this.#childHandle(ref);
+    const policy = child.parentClosePolicy ?? "cancel";
+    let id: string;
+    try {
+      id = await gate.guard(() =>
+        ctx.run(`register child ${n}`, async () => {
+          try {
+            await registry.register({ ...spec, id: preferred });
+            return preferred;
+          } catch (err) {
+            if (child.id !== undefined || !isLashError(err, "registration_conflict")) throw err;
+          }
+          await registry.register({ ...spec, id: fallback });
+          return fallback;
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ProcessCancelled) await this.#adoptHalfStarted(n, spec, [preferred, fallback], policy);
+      throw err;
+    }
+    this.#launch({ ...spec, id }, policy);
+    return this.#childHandle(this.#children.at(-1)!);
+  }
+
+  /** Sends the child's run and records it for the parent-close policy. */
+  #launch(registration: ProcessRegistration, policy: ChildRef["policy"]): void {
+    this.#deps.ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, registration.id).run({ registration });
+    this.#children.push({ id: registration.id, policy, settled: false });
+  }
+
+  /**
+   * The parent was cancelled while registering a child: the registration may have
+   * happened all the same. Such a child is found (by its content) and launched, so the
+   * parent-close policy reaches it (it then ends cancelled before it starts) instead
+   * of a row that waits for the recovery sweep to start it, orphaned.
+   */
+  async #adoptHalfStarted(n: number, spec: Omit<ProcessRegistration, "id">, candidates: string[], policy: ChildRef["policy"]): Promise<void> {
+    const { ctx, registry } = this.#deps;
+    const found = await ctx.run(`find child ${n}`, async () => {
+      for (const id of candidates) {
+        const row = await registry.get(id);
+        if (row !== undefined && row.registrationHash === prepareRegistration({ ...spec, id }).hash) return id;
+      }
+      return null;
+    });
+    if (found !== null) this.#launch({ ...spec, id: found }, policy);
   }
 
   #childHandle(ref: ChildRef): ChildHandle {

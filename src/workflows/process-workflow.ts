@@ -58,12 +58,18 @@ export interface WorkflowOptions {
 export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {}) {
   const { registry } = rt;
 
-  /** Writes the outcome (first writer wins; a standing cancel wins over it), wakes the owner if this run wrote it, releases awaiters. */
+  /**
+   * Writes the outcome (first writer wins; a standing cancel wins over it), wakes the owner if this run wrote it, releases awaiters.
+   *
+   * Not a journaled step: `complete` is idempotent by its replay key and the registry remembers
+   * the answer. A replay after a crash at any point past the write reads back the stored outcome
+   * and terminal event (whose replay key says this run wrote it), so it takes the same branches
+   * and issues the same commands, one round trip to restate-server less per process.
+   */
   async function finish(ctx: restate.WorkflowContext, record: ProcessRecord, output: Ending, observed: RunObservation) {
     const writer = runKey(ctx, record.attempt);
-    const done = await ctx.run("complete", () =>
-      registry.complete(record.id, boundOutput(typeof output === "function" ? output(Date.now()) : output), { replayKey: writer }),
-    );
+    const offered = boundOutput(typeof output === "function" ? output(Date.now()) : output);
+    const done = await registry.complete(record.id, offered, { replayKey: writer });
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
     releaseAwaiters(ctx, done.outcome);
     observed.outcome(done.outcome);

@@ -20,7 +20,7 @@ import type { CompleteResult, ProcessRegistry } from "../registry/port.ts";
 import { prepareRegistration } from "../registry/rules.ts";
 import { cancelProcess, type ChildRef } from "../runtime/process-context.ts";
 
-/** An outcome, or one decided by the clock inside the `complete` step (journaled with it). */
+/** An outcome, or one decided by the clock when the run writes it (a replay reads back what was written). */
 export type Ending = ProcessAwaitOutput | ((nowMs: number) => ProcessAwaitOutput);
 
 export const ExpireInput = z.object({ run: z.string().min(1).max(200) });

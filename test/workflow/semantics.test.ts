@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { adminQuery, waitFor } from "../support/restate-server.ts";
@@ -13,18 +15,46 @@ import { sideEffects, testPlugin } from "../support/test-plugin.ts";
 import { semanticsPlugin } from "../support/semantics-plugin.ts";
 import { childrenOf } from "../support/children.ts";
 import type { ProcessRegistrationInput } from "../../src/model/index.ts";
+import type { ProcessRegistry } from "../../src/registry/port.ts";
+import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
 
 /** An answer body read field by field (assertions check the values). */
 type Loose = { type?: string; [key: string]: unknown };
 
 const program = (name: string, args: unknown) => ({ type: "program", name, args });
 
+/** A real SQLite registry whose `register` of the listed ids answers only after a delay (the write itself is done at once). */
+function withSlowRegister(registry: ProcessRegistry, slow: Map<string, { ms: number; written?: () => void }>): ProcessRegistry {
+  return new Proxy(registry, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (prop !== "register") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return async (input: ProcessRegistrationInput, opts?: { startRun?: string }) => {
+        const result = await target.register(input, opts);
+        const delayed = slow.get(input.id);
+        if (delayed !== undefined) {
+          delayed.written?.();
+          await new Promise((r) => setTimeout(r, delayed.ms));
+        }
+        return result;
+      };
+    },
+  });
+}
+
 describe("process semantics", () => {
   let s: LashStack;
+  let dir = "";
+  const slowRegisters = new Map<string, { ms: number; written?: () => void }>();
   before(async () => {
-    s = await startLashStack({ plugins: [testPlugin, semanticsPlugin] });
+    dir = await mkdtemp(join(tmpdir(), "lash-semantics-"));
+    const registry = withSlowRegister(SqliteRegistry.open(join(dir, "registry.db")), slowRegisters);
+    s = await startLashStack({ plugins: [testPlugin, semanticsPlugin], registry });
   });
-  after(async () => s?.close());
+  after(async () => {
+    await s?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const start = async (reg: unknown) => {
     const res = await s.post<Loose>("/LashProcesses/start", { registration: reg });
@@ -129,6 +159,16 @@ describe("process semantics", () => {
       const [grandchild] = await childrenOf(s.registry, child!.id);
       const grandOut = await result(grandchild!.id);
       assert.deepEqual([grandOut.type, grandOut.reason], ["cancelled", `parent ${child!.id} cancelled`]);
+    });
+
+    it("a parent cancelled while it registers a child still cancels that child (no orphan row)", async () => {
+      const written = new Promise<void>((resolve) => slowRegisters.set("half.0", { ms: 2_000, written: resolve }));
+      await start(registration("half", program("sem.spawn_and_wait", { depth: 1 })));
+      await written; // the child's row exists; the parent's register step has not answered yet
+      await s.post("/LashProcessWorkflow/half/cancel", { reason: "stop" });
+      assert.equal((await result("half")).type, "cancelled");
+      await waitFor(async () => (await statusOf("half.0")) === "cancelled", { timeoutMs: 20_000, what: "the half-started child cancelled" });
+      assert.equal((await result("half.0")).reason, "parent half cancelled");
     });
 
     it("a parent that fails cancels its children too", async () => {
