@@ -14,6 +14,7 @@ import type { Counters } from "./lib/bench-control.ts";
 import { startBenchStack } from "./lib/bench-stack.ts";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpu-profile.ts";
 import { postJson } from "./lib/http-client.ts";
+import { closedLoop } from "./lib/load.ts";
 import { cpuMsOf } from "./lib/proc.ts";
 import { registrationFor, toolCall } from "./lib/requests.ts";
 
@@ -31,6 +32,12 @@ export interface RecoveryResult {
   /** Rows submitted per second by the sweep, and rows completed per second overall. */
   submitRate: number;
   completeRate: number;
+  /**
+   * The same tool (std.echo) run as ordinary processes on the same stack right after, closed
+   * loop at concurrency 64: processes answered per second. The sweep should not be the
+   * bottleneck: `completeRate / processRate` near 1 or above.
+   */
+  processRate?: number;
   /** With `profile`: the endpoint's CPU profile from the sweep's start until all terminal. */
   profile?: ProfileSummary;
 }
@@ -92,6 +99,12 @@ export async function runRecovery(
     }
     if (remaining > 0) log(`  ${remaining} rows still live after ${(opts.timeoutMs / 1000).toFixed(0)} s`);
     log(`  all ${terminal}/${rows} terminal after ${allTerminalSeconds.toFixed(2)} s`);
+    const processRate = opts.profile ? undefined : await echoThroughput(stack.ingress);
+    if (processRate !== undefined) {
+      log(
+        `  the same tool as processes: ${processRate.toFixed(0)}/s; recovery reached terminal at ${(terminal / allTerminalSeconds / processRate).toFixed(2)}x that`,
+      );
+    }
     return {
       rows,
       registerSeconds,
@@ -102,10 +115,28 @@ export async function runRecovery(
       cpuMs,
       submitRate: (report.submitted as number) / sweepSeconds,
       completeRate: terminal / allTerminalSeconds,
+      ...(processRate === undefined ? {} : { processRate }),
       ...(profile ? { profile } : {}),
     };
   } finally {
     db.close();
     await stack.close();
   }
+}
+
+/** Closed loop of std.echo processes (`LashProcessWorkflow/<id>/run`) at concurrency 64 for 5 s: answered per second. */
+async function echoThroughput(ingress: string): Promise<number> {
+  const res = await closedLoop({
+    concurrency: 64,
+    durationMs: 5_000,
+    maxRequests: 50_000,
+    request: async (i) => {
+      const id = `echo-${i}`;
+      const answer = await postJson(`${ingress}/LashProcessWorkflow/${id}/run`, { registration: registrationFor(id, toolCall("std.echo", { value: i })) });
+      if (answer.status !== 200 || (answer.body as { type?: string }).type !== "success")
+        throw new Error(`${id}: ${answer.status} ${answer.text.slice(0, 300)}`);
+    },
+  });
+  if (res.errors > 0) throw new Error(`std.echo processes: ${res.errors} errors, first: ${res.firstError}`);
+  return res.completed / (res.elapsedMs / 1000);
 }

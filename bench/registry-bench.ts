@@ -66,10 +66,7 @@ export async function runRegistryBench(opts: RegistryBenchOptions, log: (line: s
   const schema = `lash_bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   let postgres: ProcessRegistry | undefined;
   try {
-    const url = new URL(PG_URL);
-    url.searchParams.set("schema", schema);
-    url.searchParams.set("pool", "16");
-    postgres = await openRegistry(url.toString());
+    postgres = await openRegistry(pgUrlWithSchema(schema));
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0]!;
     result.skipped.push({ backend: "postgres", reason });
@@ -88,7 +85,15 @@ export async function runRegistryBench(opts: RegistryBenchOptions, log: (line: s
   return result;
 }
 
-async function dropPgSchema(schema: string): Promise<void> {
+/** `PG_URL` pointing the registry at `schema` (created on open). */
+export function pgUrlWithSchema(schema: string, pool = 16): string {
+  const url = new URL(PG_URL);
+  url.searchParams.set("schema", schema);
+  url.searchParams.set("pool", String(pool));
+  return url.toString();
+}
+
+export async function dropPgSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_URL });
   client.on("error", () => {});
   await client.connect();

@@ -6,7 +6,10 @@
  * and with the product's registry under a smaller V8 young generation.
  * Each variant gets a fresh stack with its own bare endpoint measured alongside.
  */
+import { randomBytes } from "node:crypto";
+import { onCleanup } from "./lib/cleanup.ts";
 import { startBenchStack } from "./lib/bench-stack.ts";
+import { dropPgSchema, pgUrlWithSchema } from "./registry-bench.ts";
 import { runThroughput, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
 
 export interface WhatIfVariant {
@@ -19,6 +22,11 @@ export const WHAT_IF_VARIANTS: WhatIfVariant[] = [
   { name: "sqlite FULL", description: "the product: SQLite, WAL, synchronous=FULL (fsync per commit)", env: {} },
   { name: "sqlite NORMAL", description: "SQLite, WAL, synchronous=NORMAL (no fsync per commit)", env: { LASH_BENCH_SQLITE_SYNC: "NORMAL" } },
   { name: "memory", description: "in-memory registry (no I/O; not durable)", env: { LASH_REGISTRY_URL: "memory:", LASH_DURABILITY: "inline" } },
+  {
+    name: "postgres",
+    description: "the multi-node registry: PostgreSQL at LASH_BENCH_PG_URL (a fresh schema, dropped afterwards)",
+    env: { LASH_REGISTRY_URL: "postgres" },
+  },
   {
     name: "sqlite FULL, semi-space 8 MiB",
     description: "the product's registry, endpoint run with `--max-semi-space-size=8` (the memory suggestion: does it cost throughput?)",
@@ -36,12 +44,20 @@ export async function runWhatIf(opts: Omit<ThroughputOptions, "startVariantSteps
   const results: WhatIfResult[] = [];
   for (const variant of WHAT_IF_VARIANTS) {
     log(` variant ${variant.name}`);
-    const stack = await startBenchStack({ lash: true, bare: true, lashEnv: variant.env });
+    // PostgreSQL: a fresh schema per run (`LASH_REGISTRY_URL: "postgres"` stands for it), dropped afterwards.
+    const schema = variant.env.LASH_REGISTRY_URL === "postgres" ? `lash_whatif_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}` : undefined;
+    const env = schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema) };
+    const dropSchema = schema === undefined ? () => {} : onCleanup(`postgres schema ${schema}`, () => dropPgSchema(schema));
+    const stack = await startBenchStack({ lash: true, bare: true, lashEnv: env });
     try {
       const cells = await runThroughput(stack, { ...opts, startVariantSteps: [] }, log);
       results.push({ variant: variant.name, description: variant.description, cells });
     } finally {
       await stack.close();
+      if (schema !== undefined) {
+        dropSchema();
+        await dropPgSchema(schema);
+      }
     }
   }
   return results;
