@@ -170,6 +170,25 @@ describe("the packed package in a consumer project (examples/)", () => {
     assert.equal(got.same, true, "one client class");
   });
 
+  it("a payloadSchema pattern is evaluated in the installed package's worker thread, with its time limit", async () => {
+    const script = [
+      'import { openRegistry } from "lash-processes";',
+      'const registry = await openRegistry("memory:");',
+      'const schema = { type: "string", pattern: "^\\\\w*\\\\w*\\\\w*!$" };',
+      'await registry.register({ id: "p", input: { type: "external" }, eventTypes: [{ name: "e", payloadSchema: schema }], provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "" } });',
+      'const ok = await registry.appendEvent("p", { type: "e", payload: "fine!" });',
+      'const slow = await registry.appendEvent("p", { type: "e", payload: "a".repeat(3000) }).catch((e) => `${e.code}: ${e.message}`);',
+      "console.log(JSON.stringify({ sequence: ok.sequence, slow }));",
+      "await registry.close();",
+    ].join("\n");
+    await writeFile(join(consumer, "pattern.mjs"), script);
+    const r = await sh("node pattern.mjs", 60_000);
+    ok(r, "node pattern.mjs");
+    const got = JSON.parse(r.stdout) as { sequence: number; slow: string };
+    assert.equal(got.sequence, 1);
+    assert.match(got.slow, /^event_payload_invalid: event\.payload: the payloadSchema of "e" took longer than 1000 ms/);
+  });
+
   it("a postgres:// registry without the optional peer pg names the package", async () => {
     await writeFile(
       join(consumer, "pg.mjs"),

@@ -13,6 +13,7 @@ import { eventCases } from "./registry-conformance/event-cases.ts";
 import { caseFactory, type OpenRegistry } from "./registry-conformance/fixtures.ts";
 import { lifecycleCases } from "./registry-conformance/lifecycle-cases.ts";
 import { listingCases } from "./registry-conformance/listing-cases.ts";
+import { patternCases } from "./registry-conformance/pattern-cases.ts";
 import { registrationCases } from "./registry-conformance/registration-cases.ts";
 import { retentionCases } from "./registry-conformance/retention-cases.ts";
 import { waitCases } from "./registry-conformance/wait-cases.ts";
@@ -24,6 +25,7 @@ export function registryConformance(name: string, open: OpenRegistry): void {
     const test = caseFactory(open);
     registrationCases(test);
     eventCases(test);
+    patternCases(test);
     lifecycleCases(test);
     waitCases(test);
     listingCases(test);

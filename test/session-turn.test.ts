@@ -211,6 +211,34 @@ for (const backend of BACKENDS) {
       assert.match(prose.message, /not JSON/);
     });
 
+    it("an output contract whose pattern backtracks on the answer fails output_contract at the time limit, off the event loop", async () => {
+      const contract = { type: "object", properties: { text: { type: "string", pattern: "^\\w*\\w*\\w*!$" } }, required: ["text"] };
+      model.respond = () => ({ content: JSON.stringify({ text: "a".repeat(3000) }) });
+      let last = performance.now();
+      let blockedMs = 0;
+      const ticker = setInterval(() => {
+        blockedMs = Math.max(blockedMs, performance.now() - last);
+        last = performance.now();
+      }, 10);
+      const start = performance.now();
+      const slow = await run("t-contract-slow", turn("s-contract-re", "answer in JSON", contract)).finally(() => clearInterval(ticker));
+      const ms = performance.now() - start;
+      assert.equal(slow.type, "failure", JSON.stringify(slow));
+      assert.equal(slow.class, "execution");
+      assert.equal(slow.code, "output_contract");
+      assert.match(slow.message, /the output contract took longer than 1000 ms to evaluate .*simplify its patterns/);
+      assert.ok(ms < 15_000, `the turn ended in ${Math.round(ms)} ms`);
+      assert.ok(blockedMs < 500, `the event loop was blocked for ${Math.round(blockedMs)} ms`);
+      model.respond = () => ({ content: '{"text": "fine!"}' });
+      const good = await run("t-contract-re-good", turn("s-contract-re", "answer in JSON", contract));
+      assert.equal(good.type, "success", JSON.stringify(good));
+      assert.deepEqual(good.value.output, { text: "fine!" });
+      model.respond = () => ({ content: '{"text": "no bang"}' });
+      const bad = await run("t-contract-re-bad", turn("s-contract-re", "answer in JSON", contract));
+      assert.equal(bad.code, "output_contract");
+      assert.match(bad.message, /at text: String does not match pattern/);
+    });
+
     it("cancel mid-turn stops the in-flight model call and cancels the tool children", async () => {
       model.respond = (req) =>
         lastMessage(req).role === "user" ? { toolCalls: [{ id: "slow", name: "std_sleep", arguments: { ms: 120_000 } }] } : { hang: true };

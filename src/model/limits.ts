@@ -31,6 +31,14 @@ export const Limits = {
   /** How long `ctx.cleanup` may run durable steps after the cancellation was observed (default and cap). */
   cleanupGraceMs: 30_000,
   cleanupGraceMaxMs: 10 * 60 * 1000,
+  /**
+   * How long one value may take to evaluate against a caller's JSON Schema that runs
+   * regular expressions (`pattern`, `patternProperties`, some `format`s): that check runs
+   * in a worker thread (see `registry/schema-checker.ts`) and is stopped at this limit.
+   */
+  schemaCheckTimeMs: 1000,
+  /** How long such a check may wait for the worker (behind others) before it is refused as busy (503, try again). */
+  schemaCheckWaitMs: 10_000,
 } as const;
 
 const utf8 = new TextEncoder();

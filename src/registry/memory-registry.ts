@@ -28,6 +28,7 @@ import {
   parseOutput,
   prepareRegistration,
   replayOf,
+  withPayloadCheck,
   type CheckedAppend,
 } from "./rules.ts";
 
@@ -136,11 +137,15 @@ export class MemoryRegistry implements ProcessRegistry {
   }
 
   async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
+    return withPayloadCheck((prechecked) => this.#appendOnce(id, input, prechecked));
+  }
+
+  #appendOnce(id: string, input: EventAppend, prechecked: string | undefined): ProcessEvent {
     const entry = this.#entry(id);
     const append = parseAppend(input);
     const previous = append.replayKey === undefined ? undefined : entry.events.find((e) => e.replayKey === append.replayKey);
     if (previous !== undefined) return structuredClone(replayOf(previous, append));
-    return structuredClone(this.#push(entry, checkAppend(entry.record, append)));
+    return structuredClone(this.#push(entry, checkAppend(entry.record, append, prechecked)));
   }
 
   async countEvents(id: string, type: string, upToSequence: number): Promise<number> {

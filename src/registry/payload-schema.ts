@@ -63,14 +63,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Payload patterns run on the endpoint's event loop, in V8's backtracking
- * engine: a pattern like `^(a+)+$` takes exponential time on a short payload.
- * Refused: patterns with nested quantifiers (star height above 1, the
- * `safe-regex2` analysis), a repeated alternation whose branches are not single
- * characters (`(a|aa)*` backtracks exponentially although its star height is 1;
- * `(a|b)*` is fine), backreferences, and patterns over `PATTERN_MAX_LENGTH`.
- * Conservative on purpose: a refused pattern can be rewritten (a character class,
- * non-overlapping pieces) or checked in the body instead.
+ * Patterns run in V8's backtracking engine: a pattern like `^(a+)+$` takes
+ * exponential time on a short payload. Payloads are checked against patterned
+ * schemas off the event loop with a time limit (`schema-checker.ts`), so no
+ * pattern can stall the endpoint; this refusal is the first line, a clearer error
+ * at registration than a timeout on appends. Refused: patterns with nested
+ * quantifiers (star height above 1, the `safe-regex2` analysis), a repeated
+ * alternation whose branches are not single characters (`(a|aa)*` backtracks
+ * exponentially although its star height is 1; `(a|b)*` is fine), backreferences,
+ * and patterns over `PATTERN_MAX_LENGTH`. Conservative on purpose: a refused pattern
+ * can be rewritten (a character class, non-overlapping pieces) or checked in the
+ * body instead. Polynomial patterns (`^\w*\w*!$`) pass here and meet the time limit.
  */
 function backtrackingRisk(pattern: string): string | undefined {
   if (pattern.length > PATTERN_MAX_LENGTH) return `is longer than ${PATTERN_MAX_LENGTH} characters`;

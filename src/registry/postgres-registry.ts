@@ -43,6 +43,7 @@ import {
   parseOutput,
   prepareRegistration,
   replayOf,
+  withPayloadCheck,
   type CheckedAppend,
 } from "./rules.ts";
 
@@ -282,6 +283,10 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
+    return withPayloadCheck((prechecked) => this.#appendOnce(id, input, prechecked));
+  }
+
+  async #appendOnce(id: string, input: EventAppend, prechecked: string | undefined): Promise<ProcessEvent> {
     return this.#writeNotifying(id, async (db) => {
       const target = await this.#one<AppendTargetRow>(db, "lockAppendTarget", [id]);
       if (target === undefined) throw notFound(id);
@@ -292,7 +297,7 @@ export class PostgresRegistry implements ProcessRegistry {
       assertStorable(append, "event");
       const previous = append.replayKey === undefined ? undefined : await this.#one<EventRow>(db, "eventByReplayKey", [id, append.replayKey]);
       if (previous !== undefined) return { result: replayOf(toEvent(previous), append), appended: false };
-      checkAppend(toAppendTarget(target), append);
+      checkAppend(toAppendTarget(target), append, prechecked);
       return { result: await this.#insertEvent(db, id, append, Date.now()), appended: true };
     });
   }

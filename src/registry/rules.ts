@@ -1,9 +1,9 @@
 /**
  * The registry's rules, shared by every adapter: what a valid registration is,
  * which events may be appended, and how a second `complete` is answered.
- * Pure functions over records; adapters call them inside their transactions.
+ * Pure functions over records; adapters call them inside their transactions,
+ * except `withPayloadCheck`, which an adapter's `appendEvent` wraps its transaction in.
  */
-import { Validator } from "@cfworker/json-schema";
 import {
   CORE_EVENT_TYPES,
   CoreEventTypes,
@@ -25,6 +25,8 @@ import {
 } from "../model/index.ts";
 import { targetOf } from "../model/target.ts";
 import { schemaProblem } from "./payload-schema.ts";
+import { checkOffLoop } from "./schema-checker.ts";
+import { ValidatorCache, evaluate, runsRegexes, type SchemaVerdict } from "./schema-eval.ts";
 import type { CancelRequest, CompleteDisposition, ListFilter } from "./port.ts";
 
 export interface PreparedRegistration {
@@ -100,8 +102,13 @@ export function parseAppend(input: EventAppend): CheckedAppend {
  * events are written only by `complete`, `process.started` only by `markStarted`.
  * Adapters answer a replayed append (`replayOf`) before calling this, so a retried
  * step still gets its original event after the process ended.
+ *
+ * A payload schema that runs regular expressions is not evaluated here (this runs
+ * inside the adapter's write transaction, on the event loop): this throws
+ * `OffLoopCheckNeeded` instead, and `withPayloadCheck` evaluates it off the loop and
+ * runs the append again with `prechecked` set to the registration hash it checked.
  */
-export function checkAppend(record: AppendTarget, event: CheckedAppend): CheckedAppend {
+export function checkAppend(record: AppendTarget, event: CheckedAppend, prechecked?: string): CheckedAppend {
   if (isTerminalStatus(record.status)) {
     throw new LashError("process_terminal", `process "${record.id}" is ${record.status}; no event may follow its terminal event`);
   }
@@ -117,36 +124,99 @@ export function checkAppend(record: AppendTarget, event: CheckedAppend): Checked
     const why = CORE_EVENT_TYPES.has(event.type) ? "is written by the runtime only" : "is not declared in registration.eventTypes";
     throw new LashError("event_type_undeclared", `event type "${event.type}" ${why}`, { field: "event.type" });
   }
-  if (decl?.payloadSchema !== undefined) assertPayloadMatches(record.registrationHash, decl, event.payload);
+  if (decl?.payloadSchema !== undefined && prechecked !== record.registrationHash) {
+    const key = `${record.registrationHash}/${decl.name}`;
+    if (runsRegexesCached(key, decl.payloadSchema)) throw new OffLoopCheckNeeded(record.registrationHash, key, decl, event.payload);
+    assertPayloadVerdict(decl, evaluate(validators.get(key, decl.payloadSchema), event.payload));
+  }
   return event;
 }
 
-const validators = new Map<string, Validator>();
+/**
+ * Runs one append (`attempt`, the adapter's transaction) so that a payload schema with
+ * regular expressions is evaluated off the event loop (`schema-checker.ts`), never
+ * inside the transaction: the first attempt stops at `checkAppend` with
+ * `OffLoopCheckNeeded` (nothing written), the payload is checked in the worker (an
+ * invalid or too slow one ends here, as `event_payload_invalid`), and the append runs
+ * again with the hash it was checked for; `checkAppend` skips the schema only when the
+ * row still has that hash (an id's registration never changes; a pruned and
+ * re-registered row has another hash and is checked again).
+ *
+ * Why not read the row before the transaction instead: that read would cost every
+ * append (most schemas have no patterns) a query; this way only appends whose schema
+ * runs regular expressions pay a second attempt. Replays and earlier errors (terminal,
+ * size, undeclared type) are answered in the first attempt, in their usual order.
+ */
+export async function withPayloadCheck<T>(attempt: (prechecked: string | undefined) => T | Promise<T>): Promise<T> {
+  let prechecked: string | undefined;
+  for (let round = 1; ; round++) {
+    try {
+      return await attempt(prechecked);
+    } catch (err) {
+      if (!(err instanceof OffLoopCheckNeeded) || round > 3) throw err; // past 3: a registration that keeps changing; retried
+      const { registrationHash, key, decl, payload } = err;
+      assertPayloadVerdict(decl, await checkOffLoop(key, decl.payloadSchema!, payload));
+      prechecked = registrationHash;
+    }
+  }
+}
 
-function assertPayloadMatches(hash: string, decl: EventTypeDecl, payload: unknown): void {
-  const key = `${hash}/${decl.name}`;
-  let validator = validators.get(key);
-  if (validator === undefined) {
-    if (validators.size > 1000) validators.clear();
-    validator = new Validator(decl.payloadSchema as object, "2020-12", false);
-    validators.set(key, validator);
+/** Thrown by `checkAppend` inside a transaction; `withPayloadCheck` catches it (it never reaches a caller). */
+class OffLoopCheckNeeded extends Error {
+  readonly registrationHash: string;
+  /** `<registration hash>/<event type>`: names the schema for the validator caches. */
+  readonly key: string;
+  readonly decl: EventTypeDecl;
+  readonly payload: unknown;
+
+  constructor(registrationHash: string, key: string, decl: EventTypeDecl, payload: unknown) {
+    super(`the payloadSchema of "${decl.name}" runs regular expressions: the append must go through withPayloadCheck`);
+    this.registrationHash = registrationHash;
+    this.key = key;
+    this.decl = decl;
+    this.payload = payload;
   }
-  let result: ReturnType<Validator["validate"]>;
-  try {
-    result = validator.validate(payload);
-  } catch (err) {
-    // Registration screens schemas, but a schema the validator still cannot evaluate
-    // must give a typed (non-retried) error, not a plain Error on every append.
-    throw new LashError("event_payload_invalid", `event.payload: the payloadSchema of "${decl.name}" cannot be evaluated (${String(err)})`, {
-      field: "event.payload",
-      cause: err,
-    });
+}
+
+const validators = new ValidatorCache();
+const regexSchemas = new Map<string, boolean>();
+
+function runsRegexesCached(key: string, schema: unknown): boolean {
+  let runs = regexSchemas.get(key);
+  if (runs === undefined) {
+    if (regexSchemas.size > 1000) regexSchemas.clear();
+    runs = runsRegexes(schema);
+    regexSchemas.set(key, runs);
   }
-  if (!result.valid) {
-    const first = result.errors.find((e) => e.instanceLocation !== "#") ?? result.errors[0];
-    const where = first?.instanceLocation.replace(/^#\/?/, "").replaceAll("/", ".") ?? "";
-    const field = where ? `event.payload.${where}` : "event.payload";
-    throw new LashError("event_payload_invalid", `${field}: ${first?.error ?? "does not match"} (schema of "${decl.name}")`, { field });
+  return runs;
+}
+
+function assertPayloadVerdict(decl: EventTypeDecl, verdict: SchemaVerdict): void {
+  const schemaOf = `the payloadSchema of "${decl.name}"`;
+  switch (verdict.kind) {
+    case "valid":
+      return;
+    case "invalid": {
+      const field = verdict.location ? `event.payload.${verdict.location}` : "event.payload";
+      throw new LashError("event_payload_invalid", `${field}: ${verdict.error} (schema of "${decl.name}")`, { field });
+    }
+    case "unevaluable":
+      // Registration screens schemas, but a schema the validator still cannot evaluate
+      // must give a typed (non-retried) error, not a plain Error on every append.
+      throw new LashError("event_payload_invalid", `event.payload: ${schemaOf} cannot be evaluated (${verdict.reason})`, { field: "event.payload" });
+    case "timeout":
+      throw new LashError(
+        "event_payload_invalid",
+        `event.payload: ${schemaOf} took longer than ${verdict.limitMs} ms to evaluate against this payload ` +
+          "(its regular expressions backtrack on it); simplify its patterns",
+        { field: "event.payload" },
+      );
+    case "busy":
+      throw new LashError(
+        "unreachable",
+        `event.payload: ${schemaOf} could not be checked: slow schema checks ahead of it kept it waiting ${verdict.waitedMs} ms; try again`,
+        { field: "event.payload" },
+      );
   }
 }
 

@@ -31,6 +31,7 @@ import {
   parseOutput,
   prepareRegistration,
   replayOf,
+  withPayloadCheck,
   type CheckedAppend,
 } from "./rules.ts";
 import { listQuery, toAppendTarget, toEvent, toPage, toRecord, type AppendTargetRow, type EventRow, type ProcessRow } from "./sqlite-rows.ts";
@@ -225,13 +226,17 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async appendEvent(id: string, input: EventAppend): Promise<ProcessEvent> {
+    return withPayloadCheck((prechecked) => this.#appendOnce(id, input, prechecked));
+  }
+
+  #appendOnce(id: string, input: EventAppend, prechecked: string | undefined): ProcessEvent {
     return this.#writeNotifying(id, () => {
       const target = this.#one<AppendTargetRow>(SQL.appendTarget, id);
       if (target === undefined) throw notFound(id);
       const append = parseAppend(input);
       const previous = append.replayKey === undefined ? undefined : this.#one<EventRow>(SQL.eventByReplayKey, id, append.replayKey);
       if (previous !== undefined) return { result: replayOf(toEvent(previous), append), appended: false };
-      return { result: this.#insertEvent(id, checkAppend(toAppendTarget(target), append), Date.now()), appended: true };
+      return { result: this.#insertEvent(id, checkAppend(toAppendTarget(target), append, prechecked), Date.now()), appended: true };
     });
   }
 

@@ -57,6 +57,37 @@ describe("input rules that keep the endpoint responsive and the data honest", ()
     assert.equal(fine.status, 200, JSON.stringify(fine.body));
   });
 
+  it("a pattern that backtracks polynomially passes registration; a signal it stalls on is a prompt 400 on event.payload and the endpoint keeps answering", async () => {
+    const eventTypes = [{ name: "signal.text", payloadSchema: { type: "string", pattern: "^\\w*\\w*\\w*!$" } }];
+    assert.equal((await s.post("/LashProcesses/start", { registration: registration("slow-re", { type: "external" }, { eventTypes }) })).status, 200);
+    // Other requests while the payload is checked: each is answered promptly (before, the loop was blocked ~8 s).
+    let checking = true;
+    const latencies: number[] = [];
+    const probe = (async () => {
+      while (checking) {
+        const start = performance.now();
+        const res = await s.post("/LashProcesses/get", { id: "slow-re" });
+        assert.equal(res.status, 200);
+        latencies.push(performance.now() - start);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const start = performance.now();
+    const res = await s.post("/LashProcessWorkflow/slow-re/signal", { name: "text", payload: "a".repeat(3000) }).finally(() => (checking = false));
+    const ms = performance.now() - start;
+    await probe;
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.match(res.body.message, new RegExp(`^event_payload_invalid: event\\.payload: .*took longer than ${Limits.schemaCheckTimeMs} ms`));
+    assert.ok(ms < Limits.schemaCheckTimeMs + 9000, `answered in ${Math.round(ms)} ms`);
+    assert.ok(latencies.length >= 3, `${latencies.length} other requests answered meanwhile`);
+    assert.ok(Math.max(...latencies) < 1000, `other requests took up to ${Math.round(Math.max(...latencies))} ms`);
+    const signals = async () => (await s.registry.eventsAfter("slow-re", 0)).filter((e) => e.type === "signal.text").map((e) => e.payload);
+    assert.deepEqual(await signals(), []);
+    // A payload the pattern matches is signalled as usual.
+    assert.equal((await s.post("/LashProcessWorkflow/slow-re/signal", { name: "text", payload: "ok!" })).status, 200);
+    assert.deepEqual(await signals(), ["ok!"]);
+  });
+
   it("a __proto__ key is kept as data and counts in the content hash", async () => {
     const withProto = (n: number) =>
       `{"registration":{"id":"proto","input":{"type":"tool_call","call":{"tool":"std.echo","args":{"value":{"__proto__":{"n":${n}}}}}},` +

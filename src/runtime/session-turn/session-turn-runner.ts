@@ -116,7 +116,7 @@ export function createSessionTurnRunner(deps: SessionTurnRunnerDeps): SessionTur
         let output: unknown;
         if (contract) {
           try {
-            output = checkAgainstContract(contract, answer.message.content);
+            output = await checkAgainstContract(contract, answer.message.content, (name, fn) => ctx.step(name, fn));
           } catch (err) {
             await append(answer.message, { usage: answer.usage }); // kept for the record, not as the turn's answer
             throw err;

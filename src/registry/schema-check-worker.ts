@@ -1,0 +1,23 @@
+/**
+ * The schema checker's worker thread (started by `schema-checker.ts`): evaluates one
+ * value against one schema per message, on its own thread, so a regular expression
+ * that backtracks stalls this thread only, and the checker can terminate it.
+ */
+import { parentPort } from "node:worker_threads";
+import { ValidatorCache, evaluate } from "./schema-eval.ts";
+import type { CheckReply, CheckRequest } from "./schema-checker.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("schema-check-worker.ts runs as a worker thread (started by schema-checker.ts)");
+const validators = new ValidatorCache();
+
+port.on("message", ({ id, key, schema, value }: CheckRequest) => {
+  let reply: CheckReply;
+  try {
+    reply = { id, verdict: evaluate(validators.get(key, schema), value) };
+  } catch (err) {
+    reply = { id, verdict: { kind: "unevaluable", reason: err instanceof Error ? err.message : String(err) } };
+  }
+  port.postMessage(reply);
+});
+port.postMessage("ready" satisfies CheckReply);
