@@ -229,7 +229,7 @@ export class SqliteRegistry implements ProcessRegistry {
     return withPayloadCheck((prechecked) => this.#appendOnce(id, input, prechecked));
   }
 
-  #appendOnce(id: string, input: EventAppend, prechecked: string | undefined): ProcessEvent {
+  #appendOnce(id: string, input: EventAppend, prechecked: string | undefined): Promise<ProcessEvent> {
     return this.#writeNotifying(id, () => {
       const target = this.#one<AppendTargetRow>(SQL.appendTarget, id);
       if (target === undefined) throw notFound(id);
