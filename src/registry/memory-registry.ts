@@ -12,7 +12,7 @@ import {
 import { EventWaiters } from "./event-waiters.ts";
 import { compareForOrder, cursorAfter, isAfterCursor, type ListOrder } from "./list-order.ts";
 import { assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
-import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
   cancelRequestOf,
@@ -28,6 +28,8 @@ import {
   parseOutput,
   prepareRegistration,
   replayOf,
+  sessionCapReached,
+  startRunKey,
   withPayloadCheck,
   type CheckedAppend,
 } from "./rules.ts";
@@ -50,17 +52,20 @@ export class MemoryRegistry implements ProcessRegistry {
   /** Cancels recorded for ids not registered yet: id -> request and expiry. */
   readonly #tombstones = new Map<string, CancelRequest & { expiresAtMs: number }>();
 
-  async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
+  async register(input: ProcessRegistrationInput, opts: RegisterOptions = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
     const existing = this.#entries.get(prepared.registration.id);
+    const sessionId = prepared.registration.provenance.ownerScope.sessionId;
     if (existing !== undefined) assertSameRegistration(existing.record, prepared.hash);
+    else if (opts.sessionCap !== undefined && this.#countLive(sessionId, opts.sessionCap) >= opts.sessionCap)
+      throw sessionCapReached(sessionId, opts.sessionCap);
     const created = existing === undefined;
     const entry = existing ?? { record: newRecord(prepared, Date.now()), events: [] };
     if (created) this.#entries.set(entry.record.id, entry);
     if (opts.startRun === undefined) return { record: structuredClone(entry.record), created };
     const cancelRequested = this.#standingCancel(entry);
     if (cancelRequested === undefined || isTerminalStatus(entry.record.status)) {
-      this.#start(entry, opts.startRun);
+      this.#start(entry, startRunKey(opts.startRun, entry.record.attempt));
       return { record: structuredClone(entry.record), created };
     }
     return { record: structuredClone(entry.record), created, cancelRequested };
@@ -201,6 +206,10 @@ export class MemoryRegistry implements ProcessRegistry {
   }
 
   async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
+    return this.#countLive(sessionId, upTo);
+  }
+
+  #countLive(sessionId: string, upTo: number): number {
     let n = 0;
     for (const { record } of this.#entries.values())
       if (record.provenance.ownerScope.sessionId === sessionId && !isTerminalStatus(record.status) && ++n >= upTo) break;

@@ -69,6 +69,19 @@ export interface ListFilter {
  * step again after a crash. Adapters differ only in storage; the rules they all
  * follow live in `rules.ts` and are proven by `test/registry-conformance.ts`.
  */
+export interface RegisterOptions {
+  /**
+   * Mark a live row started under this replay key, or under the key for the row's attempt
+   * (a new row's is 1): a run learns its attempt and starts in one registry call.
+   */
+  startRun?: string | ((attempt: number) => string);
+  /**
+   * Refuse a NEW row (`resource_limit`) when its session already owns this many live
+   * processes, counted in the same write; re-registering an existing id always passes.
+   */
+  sessionCap?: number;
+}
+
 export interface ProcessRegistry {
   /** Adapter kind, e.g. `memory`, `sqlite`, `postgres`. */
   readonly kind: string;
@@ -79,7 +92,7 @@ export interface ProcessRegistry {
    * With `startRun`, a live row is also marked started under that key, as `markStarted`
    * does, in the same write (one commit instead of two on the hot path of every run).
    */
-  register(registration: ProcessRegistrationInput, opts?: { startRun?: string }): Promise<RegisterResult>;
+  register(registration: ProcessRegistrationInput, opts?: RegisterOptions): Promise<RegisterResult>;
   get(id: string): Promise<ProcessRecord | undefined>;
 
   /**

@@ -13,7 +13,7 @@ import {
 } from "../model/index.ts";
 import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
-import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
 import { PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
 import {
@@ -43,6 +43,8 @@ import {
   parseOutput,
   prepareRegistration,
   replayOf,
+  sessionCapReached,
+  startRunKey,
   withPayloadCheck,
   type CheckedAppend,
 } from "./rules.ts";
@@ -70,6 +72,11 @@ const SQL = {
   insertProcess: `INSERT INTO lash_processes
     (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+  insertProcessUnderCap: `INSERT INTO lash_processes
+    (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
+    SELECT $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer, $10::bigint, $11::bigint, $12::bigint
+    WHERE (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $13::integer) AS owned) < $13::integer
+    ON CONFLICT (id) DO NOTHING`,
   // One round trip: take the next sequence from the row's counter (the row is already
   // locked by this transaction), insert the event, and queue the NOTIFY, which
   // PostgreSQL delivers only if and when the transaction commits.
@@ -176,11 +183,10 @@ export class PostgresRegistry implements ProcessRegistry {
     this.poolSize = poolSize;
   }
 
-  async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
-    const registered = await this.#register(input);
-    const replayKey = opts.startRun;
-    if (replayKey === undefined) return registered;
-    assertStorable(replayKey, "replayKey");
+  async register(input: ProcessRegistrationInput, opts: RegisterOptions = {}): Promise<RegisterResult> {
+    const registered = await this.#register(input, opts.sessionCap);
+    const { startRun } = opts;
+    if (startRun === undefined) return registered;
     // PostgreSQL commits off the event loop: the second transaction costs a round trip, not a blocked endpoint.
     const id = registered.record.id;
     return this.#writeNotifying(id, async (db): Promise<{ result: RegisterResult; appended: boolean }> => {
@@ -189,6 +195,8 @@ export class PostgresRegistry implements ProcessRegistry {
       const record = toRecord(row);
       const cancelRequested = isTerminalStatus(row.status) ? undefined : await this.#standingCancel(db, record);
       if (cancelRequested !== undefined) return { result: { record, created: registered.created, cancelRequested }, appended: false };
+      const replayKey = startRunKey(startRun, row.attempt);
+      assertStorable(replayKey, "replayKey");
       const started = await this.#start(db, row, replayKey);
       return { result: { record: started.result, created: registered.created }, appended: started.appended };
     });
@@ -241,15 +249,20 @@ export class PostgresRegistry implements ProcessRegistry {
     return { result: toRecord(running!), appended: true };
   }
 
-  async #register(input: ProcessRegistrationInput): Promise<RegisterResult> {
+  async #register(input: ProcessRegistrationInput, sessionCap: number | undefined): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
     assertStorable(prepared.registration, "registration");
     const record = newRecord(prepared, Date.now());
     // One statement, so one transaction: a concurrent insert of the same id makes it
     // wait for that transaction, then do nothing; the read after it sees that row.
-    const inserted = await this.#run(this.#pool, "insertProcess", processInsertParams(record));
+    // Under a session cap the same statement inserts only while the session is under it.
+    const inserted =
+      sessionCap === undefined
+        ? await this.#run(this.#pool, "insertProcess", processInsertParams(record))
+        : await this.#run(this.#pool, "insertProcessUnderCap", [...processInsertParams(record), sessionCap]);
     if (inserted.rowCount === 1) return { record, created: true };
     const existing = await this.#processRow(this.#pool, record.id);
+    if (existing === undefined && sessionCap !== undefined) throw sessionCapReached(prepared.registration.provenance.ownerScope.sessionId, sessionCap);
     if (existing === undefined) throw new Error(`registry is inconsistent: process "${record.id}" neither inserted nor found`);
     const stored = toRecord(existing);
     assertSameRegistration(stored, prepared.hash);

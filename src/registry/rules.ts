@@ -220,6 +220,20 @@ function assertPayloadVerdict(decl: EventTypeDecl, verdict: SchemaVerdict): void
   }
 }
 
+/** The replay key `register({ startRun })` marks the row started under, for the row's attempt. */
+export function startRunKey(startRun: string | ((attempt: number) => string), attempt: number): string {
+  return typeof startRun === "string" ? startRun : startRun(attempt);
+}
+
+/** `register({ sessionCap })` refused a new row: its session owns `cap` live processes. */
+export function sessionCapReached(sessionId: string, cap: number): LashError {
+  return new LashError(
+    "resource_limit",
+    `session "${sessionId}" already owns ${cap} processes, the cap (LASH_MAX_PROCESSES_PER_SESSION); prune finished ones (lashctl prune) or raise the cap`,
+    { field: "registration.provenance.ownerScope.sessionId" },
+  );
+}
+
 /** Same replay key: the same payload returns the original event, another one conflicts. */
 export function replayOf(existing: ProcessEvent, append: CheckedAppend): ProcessEvent {
   if (existing.type !== append.type || canonicalJson(existing.payload) !== canonicalJson(append.payload)) {

@@ -16,7 +16,7 @@ import { EventWaiters } from "./event-waiters.ts";
 import { GroupCommit } from "./sqlite-group-commit.ts";
 import { PRUNE_BATCH, assertAttempt, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations, processInsertParams } from "./migrations.ts";
-import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterResult } from "./port.ts";
+import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
 import {
   assertSameRegistration,
   cancelRequestOf,
@@ -32,7 +32,10 @@ import {
   prepareRegistration,
   replayOf,
   withPayloadCheck,
+  sessionCapReached,
+  startRunKey,
   type CheckedAppend,
+  type PreparedRegistration,
 } from "./rules.ts";
 import { listQuery, toAppendTarget, toEvent, toPage, toRecord, type AppendTargetRow, type EventRow, type ProcessRow } from "./sqlite-rows.ts";
 
@@ -76,6 +79,8 @@ const SQL = {
     AND (updated_at_ms > ? OR (updated_at_ms = ? AND id > ?)) ORDER BY updated_at_ms, id LIMIT ?`,
   // Events go by the foreign key's ON DELETE CASCADE; the status check keeps a row that came back to life.
   deleteFinished: `DELETE FROM lash_processes WHERE id = ? AND status IN ('completed', 'failed', 'cancelled', 'abandoned')`,
+  countLiveInSession:
+    "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = ? AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT ?)",
   liveAfter: `SELECT * FROM lash_processes INDEXED BY lash_processes_live_by_id
     WHERE status IN ('queued', 'pending', 'running', 'waiting') AND id > ? ORDER BY id LIMIT ?`,
 } as const;
@@ -131,26 +136,42 @@ export class SqliteRegistry implements ProcessRegistry {
     this.#commits = new GroupCommit(db);
   }
 
-  async register(input: ProcessRegistrationInput, opts: { startRun?: string } = {}): Promise<RegisterResult> {
+  async register(input: ProcessRegistrationInput, opts: RegisterOptions = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
     const id = prepared.registration.id;
     return this.#writeNotifying(id, (): { result: RegisterResult; appended: boolean } => {
       const existing = this.#processRow(id);
-      let record: ProcessRecord;
-      if (existing !== undefined) {
-        record = toRecord(existing);
-        assertSameRegistration(record, prepared.hash);
-      } else {
-        record = newRecord(prepared, Date.now());
-        this.#run(SQL.insertProcess, ...processInsertParams(record));
-      }
-      const created = existing === undefined;
-      if (opts.startRun === undefined) return { result: { record, created }, appended: false };
+      if (existing === undefined) return this.#insertNew(prepared, opts);
+      const record = toRecord(existing);
+      assertSameRegistration(record, prepared.hash);
+      if (opts.startRun === undefined) return { result: { record, created: false }, appended: false };
       const cancelRequested = isTerminalStatus(record.status) ? undefined : this.#standingCancel(record);
-      if (cancelRequested !== undefined) return { result: { record, created, cancelRequested }, appended: false };
-      const started = this.#start(id, opts.startRun);
-      return { result: { record: started.result, created }, appended: started.appended };
+      if (cancelRequested !== undefined) return { result: { record, created: false, cancelRequested }, appended: false };
+      const started = this.#start(id, startRunKey(opts.startRun, record.attempt));
+      return { result: { record: started.result, created: false }, appended: started.appended };
     });
+  }
+
+  /**
+   * Inside a write: the row did not exist. It has no events yet (so no cancel event and no
+   * earlier start to look up; only a tombstone can stand), and what it looks like after the
+   * start is known without reading it back.
+   */
+  #insertNew(prepared: PreparedRegistration, opts: RegisterOptions): { result: RegisterResult; appended: boolean } {
+    const { id, provenance } = prepared.registration;
+    const cap = opts.sessionCap;
+    if (cap !== undefined && (this.#one<{ n: number }>(SQL.countLiveInSession, provenance.ownerScope.sessionId, cap)?.n ?? 0) >= cap) {
+      throw sessionCapReached(provenance.ownerScope.sessionId, cap);
+    }
+    const now = Date.now();
+    const record = newRecord(prepared, now);
+    this.#run(SQL.insertProcess, ...processInsertParams(record));
+    if (opts.startRun === undefined) return { result: { record, created: true }, appended: false };
+    const cancelRequested = this.#tombstoneCancel(record);
+    if (cancelRequested !== undefined) return { result: { record, created: true, cancelRequested }, appended: false };
+    this.#insertEvent(id, { type: CoreEventTypes.started, payload: { attempt: record.attempt }, replayKey: startRunKey(opts.startRun, record.attempt) }, now);
+    this.#run(SQL.setStatus, "running", now, id);
+    return { result: { record: { ...record, status: "running", updatedAtMs: now }, created: true }, appended: true };
   }
 
   async requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult> {
@@ -181,7 +202,11 @@ export class SqliteRegistry implements ProcessRegistry {
   /** Inside a write: the cancel that stands for a row (its event, or an unexpired earlier tombstone). */
   #standingCancel(record: ProcessRecord): CancelRequest | undefined {
     const event = this.#one<EventRow>(SQL.firstOfType, record.id, CoreEventTypes.cancelRequested);
-    if (event !== undefined) return cancelRequestOf(JSON.parse(event.payload));
+    return event !== undefined ? cancelRequestOf(JSON.parse(event.payload)) : this.#tombstoneCancel(record);
+  }
+
+  /** Inside a write: an unexpired cancel recorded for the id before its row existed. */
+  #tombstoneCancel(record: ProcessRecord): CancelRequest | undefined {
     const tombstone = this.#one<{ reason: string | null; expires_at_ms: number }>(SQL.tombstone, record.id);
     if (tombstone === undefined || !tombstoneApplies(tombstone.expires_at_ms, record.createdAtMs)) return undefined;
     return tombstone.reason === null ? {} : { reason: tombstone.reason };
@@ -290,9 +315,7 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async countSessionProcesses(sessionId: string, upTo: number): Promise<number> {
-    const sql =
-      "SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = ? AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT ?)";
-    return this.#one<{ n: number }>(sql, sessionId, upTo)?.n ?? 0;
+    return this.#one<{ n: number }>(SQL.countLiveInSession, sessionId, upTo)?.n ?? 0;
   }
 
   /** Idempotent. A `waitEventAfter` still pending afterwards rejects at its next poll. */

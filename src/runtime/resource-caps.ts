@@ -13,14 +13,7 @@ export async function checkEventCap(registry: ProcessRegistry, id: string, caps:
   });
 }
 
-/** Refuses a NEW registration once its session owns `processesPerSession` processes; re-registering an existing id passes. */
-export async function checkSessionCap(registry: ProcessRegistry, id: string, sessionId: string, caps: ResourceCaps = DEFAULT_CAPS): Promise<void> {
-  const cap = caps.processesPerSession;
-  if ((await registry.countSessionProcesses(sessionId, cap)) < cap) return;
-  if ((await registry.get(id)) !== undefined) return;
-  throw new LashError(
-    "resource_limit",
-    `session "${sessionId}" already owns ${cap} processes, the cap (LASH_MAX_PROCESSES_PER_SESSION); prune finished ones (lashctl prune) or raise the cap`,
-    { field: "registration.provenance.ownerScope.sessionId" },
-  );
+/** The live processes a session may own: `register({ sessionCap })` refuses a NEW row past it. */
+export function sessionCapOf(caps: ResourceCaps = DEFAULT_CAPS): number {
+  return caps.processesPerSession;
 }

@@ -19,7 +19,7 @@ import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import type { ProcessWorkflow, RunRequest } from "../workflows/process-workflow.ts";
 import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
-import { checkSessionCap } from "../runtime/resource-caps.ts";
+import { sessionCapOf } from "../runtime/resource-caps.ts";
 import { readSession } from "./session-handlers.ts";
 
 /**
@@ -34,10 +34,7 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
     handlers: {
       start: restate.handlers.handler({ input: json(StartInput), output: json(StartResult) }, async (ctx: restate.Context, { registration }) => {
         checkRegistration(rt, registration.id, registration);
-        const record = await ctx.run("register", async () => {
-          await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
-          return (await registry.register(registration)).record;
-        });
+        const record = await ctx.run("register", async () => (await registry.register(registration, { sessionCap: sessionCapOf(rt.caps) })).record);
         // A starter's W3C trace context travels on to the run, whose span it parents.
         const traceparent = ctx.request().headers.get("traceparent");
         const client = ctx.workflowSendClient(workflow, record.id);

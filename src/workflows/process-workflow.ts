@@ -26,7 +26,7 @@ import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { cancelledOutcome, notFound } from "../registry/rules.ts";
 import { readOnce } from "../runtime/read-bounds.ts";
-import { checkEventCap, checkSessionCap } from "../runtime/resource-caps.ts";
+import { checkEventCap, sessionCapOf } from "../runtime/resource-caps.ts";
 import { DEFAULT_RETRY_POLICY, OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import {
   ExpireInput,
@@ -139,11 +139,12 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           try {
             slots = await planSlots(ctx, rt, registration);
             const started = await ctx.run("register", async () => {
-              // The attempt is only known once the row is read: the first run of a new row is attempt 1.
+              // One registry write: the row (under the session cap when new), and the start under the row's attempt.
               // A run waiting for concurrency slots is marked started too, so a cancel can reach its invocation.
-              const existing = await registry.get(registration.id);
-              if (existing === undefined) await checkSessionCap(registry, registration.id, registration.provenance.ownerScope.sessionId, rt.caps);
-              const { record, cancelRequested } = await registry.register(registration, { startRun: runKey(ctx, existing?.attempt ?? 1) });
+              const { record, cancelRequested } = await registry.register(registration, {
+                startRun: (attempt) => runKey(ctx, attempt),
+                sessionCap: sessionCapOf(rt.caps),
+              });
               const deadlineInMs = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs - Date.now();
               return { record, ...(cancelRequested === undefined ? {} : { cancelRequested }), ...(deadlineInMs === undefined ? {} : { deadlineInMs }) };
             });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import { Limits, type ProcessAwaitOutput } from "../../src/model/index.ts";
-import { registration, rejectsWith, type Case } from "./fixtures.ts";
+import { inSession, registration, rejectsWith, type Case } from "./fixtures.ts";
 
 const OUTCOMES: [ProcessAwaitOutput, string][] = [
   [{ type: "success", value: { answer: 42 }, control: { next: "x" } }, "completed"],
@@ -27,6 +27,37 @@ export function lifecycleCases(test: Case): void {
       const late = await registry.register(registration("lc-start"), { startRun: "inv-2/1" });
       assert.equal(late.record.status, "completed");
       assert.equal((await registry.eventsAfter("lc-start", 0)).filter((e) => e.type === "process.started").length, 1);
+    });
+
+    test("register with startRun as a function starts under the key for the row's attempt, and the returned row is the stored one", async (registry) => {
+      const keyFor = (attempt: number) => `inv-f/${attempt}`;
+      const first = await registry.register(registration("lc-fn"), { startRun: keyFor });
+      assert.deepEqual(first.record, await registry.get("lc-fn"));
+      await registry.recordRetry("lc-fn", { fromAttempt: 1 });
+      const second = await registry.register(registration("lc-fn"), { startRun: keyFor });
+      assert.deepEqual(second.record, await registry.get("lc-fn"));
+      assert.deepEqual(
+        (await registry.eventsAfter("lc-fn", 0)).filter((e) => e.type === "process.started").map((e) => [e.payload, e.replayKey]),
+        [
+          [{ attempt: 1 }, "inv-f/1"],
+          [{ attempt: 2 }, "inv-f/2"],
+        ],
+      );
+    });
+
+    test("register with sessionCap refuses a NEW row once its session owns that many live processes, and writes nothing", async (registry) => {
+      await registry.register(inSession("cap-1", "s-cap"), { sessionCap: 2 });
+      await registry.register(inSession("cap-2", "s-cap"), { sessionCap: 2, startRun: "inv-c/1" });
+      await rejectsWith(
+        registry.register(inSession("cap-3", "s-cap"), { sessionCap: 2, startRun: "inv-c3/1" }),
+        "resource_limit",
+        "registration.provenance.ownerScope.sessionId",
+      );
+      assert.equal(await registry.get("cap-3"), undefined);
+      assert.equal((await registry.register(inSession("cap-1", "s-cap"), { sessionCap: 2 })).created, false, "an existing id passes");
+      assert.equal((await registry.register(inSession("cap-other", "s-other"), { sessionCap: 2 })).created, true, "another session passes");
+      await registry.complete("cap-1", { type: "success", value: null });
+      assert.equal((await registry.register(inSession("cap-3", "s-cap"), { sessionCap: 2 })).created, true, "finished processes do not count");
     });
 
     test("markStarted sets running and appends one process.started per replay key", async (registry) => {
