@@ -75,7 +75,7 @@ const SQL = {
   insertProcessUnderCap: `INSERT INTO lash_processes
     (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
     SELECT $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer, $10::bigint, $11::bigint, $12::bigint
-    WHERE (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $13::integer) AS owned) < $13::integer
+    WHERE (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND ${LIVE} LIMIT $13::integer) AS owned) < $13::integer
     ON CONFLICT (id) DO NOTHING`,
   // One round trip: take the next sequence from the row's counter (the row is already
   // locked by this transaction), insert the event, and queue the NOTIFY, which

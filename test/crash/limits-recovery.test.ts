@@ -28,9 +28,10 @@ describe("concurrency slots and recovery across crashes", () => {
 
   it("an endpoint SIGKILL while a slot is held leaks nothing: the holder finishes, the queue drains, a later process runs", async () => {
     await s.startSteps("hold", { count: 4, stepMs: 400 });
+    // Only once `hold` runs (holds the slot) does `next` start: both runs are async sends, either could win the slot.
+    await waitFor(async () => (await s.lines("hold")).length >= 1, { timeoutMs: 30_000, what: "hold's first step" });
     await s.startSteps("next", { count: 2 });
     await waitFor(async () => (await status("next")) === "queued", { timeoutMs: 30_000, what: "next queued" });
-    await waitFor(async () => (await s.lines("hold")).length >= 1, { timeoutMs: 30_000, what: "hold's first step" });
     await s.endpoint.kill();
     const inFlight = stepInFlight("hold", await s.lines("hold"));
     await s.endpoint.restart();
@@ -46,9 +47,9 @@ describe("concurrency slots and recovery across crashes", () => {
 
   it("a holder killed by an operator and abandoned by recovery gives its slot to the queue", async () => {
     await s.startSteps("doomed", { count: 4, stepMs: 400 }, { maxAttempts: 1 });
+    await waitFor(async () => (await s.lines("doomed")).length >= 1, { timeoutMs: 30_000, what: "doomed's first step" });
     await s.startSteps("waiter", { count: 1 });
     await waitFor(async () => (await status("waiter")) === "queued", { timeoutMs: 30_000, what: "waiter queued" });
-    await waitFor(async () => (await s.lines("doomed")).length >= 1, { timeoutMs: 30_000, what: "doomed's first step" });
     const inv = await s.runInvocation("doomed");
     assert.ok((await fetch(`${s.restate.adminUrl}/invocations/${inv!.id}/kill`, { method: "PATCH" })).ok);
     await waitFor(async () => (await s.runInvocation("doomed"))?.status === "completed", { timeoutMs: 30_000, what: "doomed killed" });
