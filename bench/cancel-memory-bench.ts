@@ -68,7 +68,11 @@ export async function runCancelMemory(
   opts: { processes: number; cancels: number; suspendWaitMs: number; timeoutMs: number; nodeFlags?: string },
   log: (line: string) => void,
 ): Promise<CancelMemoryResult> {
-  const gcEnv = { NODE_OPTIONS: `--expose-gc ${opts.nodeFlags ?? ""}`.trim(), LASH_BENCH_HEAP_SAMPLING: "1" };
+  const gcEnv = {
+    NODE_OPTIONS: `--expose-gc ${opts.nodeFlags ?? ""}`.trim(),
+    LASH_BENCH_HEAP_SAMPLING: "1",
+    ...(process.env.LASH_BENCH_HEAP_ALL === "1" ? { LASH_BENCH_HEAP_ALL: "1" } : {}),
+  };
   const stack = await startBenchStack({ lash: true, bare: true, controlDir: true, lashEnv: gcEnv, bareEnv: gcEnv });
   let probes = 0;
   const db = new DatabaseSync(stack.registryPath, { readOnly: true, timeout: 5000 });

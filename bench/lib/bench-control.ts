@@ -45,7 +45,14 @@ export function installBenchControl(name: string, counters: Counters = {}): void
         await session.post("Profiler.enable");
         await session.post("Profiler.setSamplingInterval", { interval: 500 });
         await session.post("Profiler.start");
-        if (heapSampling) await session.post("HeapProfiler.startSampling", { samplingInterval: 16384 });
+        // LASH_BENCH_HEAP_ALL=1: every sampled allocation (garbage too), to see what drives heap growth.
+        const all = process.env.LASH_BENCH_HEAP_ALL === "1";
+        if (heapSampling) {
+          await session.post("HeapProfiler.startSampling", {
+            samplingInterval: 16384,
+            ...(all ? { includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } : {}),
+          });
+        }
         active = true;
         writeFileSync(join(dir, `${name}-${window + 1}.started`), "");
       } else {

@@ -13,20 +13,36 @@ export interface NestingProblem {
 
 /** Where `value` nests deeper than `maxDepth` containers (objects/arrays), or `undefined` if it does not. */
 export function nestingProblem(value: unknown, maxDepth: number, root: readonly string[] = []): NestingProblem | undefined {
-  const stack: { value: unknown; depth: number; path: readonly string[] }[] = [{ value, depth: 0, path: root }];
+  // Runs on every request body: no array per node, and the path is only built for the one that fails.
+  const stack: Frame[] = [{ value, depth: 0, key: undefined, parent: undefined }];
   while (stack.length > 0) {
-    const item = stack.pop()!;
-    if (item.value === null || typeof item.value !== "object") continue;
-    const depth = item.depth + 1;
-    if (depth > maxDepth) return { path: formatPath(item.path), maxDepth };
-    const entries: [string, unknown][] = Array.isArray(item.value)
-      ? item.value.map((v, i) => [String(i), v])
-      : Object.entries(item.value as Record<string, unknown>);
-    for (const [key, child] of entries) {
-      if (child !== null && typeof child === "object") stack.push({ value: child, depth, path: [...item.path, key] });
+    const frame = stack.pop()!;
+    if (frame.value === null || typeof frame.value !== "object") continue; // a primitive at the root
+    const depth = frame.depth + 1;
+    if (depth > maxDepth) return { path: formatPath([...root, ...pathOf(frame)]), maxDepth };
+    const container = frame.value as Record<string, unknown>;
+    const keys = Array.isArray(container) ? undefined : Object.keys(container);
+    const length = keys === undefined ? (container as unknown as unknown[]).length : keys.length;
+    for (let i = 0; i < length; i++) {
+      const key = keys === undefined ? i : keys[i]!;
+      const child = container[key];
+      if (child !== null && typeof child === "object") stack.push({ value: child, depth, key, parent: frame });
     }
   }
   return undefined;
+}
+
+interface Frame {
+  value: unknown;
+  depth: number;
+  key: string | number | undefined;
+  parent: Frame | undefined;
+}
+
+function pathOf(frame: Frame): string[] {
+  const path: string[] = [];
+  for (let f: Frame | undefined = frame; f?.key !== undefined; f = f.parent) path.push(String(f.key));
+  return path.reverse();
 }
 
 /** The field that holds the deep value: the first segments of the path (a 10,000-segment path names nothing). */

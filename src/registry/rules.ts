@@ -40,6 +40,18 @@ export interface PreparedRegistration {
  * cannot evaluate would otherwise fail every later append of that type.
  */
 export function prepareRegistration(input: ProcessRegistrationInput): PreparedRegistration {
+  // A run checks its registration and then registers the same object: parse and hash it once.
+  // (Registration objects are never mutated after they are parsed.)
+  let prepared = preparedByInput.get(input);
+  if (prepared === undefined) {
+    prepared = prepareUncached(input);
+    preparedByInput.set(input, prepared);
+  }
+  return prepared;
+}
+const preparedByInput = new WeakMap<object, PreparedRegistration>();
+
+function prepareUncached(input: ProcessRegistrationInput): PreparedRegistration {
   const registration = parseOrThrow(ProcessRegistration, input, "registration");
   registration.eventTypes.forEach((decl, i) => {
     if (decl.payloadSchema === undefined) return;
