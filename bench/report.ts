@@ -500,36 +500,33 @@ function findings(p: P, r: BenchResults): void {
       `   ratio of throughputs follows the ratio of CPU per process: bare ${fmt(cpu(b64), 2)} ms, lash ${fmt(cpu(l64), 2)} ms (x${fmt(cpu(l64) / cpu(b64), 2)}),`,
       `   throughput ratio ${fmt(l64.throughput / b64.throughput, 2)}. restate-server's share grows from ${fmt(b64.cpuMsPerProcess.restate, 2)} to ${fmt(l64.cpuMsPerProcess.restate, 2)} ms`,
       `   (the journal is ${j3("lash") && j3("bare") ? `${j3("lash")!.entries} entries instead of ${j3("bare")!.entries}` : "about twice as long"}), the endpoint's from ${fmt(b64.cpuMsPerProcess.endpoint, 2)} to ${fmt(l64.cpuMsPerProcess.endpoint, 2)} ms`,
-      "   (SQLite, the SDK handling more entries, zod validation of the registration twice: at the handler and in",
-      "   `register`). With the registry's cost removed entirely (*memory* what-if) the ratio is still",
-      `   ${fmt(ratioOf("memory"), 2)}: on this machine 0.8 x bare needs fewer journal entries per process, not only a faster registry.`,
+      "   (the SQLite registry, the SDK handling more entries, the registration parsed and hashed once per invocation).",
+      `   With the registry's cost removed entirely (*memory* what-if) the ratio is ${fmt(ratioOf("memory"), 2)}.`,
       "",
     );
   }
   p(
-    "2. **The SQLite registry's commits block the endpoint's event loop.** `node:sqlite` is synchronous and the",
-    "   registry opens the file with `synchronous=FULL`, so every write transaction ends in an fsync on the JS thread.",
-    `   Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "3 registry"} calls per process` +
-      (lashProfile?.registryCalls?.some((c) => c.method === "markStarted")
-        ? ` (register and markStarted are two transactions inside the one "register" step)`
-        : ` (one write transaction when the run starts — \`register(reg, { startRun })\` — one for \`complete\`, and a read)`) +
-      `${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process` : ""};` +
-      ` SQLite's native \`exec\` (where BEGIN/COMMIT run) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process in the profile, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "the largest item in the profile"}.`,
-    "   Nothing else runs on the endpoint meanwhile, and an fsync gets slow when the disk is busy: in a quick run of",
-    "   this benchmark while parallel test suites loaded the machine (about 60% foreign CPU; code before d9de906), the",
-    "   registry calls took 5.5 ms per process and `exec` was 42% of the endpoint's busy time. What-if, same workload,",
-    "   only the registry differs:",
-    `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O)` +
+    "2. **SQLite commits are grouped.** `node:sqlite` is synchronous and the registry keeps `synchronous=FULL`, so a",
+    "   commit ends in an fsync on the JS thread. The writes requested during one turn of the event loop share one",
+    "   `BEGIN IMMEDIATE … COMMIT` (each in its own savepoint, so one that fails is rolled back alone): at concurrency",
+    "   64 many runs' writes pay one fsync. " +
+      `Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "2 registry"} calls per process` +
+      " (one write when the run starts — row, session cap, `process.started` — and one for the outcome)" +
+      `${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process (waiting for the shared commit included)` : ""};` +
+      ` SQLite's native \`exec\` (BEGIN/SAVEPOINT/COMMIT) is ${exec && lashProfile ? `${fmt(exec.ms / lashProfile.processes, 2)} ms per process in the profile, ${fmt((100 * exec.ms) / lashProfile.summary.busyMs, 0)}% of the endpoint's busy time` : "in the profile above"}.`,
+    "   What-if, same workload, only the registry differs:",
+    `   concurrency-64 ratio ${fmt(ratioOf("sqlite FULL"), 2)} (product) / ${fmt(ratioOf("sqlite NORMAL"), 2)} (\`synchronous=NORMAL\`) / ${fmt(ratioOf("memory"), 2)} (no registry I/O) / ${fmt(ratioOf("postgres"), 2)} (PostgreSQL)` +
       (overheadOf("memory") !== undefined
-        ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} ms.`
+        ? `; p50 overhead at concurrency 1 ${signed(overheadOf("sqlite FULL"))} / ${signed(overheadOf("sqlite NORMAL"))} / ${signed(overheadOf("memory"))} / ${signed(overheadOf("postgres"))} ms.`
         : "."),
     "",
-    `3. **Latency at concurrency 1: extra round trips.** A \`Notification\` in the journal listing is restate-server's answer to a`,
-    "   command; lash has four command/answer pairs more than bare: `PeekPromise` (early-cancel check), the `register`",
-    "   step, the `complete` step and `CompletePromise` of the outcome promise. `run` waits for the first three (since",
-    "   commit d9de906 it no longer waits for the fourth; see the before/after section)" +
-      (perStep !== undefined ? `. One round trip costs about ${fmt(perStep, 1)} ms here (bare's p50 at 10 steps minus 0 steps, /10),` : ",") +
-      ` so even with a free registry lash stays ${signed(overheadOf("memory"))} ms above bare; the SQLite registry adds the rest.`,
+    `3. **Latency at concurrency 1: one extra round trip.** A \`Notification\` in the journal listing is restate-server's answer to a`,
+    "   command. Lash has two command/answer pairs more than bare: the `register` step, which `run` waits for, and",
+    "   `CompletePromise` (releasing `awaitTerminal` callers), which it does not. Cancellation is Restate's own",
+    "   invocation cancellation and cancel-before-start a registry fact, so no promise is peeked or raced; the outcome",
+    "   is written without a step of its own (`complete` is idempotent by the run's replay key, and a replay reads the",
+    "   stored outcome back)" +
+      (perStep !== undefined ? `. One round trip costs about ${fmt(perStep, 1)} ms here (bare's p50 at 10 steps minus 0 steps, /10).` : "."),
     "",
   );
   p(
@@ -552,41 +549,33 @@ function findings(p: P, r: BenchResults): void {
         : ""),
     "",
     "5. **Recovery** is bounded by process throughput, not by the sweep: the sweep's `/run/send` calls start the runs at",
-    "   once on the same endpoint, so the sweep's request-response answer comes about when the last run finished" +
+    "   once on the same endpoint, so the rows reach terminal about as fast as the endpoint runs processes" +
       (rec10k
-        ? ` (${rec10k.rows} rows: ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s, close to lash's concurrency-64 throughput)`
+        ? ` (${rec10k.rows} rows: sweep answered in ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s to terminal` +
+          (rec10k.processRate !== undefined ? `; the same tool as ordinary processes at concurrency 64: ${fmt(rec10k.processRate, 0)}/s` : "") +
+          ")"
         : "") +
-      (r.recoveryProfile?.profile ? "; the profiled sweep shows the same per-run SQLite commits as the largest item." : "."),
+      (r.recoveryProfile?.profile ? "; the profiled sweep shows the runs' own registry writes as the largest item." : "."),
     "",
-    "6. **Cancel** is well inside its target: the cancel handler's registry write and the durable promise resolve race",
-    "   the body's wait deterministically; a suspended run costs one replay more.",
+    "6. **Cancel** goes through Restate: the `cancel` handler records the request in the registry and cancels the run's",
+    "   invocation; the body sees it at its next await (its AbortSignal fires). A suspended run costs one replay more.",
     "",
     ...startFinding(r),
-    "## Suggestions for the runtime (not applied here; src/ belongs to others)",
+    "## What is left (measured, not done)",
     "",
-    "1. **Fewer journal entries and round trips in `run`** (throughput and latency):",
-    "   (a) *done in d9de906*: `run` no longer awaits the outcome promise's resolve (the command is journaled before",
-    "   `Output`) — one round trip less;",
-    "   (b) issue `cancel.peek()` while the register step runs (`RestatePromise.all`) instead of before it — one round",
-    "   trip less; the step then cannot see the early cancel, so it would mark the row started and an early cancel",
-    "   would end it `cancelled before it started` right after a `process.started` event: a small semantic change;",
-    "   (c) or drop the peek entirely: the cancel handler already writes `process.cancel_requested` to the registry when",
-    "   the row exists; if it also recorded a cancel for a not-yet-registered id (a tombstone row), the register step",
-    "   could read it, saving two journal entries and a round trip per process.",
-    "2. **Take registry commits off the event loop, or make them fewer.** (a) *done in d9de906*: one transaction for",
-    "   `register` + `markStarted` (`register(reg, { startRun })`) — one fsync less per process; it added a `get` before",
-    "   it (to learn the attempt), which could be folded into the same transaction; (b) an opt-in",
-    "   `synchronous=NORMAL` (`sqlite:…?synchronous=normal`): WAL commits still survive an endpoint crash, but an OS",
-    "   crash or power loss can lose the last ones — a lost `complete` is repaired by recovery's `reconciled` path, a",
-    "   lost `register` row is not (its journaled step does not run again), so this is a durability trade-off for the",
-    "   owner to decide; (c) SQLite in a worker thread with group commit (one fsync for all writes queued meanwhile)",
-    "   keeps FULL and frees the event loop. The what-if rows bound the gain; it matters most when the disk is busy.",
-    "3. **Memory**: run endpoints with a capped young generation (`--max-semi-space-size=8` through `NODE_OPTIONS` in",
-    "   `lashctl dev` and the deployment docs) — see section 5 and the what-if row for its cost; and allocate less per",
-    "   await: `CancelGate.guard` wraps every durable await in `RestatePromise.race` plus two `map`s, which shows up",
-    "   (with `waitFor`) as the largest lash-owned share of the live heap per waiting run.",
-    "4. **Validate once**: the `run` handler parses the registration with zod at the boundary and `register` parses it",
-    "   again (`prepareRegistration` -> `parseOrThrow`); passing the parsed value through saves that CPU per process.",
+    "1. **PostgreSQL round trips.** A write is a transaction of several statements, each a round trip (and node-postgres",
+    "   CPU on the endpoint); single-statement writes (CTEs) for `register(startRun)` and `complete` are the next step",
+    "   for the PostgreSQL ratio (what-if table).",
+    "2. **`CompletePromise` per run.** `awaitTerminal` waits on a durable promise the run resolves; attaching to the",
+    "   run's invocation instead would drop two journal entries per process, at the price of a second path for",
+    "   outcomes written by recovery or an external completion.",
+    "3. **Memory is mostly the SDK's per-invocation state and the heap V8 grows for it.** " +
+      (idle && waitingMain
+        ? `With 1,000 runs waiting, bare grows from ${fmt(idle.bareRssMiB, 0)} to ${fmt(waitingMain.bareRssMiB, 0)} MiB and lash from ${fmt(idle.lashRssMiB, 0)} to ${fmt(waitingMain.lashRssMiB, 0)} MiB; `
+        : "") +
+      "lash also runs a `start` invocation per process",
+    "   and keeps a larger idle baseline (zod, node:sqlite, the lash modules). V8 keeps the grown young generation after",
+    "   the burst; `--max-semi-space-size=8` bounds it (section 5) but is a flag, not a default.",
     "",
   );
 }
