@@ -46,6 +46,8 @@ const signed = (v: number | undefined, digits = 1) => (v === undefined || !Numbe
 /** An earlier full run to compare with (a before/after section). */
 export interface Baseline {
   label: string;
+  /** Where its results are kept, relative to the repository. */
+  file: string;
   results: BenchResults;
 }
 
@@ -637,15 +639,19 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
   rows.push(["registry calls per process", regCalls(b), regCalls(r), ""]);
   add("registry wall ms per process (3 steps, concurrency 64)", regWall(b), regWall(r), 2);
   const sweep = (x: BenchResults) => x.recovery?.find((q) => q.rows === 10_000)?.sweepSeconds;
-  add("sweep of 10,000 rows, s", sweep(b), sweep(r), 1);
+  add("sweep of 10,000 rows answered, s", sweep(b), sweep(r), 1);
+  const toTerminal = (x: BenchResults) => x.recovery?.find((q) => q.rows === 10_000)?.completeRate;
+  add("recovery, 10,000 rows to terminal per s", toTerminal(b), toTerminal(r), 0);
   const rss = (x: BenchResults) => x.cancelMemory?.find((q) => q.nodeFlags === "")?.memory.find((m) => m.phase.includes("suspended"))?.lashRssMiB;
   add("lash RSS with 1,000 suspended, MiB", rss(b), rss(r), 0);
-  const cancelP50 = (x: BenchResults) => x.cancelMemory?.find((q) => q.nodeFlags === "")?.cancels.find((q) => q.phase.includes("suspended"))?.visible.p50;
-  add("cancel p50 (suspended) ms", cancelP50(b), cancelP50(r), 1);
+  const cancelP50 = (x: BenchResults, phase: string) =>
+    x.cancelMemory?.find((q) => q.nodeFlags === "")?.cancels.find((q) => q.phase.includes(phase))?.visible.p50;
+  add("cancel p50 (suspended) ms", cancelP50(b, "suspended"), cancelP50(r, "suspended"), 1);
+  add("cancel p50 (streams open) ms", cancelP50(b, "streams open"), cancelP50(r, "streams open"), 1);
   p(
-    "## Before/after: the hot-path change",
+    "## Before/after: the lean hot path",
     "",
-    `Before: ${base.label} (full run of ${b.date.slice(0, 16).replace("T", " ")} UTC, \`bench/results/before-hot-path.json\`). After: this run.`,
+    `Before: ${base.label} (full run of ${b.date.slice(0, 16).replace("T", " ")} UTC, \`${base.file}\`). After: this run.`,
     "Throughput and latency move by about 10% between full runs of the same code on this machine, so read the",
     "*same run* ratios first.",
     "",

@@ -27,13 +27,17 @@ import { startBenchStack } from "./lib/bench-stack.ts";
 
 /** The full run before commit d9de906 (one commit and one round trip less per run), for the before/after section. */
 function baseline(): Baseline | undefined {
-  const path = join(REPO_ROOT, "bench/results/before-hot-path.json");
+  const path = join(REPO_ROOT, BASELINE_FILE);
   if (!existsSync(path)) return undefined;
   return {
-    label: "the code before commit d9de906 — `register` and `markStarted` as two SQLite transactions, and `run` awaiting the outcome promise's resolve",
+    label:
+      "the previous round's code (commit 5b64b93): a PeekPromise and a cancel race on every await, `register` after a `get`, one SQLite transaction and fsync per write, a journaled `complete` step",
+    file: BASELINE_FILE,
     results: JSON.parse(readFileSync(path, "utf8")) as BenchResults,
   };
 }
+/** The full run BENCHMARKS.md showed before the lean hot path (#12). */
+const BASELINE_FILE = "bench/results/before-lean-path.json";
 
 // `--render <results.json>`: re-render a report from saved results (after a change to report.ts), no benchmark run.
 const renderIndex = process.argv.indexOf("--render");
