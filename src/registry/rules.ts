@@ -40,19 +40,31 @@ export interface PreparedRegistration {
  * cannot evaluate would otherwise fail every later append of that type.
  */
 export function prepareRegistration(input: ProcessRegistrationInput): PreparedRegistration {
-  // A run checks its registration and then registers the same object: parse and hash it once.
-  // (Registration objects are never mutated after they are parsed.)
+  return cached(input, () => screened(parseOrThrow(ProcessRegistration, input, "registration")));
+}
+
+/**
+ * The same for a registration a handler's serde already parsed with `ProcessRegistration`:
+ * screened and hashed, not parsed again. The handler then registers this very object, and
+ * `register`'s `prepareRegistration` finds it prepared: one parse and one hash per invocation.
+ */
+export function prepareParsedRegistration(registration: ProcessRegistration): PreparedRegistration {
+  return cached(registration, () => screened(registration));
+}
+
+/** Prepared registrations by input object (registration objects are never mutated once parsed). */
+const preparedByInput = new WeakMap<object, PreparedRegistration>();
+
+function cached(input: object, prepare: () => PreparedRegistration): PreparedRegistration {
   let prepared = preparedByInput.get(input);
   if (prepared === undefined) {
-    prepared = prepareUncached(input);
+    prepared = prepare();
     preparedByInput.set(input, prepared);
   }
   return prepared;
 }
-const preparedByInput = new WeakMap<object, PreparedRegistration>();
 
-function prepareUncached(input: ProcessRegistrationInput): PreparedRegistration {
-  const registration = parseOrThrow(ProcessRegistration, input, "registration");
+function screened(registration: ProcessRegistration): PreparedRegistration {
   registration.eventTypes.forEach((decl, i) => {
     if (decl.payloadSchema === undefined) return;
     const problem = schemaProblem(decl.payloadSchema);

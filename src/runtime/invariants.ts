@@ -3,8 +3,8 @@
  * written or executed. Each failure is a LashError with a stable code; the
  * services turn it into a TerminalError (never a retry loop).
  */
-import { LashError, type ProcessRegistrationInput } from "../model/index.ts";
-import { prepareRegistration, type PreparedRegistration } from "../registry/rules.ts";
+import { LashError, type ProcessRegistration } from "../model/index.ts";
+import { prepareParsedRegistration, type PreparedRegistration } from "../registry/rules.ts";
 import type { LashRuntime } from "./runtime-config.ts";
 
 /** The workflow key is the process id: a blank or different key loses its idempotency anchor. */
@@ -40,13 +40,14 @@ export function ensureDurableStoreFacets(rt: LashRuntime): void {
 }
 
 /**
- * Everything checked before a registration is accepted: schema, key, host
- * profile, store durability, and that a plugin can run it with these arguments.
+ * Everything checked before a registration is accepted: key, host profile, store
+ * durability, payload schemas, and that a plugin can run it with these arguments.
+ * `parsed` is what the handler's serde parsed with `ProcessRegistration` (the schema check).
  */
-export function checkRegistration(rt: LashRuntime, key: string, input: ProcessRegistrationInput): PreparedRegistration {
-  ensureStableProcessId(key, input.id);
+export function checkRegistration(rt: LashRuntime, key: string, parsed: ProcessRegistration): PreparedRegistration {
+  ensureStableProcessId(key, parsed.id);
   ensureDurableStoreFacets(rt);
-  const prepared = prepareRegistration(input);
+  const prepared = prepareParsedRegistration(parsed);
   const { registration } = prepared;
   ensureHostProfileMatches(rt, registration.id, registration.provenance.hostProfileId);
   rt.plugins.resolve(registration.input);
