@@ -63,9 +63,13 @@ export class MemoryRegistry implements ProcessRegistry {
     const entry = existing ?? { record: newRecord(prepared, Date.now()), events: [] };
     if (created) this.#entries.set(entry.record.id, entry);
     if (opts.startRun === undefined) return { record: structuredClone(entry.record), created };
+    const key = startRunKey(opts.startRun, entry.record.attempt);
+    if (entry.events.some((e) => e.type === CoreEventTypes.started && e.replayKey === key)) {
+      return { record: structuredClone(entry.record), created, resumed: true };
+    }
     const cancelRequested = this.#standingCancel(entry);
     if (cancelRequested === undefined || isTerminalStatus(entry.record.status)) {
-      this.#start(entry, startRunKey(opts.startRun, entry.record.attempt));
+      this.#start(entry, key);
       return { record: structuredClone(entry.record), created };
     }
     return { record: structuredClone(entry.record), created, cancelRequested };

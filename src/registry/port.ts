@@ -14,6 +14,12 @@ export interface RegisterResult {
    * was created). The row is then NOT marked started: the run ends `cancelled` unstarted.
    */
   cancelRequested?: CancelRequest;
+  /**
+   * With `startRun`: the row was already marked started under this very key (the same run,
+   * registering again on a replay). Nothing else is looked at then — not a cancel that came
+   * later, not an outcome written since — so a replay takes the path the first try took.
+   */
+  resumed?: boolean;
 }
 
 export interface CancelRequest {

@@ -193,10 +193,13 @@ export class PostgresRegistry implements ProcessRegistry {
       await this.#run(db, "lockCancel", [id]);
       const row = await this.#lockProcess(db, id);
       const record = toRecord(row);
-      const cancelRequested = isTerminalStatus(row.status) ? undefined : await this.#standingCancel(db, record);
-      if (cancelRequested !== undefined) return { result: { record, created: registered.created, cancelRequested }, appended: false };
       const replayKey = startRunKey(startRun, row.attempt);
       assertStorable(replayKey, "replayKey");
+      if ((await this.#one<EventRow>(db, "eventByReplayKey", [id, replayKey])) !== undefined) {
+        return { result: { record, created: registered.created, resumed: true }, appended: false };
+      }
+      const cancelRequested = isTerminalStatus(row.status) ? undefined : await this.#standingCancel(db, record);
+      if (cancelRequested !== undefined) return { result: { record, created: registered.created, cancelRequested }, appended: false };
       const started = await this.#start(db, row, replayKey);
       return { result: { record: started.result, created: registered.created }, appended: started.appended };
     });

@@ -145,9 +145,11 @@ export class SqliteRegistry implements ProcessRegistry {
       const record = toRecord(existing);
       assertSameRegistration(record, prepared.hash);
       if (opts.startRun === undefined) return { result: { record, created: false }, appended: false };
+      const key = startRunKey(opts.startRun, record.attempt);
+      if (this.#one<EventRow>(SQL.eventByReplayKey, id, key) !== undefined) return { result: { record, created: false, resumed: true }, appended: false };
       const cancelRequested = isTerminalStatus(record.status) ? undefined : this.#standingCancel(record);
       if (cancelRequested !== undefined) return { result: { record, created: false, cancelRequested }, appended: false };
-      const started = this.#start(id, startRunKey(opts.startRun, record.attempt));
+      const started = this.#start(id, key);
       return { result: { record: started.result, created: false }, appended: started.appended };
     });
   }

@@ -138,38 +138,40 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           let slots: LimitSlot[] = [];
           try {
             slots = await planSlots(ctx, rt, registration);
-            const started = await ctx.run("register", async () => {
-              // One registry write: the row (under the session cap when new), and the start under the row's attempt.
-              // A run waiting for concurrency slots is marked started too, so a cancel can reach its invocation.
-              const { record, cancelRequested } = await registry.register(registration, {
-                startRun: (attempt) => runKey(ctx, attempt),
-                sessionCap: sessionCapOf(rt.caps),
-              });
-              const deadlineInMs = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs - Date.now();
-              return { record, ...(cancelRequested === undefined ? {} : { cancelRequested }), ...(deadlineInMs === undefined ? {} : { deadlineInMs }) };
-            });
-            record = started.record;
-            observed.attempt(record.attempt);
-            if (record.outcome !== undefined) {
+            // Not a journaled step: ONE registry write (the row, under the session cap when new, marked
+            // started under this run's key), idempotent by that key. A replay registers again and gets
+            // `resumed` (the first try started the row), so it ignores a cancel or an outcome written
+            // since and takes the path the first try took. A run waiting for concurrency slots is marked
+            // started too, so a cancel can reach its invocation.
+            const started = await registry.register(registration, { startRun: (attempt) => runKey(ctx, attempt), sessionCap: sessionCapOf(rt.caps) });
+            const registered = started.record;
+            record = registered;
+            observed.attempt(registered.attempt);
+            if (registered.outcome !== undefined && started.resumed !== true) {
               // Already terminal (an earlier run, or recovery): nothing to run, nobody to wake again.
-              observed.outcome(record.outcome);
-              releaseAwaiters(ctx, record.outcome);
-              return record.outcome;
+              observed.outcome(registered.outcome);
+              releaseAwaiters(ctx, registered.outcome);
+              return registered.outcome;
             }
+            // The clock is read in a step (only for a process with a deadline), so a replay arms the same timer.
+            const deadlineInMs =
+              registered.timeoutMs === undefined || started.cancelRequested !== undefined
+                ? undefined
+                : await ctx.run("deadline", () => registered.createdAtMs + registered.timeoutMs! - Date.now());
             if (started.cancelRequested !== undefined) {
               output = cancelledOutcome(started.cancelRequested.reason, "before it started");
-            } else if (started.deadlineInMs !== undefined && started.deadlineInMs <= 0) {
-              output = deadlineExceeded(record);
+            } else if (deadlineInMs !== undefined && deadlineInMs <= 0) {
+              output = deadlineExceeded(registered);
             } else {
-              if (started.deadlineInMs !== undefined) armDeadline(ctx, started.deadlineInMs);
+              if (deadlineInMs !== undefined) armDeadline(ctx, deadlineInMs);
               const gate = new CancelGate(ctx);
               // Concurrency limits: acquire before the body (queued meanwhile), release after the outcome is written.
-              const acquired = await acquireSlots(ctx, rt, record, slots, gate);
+              const acquired = await acquireSlots(ctx, rt, registered, slots, gate);
               // Cancelled (or past the deadline) while queued: the body never runs; the ending is read from the row below.
               if (acquired.cancelled === undefined) ({ output, children } = await runBody(ctx, acquired.record, gate, observed));
             }
           } catch (err) {
-            // Cancelled by Restate outside the body (while registering): the run still writes its one outcome.
+            // Cancelled by Restate outside the body (planning slots, reading the deadline): the run still writes its one outcome.
             if (!(err instanceof restate.CancelledError)) throw err;
             output = undefined;
           }

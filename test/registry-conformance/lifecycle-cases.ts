@@ -45,6 +45,18 @@ export function lifecycleCases(test: Case): void {
       );
     });
 
+    test("register with startRun again under the same key is a replay: resumed, whatever was written since", async (registry) => {
+      const first = await registry.register(registration("lc-replay"), { startRun: "inv-r/1" });
+      assert.equal(first.resumed, undefined);
+      await registry.requestCancel("lc-replay", { reason: "later", replayKey: "c-1", expiresAtMs: Date.now() + 60_000 });
+      const replay = await registry.register(registration("lc-replay"), { startRun: "inv-r/1" });
+      assert.deepEqual([replay.resumed, replay.cancelRequested], [true, undefined], "the first try saw no cancel, so the replay does not either");
+      await registry.complete("lc-replay", { type: "success", value: 1 });
+      assert.equal((await registry.register(registration("lc-replay"), { startRun: "inv-r/1" })).resumed, true, "nor the outcome written since");
+      const other = await registry.register(registration("lc-replay"), { startRun: "inv-other/1" });
+      assert.deepEqual([other.resumed, other.record.status], [undefined, "cancelled"], "another run key finds the terminal row");
+    });
+
     test("register with sessionCap refuses a NEW row once its session owns that many live processes, and writes nothing", async (registry) => {
       await registry.register(inSession("cap-1", "s-cap"), { sessionCap: 2 });
       await registry.register(inSession("cap-2", "s-cap"), { sessionCap: 2, startRun: "inv-c/1" });
