@@ -65,15 +65,15 @@ async function until(predicate: () => Promise<boolean>, what: string, timeoutMs 
 }
 
 /**
- * Resolves once a registry statement waits for a row lock (its lock-and-read statement, named
- * by its `cancel_payload` column); throws after `ms`. Another test's registry on the same server
+ * Resolves once a registry statement that reads cancel requests (`complete`'s) waits for a row
+ * lock; throws after `ms`. Another test's registry on the same server
  * could answer early: the case then runs without the wait and its assertion still holds.
  */
 async function waitForLockWait(ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const [row] = await pgQuery<{ n: string }>(
-      "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%cancel_payload%' AND datname = current_database()",
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%process.cancel_requested%' AND datname = current_database()",
     );
     if (Number(row?.n ?? 0) > 0) return;
     await delay(20);

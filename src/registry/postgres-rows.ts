@@ -157,6 +157,24 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     decode: (raw) => ({ sequence: Number(raw.sequence) }),
   },
   insertEvent: null,
+  // The UPDATE takes the row lock; if it waited, PostgreSQL re-checks its WHERE on the newest row
+  // version, against subquery results from the snapshot taken before the wait: an event committed
+  // meanwhile makes the counter differ from the newest event seen, and nothing is written.
+  completeUnopposed: {
+    sql: `WITH counter AS (
+        UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = $2::bigint, status = $6::text, outcome = $7::jsonb
+        WHERE id = $1::text AND outcome IS NULL AND status IN ${LIVE_STATUSES_SQL}
+          AND last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = $1::text)
+          AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = $1::text AND type = 'process.cancel_requested')
+        RETURNING ${PROCESS_COLUMNS}, last_sequence
+      ), inserted AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
+      )
+      SELECT counter.*, inserted.sequence AS event_sequence, pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text)
+      FROM counter, inserted`,
+    decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence) }),
+  },
   setStatus: {
     sql: `UPDATE lash_processes SET status = $2, updated_at_ms = $3 WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND status <> $2`,
     decode: noRow,

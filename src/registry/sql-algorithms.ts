@@ -10,7 +10,8 @@
  * PostgreSQL's advisory `lockCancel` (SQLite leaves it out: its write lock already
  * serializes every write), the NOTIFY inside PostgreSQL's `appendEvent` (SQLite splits
  * that statement in two, `appendEvent` + `insertEvent`), and the reads PostgreSQL folds
- * into the statement that takes the row lock (`LockedProcess.fresh`).
+ * into the statement that takes the row lock (`LockedProcess.fresh`), or its one-statement
+ * `completeUnopposed` (SQLite leaves it out; `complete` then takes its general path at once).
  *
  * The rules these follow (what is valid, who wins) stay in `rules.ts`, shared with the
  * memory adapter.
@@ -45,7 +46,7 @@ import {
   type CheckedAppend,
   type PreparedRegistration,
 } from "./rules.ts";
-import { one, run, type LockedProcess, type Sql, type Tombstone } from "./sql-statements.ts";
+import { one, run, type AppendParams, type LockedProcess, type Sql, type Tombstone } from "./sql-statements.ts";
 
 /** A write's answer, and whether it appended an event (waiters are woken after the commit). */
 export interface Written<T> {
@@ -193,6 +194,15 @@ export function* appendOnce(checks: WriteChecks, id: string, input: EventAppend,
 
 /** `complete`: the terminal event and outcome, exactly once; a standing cancel wins (`cancelWins`). */
 export function* complete(id: string, parsed: ProcessAwaitOutput, replayKey: string | undefined): Sql<Written<CompleteResult>> {
+  const writer = replayKey === undefined ? {} : { replayKey };
+  // The common case in one statement where the dialect has it (PostgreSQL): nothing opposes the outcome.
+  const now = Date.now();
+  const terminal: CheckedAppend = { type: terminalEventType(parsed), payload: parsed, ...writer };
+  const unopposed = yield* one("completeUnopposed", appendParams(id, terminal, now, statusOfOutcome(parsed), parsed));
+  if (unopposed !== undefined) {
+    const event: ProcessEvent = { processId: id, sequence: unopposed.sequence, occurredAtMs: now, ...terminal };
+    return { result: { disposition: "applied", record: unopposed.record, outcome: parsed, event }, appended: true };
+  }
   const locked = yield* one("lockProcess", [id]);
   if (locked === undefined) throw notFound(id);
   const { record } = locked;
@@ -204,16 +214,10 @@ export function* complete(id: string, parsed: ProcessAwaitOutput, replayKey: str
   }
   const requested = yield* cancelEventPayload(locked);
   const offered = cancelWins(parsed, requested === undefined ? undefined : cancelRequestOf(requested));
-  const now = Date.now();
+  const at = Date.now();
   const status = statusOfOutcome(offered);
-  const event = yield* appendEvent(
-    id,
-    { type: terminalEventType(offered), payload: offered, ...(replayKey === undefined ? {} : { replayKey }) },
-    now,
-    status,
-    offered,
-  );
-  return { result: { disposition: "applied", record: { ...record, status, outcome: offered, updatedAtMs: now }, outcome: offered, event }, appended: true };
+  const event = yield* appendEvent(id, { type: terminalEventType(offered), payload: offered, ...writer }, at, status, offered);
+  return { result: { disposition: "applied", record: { ...record, status, outcome: offered, updatedAtMs: at }, outcome: offered, event }, appended: true };
 }
 
 /** `dropExpiredCancelRequests`. */
@@ -223,7 +227,15 @@ export function* dropExpiredTombstones(nowMs: number): Sql<number> {
 
 /** Inside a write on a locked row: the event under the row's next sequence, and the row's status/outcome when given. */
 function* appendEvent(id: string, append: CheckedAppend, now: number, status?: ProcessStatus, outcome?: ProcessAwaitOutput): Sql<ProcessEvent> {
-  const params: [string, number, string, string, string | null, string | null, string | null] = [
+  const params = appendParams(id, append, now, status, outcome);
+  const inserted = yield* one("appendEvent", params);
+  if (inserted === undefined) throw notFound(id);
+  yield* run("insertEvent", [...params, inserted.sequence]);
+  return { processId: id, sequence: inserted.sequence, occurredAtMs: now, ...append };
+}
+
+function appendParams(id: string, append: CheckedAppend, now: number, status?: ProcessStatus, outcome?: ProcessAwaitOutput): AppendParams {
+  return [
     id,
     now,
     append.type,
@@ -232,10 +244,6 @@ function* appendEvent(id: string, append: CheckedAppend, now: number, status?: P
     status ?? null,
     outcome === undefined ? null : JSON.stringify(outcome),
   ];
-  const inserted = yield* one("appendEvent", params);
-  if (inserted === undefined) throw notFound(id);
-  yield* run("insertEvent", [...params, inserted.sequence]);
-  return { processId: id, sequence: inserted.sequence, occurredAtMs: now, ...append };
 }
 
 /** Reads of more than one statement, shared the same way. */

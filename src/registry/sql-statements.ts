@@ -92,6 +92,14 @@ export interface Statements {
    * outcome when given. PostgreSQL: also inserts the event and queues the NOTIFY (one statement).
    */
   appendEvent: { params: AppendParams; row: { sequence: number } };
+  /**
+   * PostgreSQL: `complete`'s whole write as ONE statement, run on its own (no BEGIN/COMMIT), that
+   * applies the offered outcome only when nothing opposes it: the row is live without an
+   * outcome, holds no cancel request, and the statement's snapshot held every event of the row
+   * when it took the row lock (the `fresh` test of `LockedProcess`); otherwise it changes
+   * nothing and yields no row, and `complete` takes the general path. SQLite: absent.
+   */
+  completeUnopposed: { params: AppendParams; row: { record: ProcessRecord; sequence: number } };
   /** SQLite: the event row itself, under the sequence `appendEvent` took. PostgreSQL: absent. */
   insertEvent: { params: [...AppendParams, sequence: number]; row: void };
   /** A live row's status, when it differs. */
@@ -115,7 +123,7 @@ export interface Statements {
 export type StatementName = keyof Statements;
 
 /** Statements a dialect may leave out (`null`): asking for one then answers no rows, 0 changed. */
-export type OptionalStatement = "lockCancel" | "insertEvent";
+export type OptionalStatement = "lockCancel" | "insertEvent" | "completeUnopposed";
 
 /** A raw row as a driver returns it. */
 export type RawRow = Record<string, unknown>;

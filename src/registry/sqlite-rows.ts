@@ -127,6 +127,7 @@ export const SQLITE_STATEMENTS: StatementTable = {
       WHERE id = ?1 RETURNING last_sequence AS sequence`,
     decode: (raw) => ({ sequence: raw.sequence as number }),
   },
+  completeUnopposed: null,
   insertEvent: {
     sql: "INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?1, ?8, ?3, ?4, ?2, ?5)",
     decode: noRow,
