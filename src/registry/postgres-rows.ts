@@ -93,8 +93,6 @@ export function toEvent(raw: RawRow): ProcessEvent {
 
 const toCount = (raw: RawRow) => ({ n: Number(raw.n) });
 
-const TOMBSTONE_OF_ID = (column: string) => `(SELECT ${column} FROM lash_cancel_requests WHERE id = $1::text)`;
-
 /**
  * Every statement of `sql-statements.ts`, for PostgreSQL, sent as named prepared statements
  * (parsed once per connection); values are always bound, never pasted in. Explicit column
@@ -125,19 +123,37 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     locks: true,
   },
   // One statement: a concurrent insert of the same id makes it wait for that transaction,
-  // then do nothing. Under a cap it inserts only while the session owns fewer live rows.
+  // then do nothing. Under a cap it inserts only while the session owns fewer live rows. With a
+  // start ($14-$16) and no tombstone row for the id, the row is inserted running with its first
+  // event and the NOTIFY (the event's foreign key is checked at the statement's end, when the row
+  // exists). The tombstone is read in this statement's snapshot, taken after `lockCancel`.
   insertProcess: {
-    sql: `INSERT INTO lash_processes
-      (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
-      SELECT $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer, $10::bigint, $11::bigint, $12::bigint
-      WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1::text)
-      AND ($13::integer IS NULL
-        OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND status IN ${LIVE_STATUSES_SQL} LIMIT $13::integer) AS owned) < $13::integer)
-      ON CONFLICT (id) DO NOTHING
-      RETURNING ${TOMBSTONE_OF_ID("reason")} AS tombstone_reason, ${TOMBSTONE_OF_ID("expires_at_ms")} AS tombstone_expires_at_ms`,
+    sql: `WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1::text),
+      starts AS (SELECT $14::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
+      inserted AS (
+        INSERT INTO lash_processes
+          (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
+        SELECT $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer,
+          CASE WHEN starts.yes THEN 'running' ELSE $8::text END, $9::integer, $10::bigint, $11::bigint, $12::bigint,
+          CASE WHEN starts.yes THEN 1 ELSE 0 END
+        FROM starts
+        WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1::text)
+        AND ($13::integer IS NULL
+          OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND status IN ${LIVE_STATUSES_SQL} LIMIT $13::integer) AS owned) < $13::integer)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING last_sequence = 1 AS started
+      ),
+      first_event AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT $1::text, 1, $14::text, $15::jsonb, $10::bigint, $16::text FROM inserted WHERE inserted.started
+      )
+      SELECT inserted.started, t.reason AS tombstone_reason, t.expires_at_ms AS tombstone_expires_at_ms,
+        CASE WHEN inserted.started THEN pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text) END AS notified
+      FROM inserted LEFT JOIN tombstone t ON true`,
     decode: (raw) => ({
       tombstone:
         raw.tombstone_expires_at_ms === null ? undefined : { reason: raw.tombstone_reason as string | null, expiresAtMs: Number(raw.tombstone_expires_at_ms) },
+      started: raw.started === true,
     }),
   },
   // One round trip: take the next sequence from the row's counter (the row is already locked

@@ -71,17 +71,28 @@ export function* register(checks: WriteChecks, prepared: PreparedRegistration, o
   // committed before (and seen below), or sees this write's `process.started`.
   if (startRun !== undefined) yield* run("lockCancel", [id]);
   const record = newRecord(prepared, Date.now());
-  const inserted = yield* one("insertProcess", [...processInsertParams(record), opts.sessionCap ?? null]);
+  // The start a new row gets (its attempt is 1), offered to a dialect that inserts and starts in one statement.
+  const firstStart =
+    startRun === undefined
+      ? undefined
+      : { type: CoreEventTypes.started, payload: { attempt: record.attempt }, replayKey: startRunKey(startRun, record.attempt) };
+  if (firstStart !== undefined) checks.storable(firstStart.replayKey, "replayKey");
+  const inserted = yield* one("insertProcess", [
+    ...processInsertParams(record),
+    opts.sessionCap ?? null,
+    firstStart?.type ?? null,
+    firstStart === undefined ? null : JSON.stringify(firstStart.payload),
+    firstStart?.replayKey ?? null,
+  ]);
   if (inserted !== undefined) {
-    if (startRun === undefined) return { result: { record, created: true }, appended: false };
+    if (firstStart === undefined) return { result: { record, created: true }, appended: false };
+    const running = { ...record, status: "running" as const, updatedAtMs: record.createdAtMs };
+    if (inserted.started) return { result: { record: running, created: true }, appended: true };
     // A new row has no events (no cancel event, no earlier start): only a tombstone can stand.
     const cancelRequested = tombstoneCancel(inserted.tombstone, record.createdAtMs);
     if (cancelRequested !== undefined) return { result: { record, created: true, cancelRequested }, appended: false };
-    const replayKey = startRunKey(startRun, record.attempt);
-    checks.storable(replayKey, "replayKey");
-    const now = record.createdAtMs;
-    yield* appendEvent(id, { type: CoreEventTypes.started, payload: { attempt: record.attempt }, replayKey }, now, "running");
-    return { result: { record: { ...record, status: "running", updatedAtMs: now }, created: true }, appended: true };
+    yield* appendEvent(id, firstStart, record.createdAtMs, "running");
+    return { result: { record: running, created: true }, appended: true };
   }
   // Not inserted: the id exists, or its session is at the cap.
   if (startRun === undefined) {

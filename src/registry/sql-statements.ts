@@ -57,13 +57,19 @@ export interface Tombstone {
 /** What `insertProcess` returns when it inserted the row: the id's tombstone, read in the same statement. */
 export interface InsertedProcess {
   tombstone: Tombstone | undefined;
+  /** Whether the same statement also started the row (PostgreSQL, when no tombstone exists for the id). */
+  started: boolean;
 }
 
 /** `[id, now, type, payload (JSON text), replayKey, status (null: unchanged), outcome (JSON text, null: unchanged)]`. */
 export type AppendParams = [id: string, now: number, type: string, payload: string, replayKey: string | null, status: string | null, outcome: string | null];
 
-/** Values of a new row, in the order of `processInsertParams` (migrations.ts), then the session cap. */
-export type InsertParams = [...values: SqlValue[], sessionCap: number | null];
+/**
+ * Values of a new row, in the order of `processInsertParams` (migrations.ts), then the session
+ * cap, then the `process.started` event to append if the dialect starts the row in the same
+ * statement (type, payload as JSON text, replay key; all null without `startRun`).
+ */
+export type InsertParams = [...values: SqlValue[], sessionCap: number | null, startType: string | null, startPayload: string | null, startKey: string | null];
 
 /**
  * Every statement, by name: `params` it binds and the decoded `row` it yields (`void`:
@@ -84,7 +90,9 @@ export interface Statements {
   lockAppendTarget: { params: [id: string]; row: AppendTarget };
   /**
    * Inserts a new row unless the id exists or (with a cap) its session owns `cap` live rows;
-   * yields a row only when it inserted.
+   * yields a row only when it inserted. PostgreSQL also starts it (status `running`, the given
+   * start event, the NOTIFY) when a start is given and no tombstone row exists for the id; SQLite
+   * never does (`started: false`: the algorithm appends the start itself).
    */
   insertProcess: { params: InsertParams; row: InsertedProcess };
   /**

@@ -103,6 +103,7 @@ export const SQLITE_STATEMENTS: StatementTable = {
     decode: toLocked,
   },
   lockAppendTarget: { sql: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = ?1", decode: toAppendTarget },
+  // Never starts the row (no data-modifying CTEs): the start params ?14-?16 are left unbound.
   // The id lookup first: re-registering an existing id neither counts the session nor tries the insert.
   // The cap: no `cap`-th live row in the session (an EXISTS that stops there; a count(*) over a
   // LIMIT subquery measured 2-3x slower).
@@ -119,6 +120,7 @@ export const SQLITE_STATEMENTS: StatementTable = {
         raw.tombstone_expires_at_ms === null
           ? undefined
           : { reason: raw.tombstone_reason as string | null, expiresAtMs: raw.tombstone_expires_at_ms as number },
+      started: false,
     }),
   },
   // Two statements in SQLite (no data-modifying CTEs): the row (counter, time, status, outcome), then the event.
