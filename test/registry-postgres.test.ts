@@ -12,7 +12,7 @@ import { parsePostgresUrl } from "../src/registry/postgres-config.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration, rejectsWith, timed } from "./registry-conformance/fixtures.ts";
-import { freshSchema, pgQuery, pgUrl, type TestSchema } from "./support/pg.ts";
+import { TEST_PG_URL, freshSchema, pgQuery, pgUrl, type TestSchema } from "./support/pg.ts";
 import { runNode } from "./support/child.ts";
 
 registryConformance("postgres", async () => {
@@ -62,6 +62,23 @@ async function until(predicate: () => Promise<boolean>, what: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await delay(20);
   }
+}
+
+/**
+ * Resolves once a registry statement that reads cancel requests (`complete`'s) waits for a row
+ * lock; throws after `ms`. Another test's registry on the same server
+ * could answer early: the case then runs without the wait and its assertion still holds.
+ */
+async function waitForLockWait(ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const [row] = await pgQuery<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%process.cancel_requested%' AND datname = current_database()",
+    );
+    if (Number(row?.n ?? 0) > 0) return;
+    await delay(20);
+  }
+  throw new Error(`no registry statement waited for the row lock within ${ms} ms`);
 }
 
 describe("PostgresRegistry on a server", () => {
@@ -251,6 +268,32 @@ describe("PostgresRegistry on a server", () => {
     const conflicts = mixed.filter((r) => r.status === "rejected" && (r.reason as LashError).code === "registration_conflict");
     assert.equal(created.length, 1);
     assert.equal(conflicts.length, 4, "every registration with the other content conflicts");
+  });
+
+  it("a write whose row lock waited reads the cancel request committed meanwhile (its statement's snapshot predates the wait)", async () => {
+    const registry = await open(schema.url());
+    await registry.register(registration("held"), { startRun: "inv/1" });
+    // Another transaction holds the row lock, then appends a cancel request and commits while
+    // `complete` waits for the lock with a snapshot taken before that commit.
+    const other = new pg.Client({ connectionString: TEST_PG_URL });
+    other.on("error", () => {});
+    await other.connect();
+    try {
+      await other.query(`SET search_path TO "${schema.name}"`);
+      await other.query("BEGIN");
+      await other.query("SELECT 1 FROM lash_processes WHERE id = 'held' FOR NO KEY UPDATE");
+      const completing = registry.complete("held", { type: "success", value: 1 }, { replayKey: "inv/1" });
+      await waitForLockWait(10_000);
+      await other.query(`WITH c AS (UPDATE lash_processes SET last_sequence = last_sequence + 1 WHERE id = 'held' RETURNING last_sequence)
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT 'held', last_sequence, 'process.cancel_requested', '{"reason":"stop"}', 0, 'cancel-1' FROM c`);
+      await other.query("COMMIT");
+      const done = await completing;
+      assert.equal(done.outcome.type, "cancelled", "the standing cancel wins");
+      assert.equal(done.outcome.type === "cancelled" ? done.outcome.reason : undefined, "stop");
+    } finally {
+      await other.end().catch(() => {});
+    }
   });
 
   it("applies each migration once, records it in lash_migrations, and reopening is a no-op", async () => {

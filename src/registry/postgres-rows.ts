@@ -1,6 +1,6 @@
 /**
- * Rows of the PostgreSQL schema (see `migrations.ts`) and their mapping to the model,
- * with the same results as `sqlite-rows.ts`. Differences handled here:
+ * PostgreSQL's statement table (the names of `sql-statements.ts`) and the mapping of its
+ * rows to the model, with the same results as `sqlite-rows.ts`. Differences handled here:
  * - `pg` returns BIGINT columns as strings (they may exceed 2^53); ours are
  *   millisecond timestamps and sequences, so they are converted with `Number`.
  * - JSONB columns arrive parsed (fresh objects per query, so callers get copies).
@@ -10,9 +10,17 @@
  *   otherwise look transient and be retried).
  */
 import { LashError, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessStatus } from "../model/index.ts";
-import { cursorAfter, parseNewestCursor, type ListOrder } from "./list-order.ts";
-import type { ListFilter, Page } from "./port.ts";
 import type { AppendTarget } from "./rules.ts";
+import {
+  LIVE_STATUSES_SQL,
+  TERMINAL_EVENT_TYPES_SQL,
+  TERMINAL_STATUSES_SQL,
+  noRow,
+  type ListDialect,
+  type LockedProcess,
+  type RawRow,
+  type StatementTable,
+} from "./sql-statements.ts";
 
 export const PROCESS_COLUMNS =
   "id, registration_hash, input, event_types, provenance, max_attempts, status, attempt, outcome, created_at_ms, updated_at_ms, timeout_ms";
@@ -44,7 +52,8 @@ export interface EventRow {
 
 export type AppendTargetRow = Pick<ProcessRow, "id" | "status" | "event_types" | "registration_hash">;
 
-export function toRecord(row: ProcessRow): ProcessRecord {
+export function toRecord(raw: RawRow): ProcessRecord {
+  const row = raw as unknown as ProcessRow;
   return {
     id: row.id,
     input: row.input,
@@ -61,11 +70,17 @@ export function toRecord(row: ProcessRow): ProcessRecord {
   };
 }
 
-export function toAppendTarget(row: AppendTargetRow): AppendTarget {
+function toLocked(raw: RawRow): LockedProcess {
+  return { record: toRecord(raw), cancelPayload: raw.cancel_payload ?? undefined, fresh: raw.fresh === true };
+}
+
+export function toAppendTarget(raw: RawRow): AppendTarget {
+  const row = raw as unknown as AppendTargetRow;
   return { id: row.id, status: row.status, eventTypes: row.event_types, registrationHash: row.registration_hash };
 }
 
-export function toEvent(row: EventRow): ProcessEvent {
+export function toEvent(raw: RawRow): ProcessEvent {
+  const row = raw as unknown as EventRow;
   return {
     processId: row.process_id,
     sequence: Number(row.sequence),
@@ -76,43 +91,171 @@ export function toEvent(row: EventRow): ProcessEvent {
   };
 }
 
-/** Same rule as the other adapters: a full page carries a cursor, even if nothing follows. */
-export function toPage(rows: ProcessRow[], limit: number, order?: ListOrder): Page<ProcessRecord> {
-  const items = rows.map(toRecord);
-  const last = items.at(-1);
-  return { items, ...(items.length === limit && last ? { nextCursor: cursorAfter(last, order) } : {}) };
-}
+const toCount = (raw: RawRow) => ({ n: Number(raw.n) });
 
-/** Builds the `list` query from fixed fragments; filter values only ever become parameters. */
-export function listQuery(filter: ListFilter, limit: number): { text: string; values: unknown[] } {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const param = (value: unknown): string => {
-    values.push(value);
-    return `$${values.length}`;
-  };
-  if (filter.status !== undefined) where.push(`status = ${param(filter.status)}`);
-  if (filter.sessionId !== undefined) where.push(`session_id = ${param(filter.sessionId)}`);
-  if (filter.parentId !== undefined) where.push(`provenance->'causedBy'->>'kind' = 'process' AND provenance->'causedBy'->>'id' = ${param(filter.parentId)}`);
-  if (filter.target !== undefined) {
-    where.push(
-      `(CASE input->>'type' WHEN 'tool_call' THEN input->'call'->>'tool' WHEN 'program' THEN input->>'name' ELSE input->>'type' END) = ${param(filter.target)}`,
-    );
-  }
-  if (filter.idContains !== undefined) where.push(`strpos(id, ${param(filter.idContains)}) > 0`);
-  if (filter.order === "newest") {
-    if (filter.cursor !== undefined) {
-      const c = parseNewestCursor(filter.cursor);
-      const at = param(c.createdAtMs);
-      where.push(`(created_at_ms < ${at} OR (created_at_ms = ${at} AND id < ${param(c.id)}))`);
-    }
-    const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
-    return { text: `SELECT ${PROCESS_COLUMNS} FROM lash_processes ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT ${param(limit)}`, values };
-  }
-  where.push(`id > ${param(filter.cursor ?? "")}`);
-  const text = `SELECT ${PROCESS_COLUMNS} FROM lash_processes WHERE ${where.join(" AND ")} ORDER BY id LIMIT ${param(limit)}`;
-  return { text, values };
-}
+/**
+ * Every statement of `sql-statements.ts`, for PostgreSQL, sent as named prepared statements
+ * (parsed once per connection); values are always bound, never pasted in. Explicit column
+ * lists, so a later migration that adds a column cannot change a prepared statement's result
+ * shape. A write is a transaction from its first statement that takes a lock (`locks`); the
+ * row lock serializes every write to one process, across connections and OS processes, and
+ * READ COMMITTED then shows each later statement the latest commits.
+ */
+export const POSTGRES_STATEMENTS: StatementTable = {
+  process: { sql: `SELECT ${PROCESS_COLUMNS} FROM lash_processes WHERE id = $1`, decode: toRecord },
+  exists: { sql: "SELECT 1 FROM lash_processes WHERE id = $1", decode: () => ({ found: true }) },
+  // Serializes a cancel request with the start of a run of the same id, also while no row exists yet.
+  lockCancel: { sql: "SELECT pg_advisory_xact_lock(hashtext('lash_cancel:' || $1::text))", decode: noRow, locks: true },
+  // The lock and the cancel read in one round trip; `fresh` tells whether the read's snapshot
+  // (taken before any wait for the lock) already held every event of the row (see `LockedProcess`).
+  lockProcess: {
+    sql: `WITH locked AS (SELECT ${PROCESS_COLUMNS}, last_sequence FROM lash_processes WHERE id = $1::text FOR NO KEY UPDATE)
+      SELECT locked.*,
+        (SELECT payload FROM lash_events WHERE process_id = $1::text AND type = 'process.cancel_requested' ORDER BY sequence LIMIT 1) AS cancel_payload,
+        (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = $1::text) = locked.last_sequence AS fresh
+      FROM locked`,
+    decode: toLocked,
+    locks: true,
+  },
+  lockAppendTarget: {
+    sql: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = $1 FOR NO KEY UPDATE",
+    decode: toAppendTarget,
+    locks: true,
+  },
+  // One statement: a concurrent insert of the same id makes it wait for that transaction,
+  // then do nothing. Under a cap it inserts only while the session owns fewer live rows. With a
+  // start ($14-$16) and no tombstone row for the id, the row is inserted running with its first
+  // event and the NOTIFY (the event's foreign key is checked at the statement's end, when the row
+  // exists). The tombstone is read in this statement's snapshot, taken after `lockCancel`.
+  insertProcess: {
+    sql: `WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1::text),
+      starts AS (SELECT $14::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
+      inserted AS (
+        INSERT INTO lash_processes
+          (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
+        SELECT $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer,
+          CASE WHEN starts.yes THEN 'running' ELSE $8::text END, $9::integer, $10::bigint, $11::bigint, $12::bigint,
+          CASE WHEN starts.yes THEN 1 ELSE 0 END
+        FROM starts
+        WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1::text)
+        AND ($13::integer IS NULL
+          OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND status IN ${LIVE_STATUSES_SQL} LIMIT $13::integer) AS owned) < $13::integer)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING last_sequence = 1 AS started
+      ),
+      first_event AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT $1::text, 1, $14::text, $15::jsonb, $10::bigint, $16::text FROM inserted WHERE inserted.started
+      )
+      SELECT inserted.started, t.reason AS tombstone_reason, t.expires_at_ms AS tombstone_expires_at_ms,
+        CASE WHEN inserted.started THEN pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text) END AS notified
+      FROM inserted LEFT JOIN tombstone t ON true`,
+    decode: (raw) => ({
+      tombstone:
+        raw.tombstone_expires_at_ms === null ? undefined : { reason: raw.tombstone_reason as string | null, expiresAtMs: Number(raw.tombstone_expires_at_ms) },
+      started: raw.started === true,
+    }),
+  },
+  // One round trip: take the next sequence from the row's counter (the row is already locked
+  // by this transaction) with the row's new status and outcome, insert the event, and queue
+  // the NOTIFY (`<schema>/<id>`, see postgres-notifier.ts), which PostgreSQL delivers only if
+  // and when the transaction commits.
+  appendEvent: {
+    sql: `WITH counter AS (
+        UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = $2::bigint,
+          status = coalesce($6::text, status), outcome = coalesce($7::jsonb, outcome)
+        WHERE id = $1::text RETURNING last_sequence
+      ), inserted AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
+      )
+      SELECT sequence, pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text) FROM inserted`,
+    decode: (raw) => ({ sequence: Number(raw.sequence) }),
+  },
+  insertEvent: null,
+  // The UPDATE takes the row lock; if it waited, PostgreSQL re-checks its WHERE on the newest row
+  // version, against subquery results from the snapshot taken before the wait: an event committed
+  // meanwhile makes the counter differ from the newest event seen, and nothing is written.
+  completeUnopposed: {
+    sql: `WITH counter AS (
+        UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = $2::bigint, status = $6::text, outcome = $7::jsonb
+        WHERE id = $1::text AND outcome IS NULL AND status IN ${LIVE_STATUSES_SQL}
+          AND last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = $1::text)
+          AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = $1::text AND type = 'process.cancel_requested')
+        RETURNING ${PROCESS_COLUMNS}, last_sequence
+      ), inserted AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
+      )
+      SELECT counter.*, inserted.sequence AS event_sequence, pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text)
+      FROM counter, inserted`,
+    decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence) }),
+  },
+  setStatus: {
+    sql: `UPDATE lash_processes SET status = $2, updated_at_ms = $3 WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND status <> $2`,
+    decode: noRow,
+  },
+  // One statement: the attempt check and the bump cannot interleave with another sweeper's.
+  retry: {
+    sql: `UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = $2
+      WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND ($3::int IS NULL OR attempt = $3::int) RETURNING ${PROCESS_COLUMNS}`,
+    decode: toRecord,
+  },
+  // The partial index's clause repeated word for word, so it serves the lookup.
+  eventByReplayKey: {
+    sql: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND replay_key = $2 AND type NOT IN ${TERMINAL_EVENT_TYPES_SQL}`,
+    decode: toEvent,
+  },
+  firstOfType: { sql: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 ORDER BY sequence LIMIT 1`, decode: toEvent },
+  lastOfType: { sql: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 ORDER BY sequence DESC LIMIT 1`, decode: toEvent },
+  tombstone: {
+    sql: "SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1",
+    decode: (raw) => ({ reason: raw.reason as string | null, expiresAtMs: Number(raw.expires_at_ms) }),
+  },
+  insertTombstone: {
+    sql: "INSERT INTO lash_cancel_requests (id, reason, requested_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+    decode: noRow,
+  },
+  dropExpiredTombstones: { sql: "DELETE FROM lash_cancel_requests WHERE expires_at_ms < $1", decode: noRow },
+  eventsAfter: { sql: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`, decode: toEvent },
+  firstOfTypeAfter: {
+    sql: `SELECT ${EVENT_COLUMNS} FROM lash_events WHERE process_id = $1 AND type = $2 AND sequence > $3 ORDER BY sequence LIMIT 1`,
+    decode: toEvent,
+  },
+  countEvents: { sql: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = $1 AND type = $2 AND sequence <= $3", decode: toCount },
+  countLiveInSession: {
+    sql: `SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = $1 AND status IN ${LIVE_STATUSES_SQL} LIMIT $2) AS owned`,
+    decode: toCount,
+  },
+  // The partial index's WHERE clause repeated, so the planner can walk it in id order and stop at LIMIT.
+  liveAfter: { sql: `SELECT ${PROCESS_COLUMNS} FROM lash_processes WHERE status IN ${LIVE_STATUSES_SQL} AND id > $1 ORDER BY id LIMIT $2`, decode: toRecord },
+};
+
+/**
+ * Retention (not shared: SQLite selects and deletes row by row under its write lock), oldest
+ * first by (updated_at_ms, id) on the finished-rows index. The delete locks what it takes (SKIP
+ * LOCKED: a row another writer holds waits for the next batch) and re-checks the status;
+ * events go by the foreign key's ON DELETE CASCADE.
+ */
+export const POSTGRES_PRUNE = {
+  finishedBefore: `SELECT id, updated_at_ms FROM lash_processes
+    WHERE status IN ${TERMINAL_STATUSES_SQL} AND updated_at_ms < $1
+    AND (updated_at_ms, id) > ($2::bigint, $3::text) ORDER BY updated_at_ms, id LIMIT $4`,
+  deleteFinished: `WITH doomed AS (
+      SELECT id, updated_at_ms FROM lash_processes
+      WHERE status IN ${TERMINAL_STATUSES_SQL} AND updated_at_ms < $1
+      ORDER BY updated_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED
+    )
+    DELETE FROM lash_processes p USING doomed WHERE p.id = doomed.id RETURNING p.id, p.updated_at_ms`,
+} as const;
+
+export const POSTGRES_LIST: ListDialect = {
+  param: (n) => `$${n}`,
+  columns: PROCESS_COLUMNS,
+  parentIs: (p) => `provenance->'causedBy'->>'kind' = 'process' AND provenance->'causedBy'->>'id' = ${p}`,
+  target: "(CASE input->>'type' WHEN 'tool_call' THEN input->'call'->>'tool' WHEN 'program' THEN input->>'name' ELSE input->>'type' END)",
+  idContains: (p) => `strpos(id, ${p}) > 0`,
+};
 
 // A NUL, or a surrogate half without its partner (no `u` flag: match code units).
 // eslint-disable-next-line no-control-regex -- matching NUL is the point: PostgreSQL text cannot store it

@@ -1,13 +1,20 @@
 /**
- * Rows of the SQLite schema (see `migrations.ts`) and their mapping to the model:
- * JSON columns are TEXT, a missing outcome or replay key is NULL in the row and an
- * absent key in the model (as the memory adapter returns them).
+ * SQLite's statement table (the names of `sql-statements.ts`) and the mapping of its rows
+ * to the model: JSON columns are TEXT, a missing outcome or replay key is NULL in the row
+ * and an absent key in the model (as the memory adapter returns them).
  */
-import type { SQLInputValue } from "node:sqlite";
 import type { ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessStatus } from "../model/index.ts";
-import { cursorAfter, parseNewestCursor, type ListOrder } from "./list-order.ts";
-import type { ListFilter, Page } from "./port.ts";
 import type { AppendTarget } from "./rules.ts";
+import {
+  LIVE_STATUSES_SQL,
+  TERMINAL_EVENT_TYPES_SQL,
+  TERMINAL_STATUSES_SQL,
+  noRow,
+  type ListDialect,
+  type LockedProcess,
+  type RawRow,
+  type StatementTable,
+} from "./sql-statements.ts";
 
 export interface ProcessRow {
   id: string;
@@ -37,7 +44,8 @@ export interface EventRow {
 
 export type AppendTargetRow = Pick<ProcessRow, "id" | "status" | "event_types" | "registration_hash">;
 
-export function toRecord(row: ProcessRow): ProcessRecord {
+export function toRecord(raw: RawRow): ProcessRecord {
+  const row = raw as unknown as ProcessRow;
   return {
     id: row.id,
     input: JSON.parse(row.input) as ProcessRecord["input"],
@@ -54,11 +62,18 @@ export function toRecord(row: ProcessRow): ProcessRecord {
   };
 }
 
-export function toAppendTarget(row: AppendTargetRow): AppendTarget {
+function toLocked(raw: RawRow): LockedProcess {
+  const cancel = raw.cancel_payload as string | null;
+  return { record: toRecord(raw), cancelPayload: cancel === null ? undefined : (JSON.parse(cancel) as unknown), fresh: true };
+}
+
+export function toAppendTarget(raw: RawRow): AppendTarget {
+  const row = raw as unknown as AppendTargetRow;
   return { id: row.id, status: row.status, eventTypes: JSON.parse(row.event_types) as AppendTarget["eventTypes"], registrationHash: row.registration_hash };
 }
 
-export function toEvent(row: EventRow): ProcessEvent {
+export function toEvent(raw: RawRow): ProcessEvent {
+  const row = raw as unknown as EventRow;
   return {
     processId: row.process_id,
     sequence: row.sequence,
@@ -69,49 +84,111 @@ export function toEvent(row: EventRow): ProcessEvent {
   };
 }
 
-/** Same rule as the memory adapter: a full page carries a cursor, even if nothing follows. */
-export function toPage(rows: ProcessRow[], limit: number, order?: ListOrder): Page<ProcessRecord> {
-  const items = rows.map(toRecord);
-  const last = items.at(-1);
-  return { items, ...(items.length === limit && last ? { nextCursor: cursorAfter(last, order) } : {}) };
-}
+const toCount = (raw: RawRow) => ({ n: raw.n as number });
 
-/** Builds the `list` query from fixed fragments; filter values only ever become parameters. */
-export function listQuery(filter: ListFilter, limit: number): { sql: string; params: SQLInputValue[] } {
-  const where: string[] = [];
-  const params: SQLInputValue[] = [];
-  if (filter.status !== undefined) {
-    where.push("status = ?");
-    params.push(filter.status);
-  }
-  if (filter.sessionId !== undefined) {
-    where.push("session_id = ?");
-    params.push(filter.sessionId);
-  }
-  if (filter.parentId !== undefined) {
-    where.push("json_extract(provenance, '$.causedBy.kind') = 'process' AND json_extract(provenance, '$.causedBy.id') = ?");
-    params.push(filter.parentId);
-  }
-  if (filter.target !== undefined) {
-    where.push(`(CASE json_extract(input, '$.type') WHEN 'tool_call' THEN json_extract(input, '$.call.tool')
-      WHEN 'program' THEN json_extract(input, '$.name') ELSE json_extract(input, '$.type') END) = ?`);
-    params.push(filter.target);
-  }
-  if (filter.idContains !== undefined) {
-    where.push("instr(id, ?) > 0");
-    params.push(filter.idContains);
-  }
-  if (filter.order === "newest") {
-    if (filter.cursor !== undefined) {
-      const c = parseNewestCursor(filter.cursor);
-      where.push("(created_at_ms < ? OR (created_at_ms = ? AND id < ?))");
-      params.push(c.createdAtMs, c.createdAtMs, c.id);
-    }
-    params.push(limit);
-    const clause = where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`;
-    return { sql: `SELECT * FROM lash_processes ${clause} ORDER BY created_at_ms DESC, id DESC LIMIT ?`, params };
-  }
-  where.push("id > ?");
-  params.push(filter.cursor ?? "", limit);
-  return { sql: `SELECT * FROM lash_processes WHERE ${where.join(" AND ")} ORDER BY id LIMIT ?`, params };
-}
+const TOMBSTONE_OF_ID = (column: string) => `(SELECT ${column} FROM lash_cancel_requests WHERE id = ?1)`;
+
+/**
+ * Every statement of `sql-statements.ts`, for SQLite. Values are always bound, never pasted in.
+ * Every write runs under SQLite's write lock (`BEGIN IMMEDIATE`), so nothing here locks rows
+ * and `lockCancel` is left out.
+ */
+export const SQLITE_STATEMENTS: StatementTable = {
+  process: { sql: "SELECT * FROM lash_processes WHERE id = ?1", decode: toRecord },
+  exists: { sql: "SELECT 1 AS found FROM lash_processes WHERE id = ?1", decode: () => ({ found: true }) },
+  lockCancel: null,
+  lockProcess: {
+    sql: `SELECT *, (SELECT payload FROM lash_events WHERE process_id = ?1 AND type = 'process.cancel_requested' ORDER BY sequence LIMIT 1) AS cancel_payload
+      FROM lash_processes WHERE id = ?1`,
+    decode: toLocked,
+  },
+  lockAppendTarget: { sql: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = ?1", decode: toAppendTarget },
+  // Never starts the row (no data-modifying CTEs): the start params ?14-?16 are left unbound.
+  // The id lookup first: re-registering an existing id neither counts the session nor tries the insert.
+  // The cap: no `cap`-th live row in the session (an EXISTS that stops there; a count(*) over a
+  // LIMIT subquery measured 2-3x slower).
+  insertProcess: {
+    sql: `INSERT INTO lash_processes
+      (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
+      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+      WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = ?1)
+      AND (?13 IS NULL OR (?13 > 0 AND NOT EXISTS (SELECT 1 FROM lash_processes WHERE session_id = ?6 AND status IN ${LIVE_STATUSES_SQL} LIMIT 1 OFFSET coalesce(?13, 1) - 1)))
+      ON CONFLICT (id) DO NOTHING
+      RETURNING ${TOMBSTONE_OF_ID("reason")} AS tombstone_reason, ${TOMBSTONE_OF_ID("expires_at_ms")} AS tombstone_expires_at_ms`,
+    decode: (raw) => ({
+      tombstone:
+        raw.tombstone_expires_at_ms === null
+          ? undefined
+          : { reason: raw.tombstone_reason as string | null, expiresAtMs: raw.tombstone_expires_at_ms as number },
+      started: false,
+    }),
+  },
+  // Two statements in SQLite (no data-modifying CTEs): the row (counter, time, status, outcome), then the event.
+  appendEvent: {
+    sql: `UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = ?2, status = coalesce(?6, status), outcome = coalesce(?7, outcome)
+      WHERE id = ?1 RETURNING last_sequence AS sequence`,
+    decode: (raw) => ({ sequence: raw.sequence as number }),
+  },
+  completeUnopposed: null,
+  insertEvent: {
+    sql: "INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?1, ?8, ?3, ?4, ?2, ?5)",
+    decode: noRow,
+  },
+  setStatus: {
+    sql: `UPDATE lash_processes SET status = ?2, updated_at_ms = ?3 WHERE id = ?1 AND status IN ${LIVE_STATUSES_SQL} AND status <> ?2`,
+    decode: noRow,
+  },
+  retry: {
+    sql: `UPDATE lash_processes SET attempt = attempt + 1, status = 'pending', updated_at_ms = ?2
+      WHERE id = ?1 AND status IN ${LIVE_STATUSES_SQL} AND (?3 IS NULL OR attempt = ?3) RETURNING *`,
+    decode: toRecord,
+  },
+  // The partial index's clause repeated word for word, so it serves the lookup.
+  eventByReplayKey: {
+    sql: `SELECT * FROM lash_events WHERE process_id = ?1 AND replay_key = ?2 AND type NOT IN ${TERMINAL_EVENT_TYPES_SQL}`,
+    decode: toEvent,
+  },
+  firstOfType: { sql: "SELECT * FROM lash_events WHERE process_id = ?1 AND type = ?2 ORDER BY sequence LIMIT 1", decode: toEvent },
+  lastOfType: { sql: "SELECT * FROM lash_events WHERE process_id = ?1 AND type = ?2 ORDER BY sequence DESC LIMIT 1", decode: toEvent },
+  tombstone: {
+    sql: "SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = ?1",
+    decode: (raw) => ({ reason: raw.reason as string | null, expiresAtMs: raw.expires_at_ms as number }),
+  },
+  insertTombstone: {
+    sql: "INSERT INTO lash_cancel_requests (id, reason, requested_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+    decode: noRow,
+  },
+  dropExpiredTombstones: { sql: "DELETE FROM lash_cancel_requests WHERE expires_at_ms < ?1", decode: noRow },
+  eventsAfter: { sql: "SELECT * FROM lash_events WHERE process_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3", decode: toEvent },
+  firstOfTypeAfter: { sql: "SELECT * FROM lash_events WHERE process_id = ?1 AND type = ?2 AND sequence > ?3 ORDER BY sequence LIMIT 1", decode: toEvent },
+  countEvents: { sql: "SELECT COUNT(*) AS n FROM lash_events WHERE process_id = ?1 AND type = ?2 AND sequence <= ?3", decode: toCount },
+  countLiveInSession: {
+    sql: `SELECT count(*) AS n FROM (SELECT 1 FROM lash_processes WHERE session_id = ?1 AND status IN ${LIVE_STATUSES_SQL} LIMIT ?2)`,
+    decode: toCount,
+  },
+  // Pinned to the partial index (its WHERE clause repeated word for word): an ordered
+  // scan that stops at LIMIT. Left alone, the planner picks (status, id) and sorts.
+  liveAfter: {
+    sql: `SELECT * FROM lash_processes INDEXED BY lash_processes_live_by_id WHERE status IN ${LIVE_STATUSES_SQL} AND id > ?1 ORDER BY id LIMIT ?2`,
+    decode: toRecord,
+  },
+};
+
+/** Retention (not shared: PostgreSQL deletes with SKIP LOCKED in one statement per batch). */
+export const SQLITE_PRUNE = {
+  // The finished-rows index walked oldest first, keyset-paged by (updated_at_ms, id).
+  finishedBefore: `SELECT id, updated_at_ms FROM lash_processes INDEXED BY lash_processes_finished_by_age
+    WHERE status IN ${TERMINAL_STATUSES_SQL} AND updated_at_ms < ?
+    AND (updated_at_ms > ? OR (updated_at_ms = ? AND id > ?)) ORDER BY updated_at_ms, id LIMIT ?`,
+  // Events go by the foreign key's ON DELETE CASCADE; the status check keeps a row that came back to life.
+  deleteFinished: `DELETE FROM lash_processes WHERE id = ? AND status IN ${TERMINAL_STATUSES_SQL}`,
+} as const;
+
+export const SQLITE_LIST: ListDialect = {
+  param: (n) => `?${n}`,
+  columns: "*",
+  parentIs: (p) => `json_extract(provenance, '$.causedBy.kind') = 'process' AND json_extract(provenance, '$.causedBy.id') = ${p}`,
+  target: `(CASE json_extract(input, '$.type') WHEN 'tool_call' THEN json_extract(input, '$.call.tool')
+      WHEN 'program' THEN json_extract(input, '$.name') ELSE json_extract(input, '$.type') END)`,
+  idContains: (p) => `instr(id, ${p}) > 0`,
+};
