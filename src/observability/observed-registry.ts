@@ -12,6 +12,7 @@ export interface RegistryObserver {
 const TIMED = [
   "register",
   "get",
+  "markAwaited",
   "markStarted",
   "setStatus",
   "recordRetry",

@@ -37,6 +37,8 @@ import {
 interface Entry {
   record: ProcessRecord;
   events: ProcessEvent[];
+  /** A caller waits for the outcome (`markAwaited`). */
+  awaited?: boolean;
 }
 
 /**
@@ -116,6 +118,13 @@ export class MemoryRegistry implements ProcessRegistry {
     return entry === undefined ? undefined : structuredClone(entry.record);
   }
 
+  async markAwaited(id: string): Promise<ProcessRecord | undefined> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (!isTerminalStatus(entry.record.status)) entry.awaited = true;
+    return structuredClone(entry.record);
+  }
+
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
     const entry = this.#entry(id);
     this.#start(entry, replayKey);
@@ -166,7 +175,8 @@ export class MemoryRegistry implements ProcessRegistry {
     const { record } = entry;
     if (record.outcome !== undefined) {
       const event = entry.events.find((e) => e.type === terminalEventType(record.outcome!))!;
-      return structuredClone({ disposition: dispositionOf(record.outcome, parseOutput(output)), record, outcome: record.outcome, event });
+      const disposition = dispositionOf(record.outcome, parseOutput(output));
+      return structuredClone({ disposition, record, outcome: record.outcome, event, awaited: entry.awaited === true });
     }
     const requested = entry.events.find((e) => e.type === CoreEventTypes.cancelRequested);
     const offered = cancelWins(parseOutput(output), requested === undefined ? undefined : cancelRequestOf(requested.payload));
@@ -174,7 +184,7 @@ export class MemoryRegistry implements ProcessRegistry {
     const event = this.#push(entry, { type: terminalEventType(offered), payload: offered, ...writer });
     record.outcome = offered;
     this.#touch(record, statusOfOutcome(offered));
-    return structuredClone({ disposition: "applied" as const, record, outcome: offered, event });
+    return structuredClone({ disposition: "applied" as const, record, outcome: offered, event, awaited: entry.awaited === true });
   }
 
   async eventsAfter(id: string, after: number, limit?: number): Promise<ProcessEvent[]> {

@@ -258,6 +258,14 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: [`CREATE INDEX lash_processes_live_by_session ON lash_processes (session_id) WHERE status IN ('queued', 'pending', 'running', 'waiting')`],
     postgres: [`CREATE INDEX lash_processes_live_by_session ON lash_processes (session_id) WHERE status IN ('queued', 'pending', 'running', 'waiting')`],
   },
+  {
+    version: 7,
+    // Set by `awaitTerminal` on a live row: only then does the run resolve the outcome promise
+    // (two journal entries per process that nobody waits for otherwise).
+    name: "awaited_marker",
+    sqlite: [`ALTER TABLE lash_processes ADD COLUMN awaited INTEGER NOT NULL DEFAULT 0`],
+    postgres: [`ALTER TABLE lash_processes ADD COLUMN awaited BOOLEAN NOT NULL DEFAULT false`],
+  },
 ];
 
 /** What differs between the backends when applying migrations; everything else is shared. */

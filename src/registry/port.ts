@@ -45,6 +45,8 @@ export interface CompleteResult {
   outcome: ProcessAwaitOutput;
   /** The one terminal event. */
   event: ProcessEvent;
+  /** Whether a caller waits for the outcome (`markAwaited` before the outcome was written). */
+  awaited: boolean;
 }
 
 export interface Page<T> {
@@ -100,6 +102,12 @@ export interface ProcessRegistry {
    */
   register(registration: ProcessRegistrationInput, opts?: RegisterOptions): Promise<RegisterResult>;
   get(id: string): Promise<ProcessRecord | undefined>;
+  /**
+   * `get`, after noting on a live row that a caller waits for its outcome: `complete` then
+   * answers `awaited: true`, and the run releases the waiter. Linearizable with `complete`:
+   * either the mark comes first, or the row read here is already terminal.
+   */
+  markAwaited(id: string): Promise<ProcessRecord | undefined>;
 
   /**
    * Marks a run as started: status `running` and one `process.started` event per

@@ -98,6 +98,10 @@ export class PostgresRegistry implements ProcessRegistry {
     return this.#read(one("process", [id]));
   }
 
+  async markAwaited(id: string): Promise<ProcessRecord | undefined> {
+    return this.#read(writes.markAwaited(id));
+  }
+
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
     assertStorable(replayKey, "replayKey");
     return this.#writeNotifying(id, writes.markStarted(id, replayKey));

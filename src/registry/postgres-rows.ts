@@ -71,7 +71,7 @@ export function toRecord(raw: RawRow): ProcessRecord {
 }
 
 function toLocked(raw: RawRow): LockedProcess {
-  return { record: toRecord(raw), cancelPayload: raw.cancel_payload ?? undefined, fresh: raw.fresh === true };
+  return { record: toRecord(raw), cancelPayload: raw.cancel_payload ?? undefined, fresh: raw.fresh === true, awaited: raw.awaited === true };
 }
 
 export function toAppendTarget(raw: RawRow): AppendTarget {
@@ -109,7 +109,7 @@ export const POSTGRES_STATEMENTS: StatementTable = {
   // The lock and the cancel read in one round trip; `fresh` tells whether the read's snapshot
   // (taken before any wait for the lock) already held every event of the row (see `LockedProcess`).
   lockProcess: {
-    sql: `WITH locked AS (SELECT ${PROCESS_COLUMNS}, last_sequence FROM lash_processes WHERE id = $1::text FOR NO KEY UPDATE)
+    sql: `WITH locked AS (SELECT ${PROCESS_COLUMNS}, last_sequence, awaited FROM lash_processes WHERE id = $1::text FOR NO KEY UPDATE)
       SELECT locked.*,
         (SELECT payload FROM lash_events WHERE process_id = $1::text AND type = 'process.cancel_requested' ORDER BY sequence LIMIT 1) AS cancel_payload,
         (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = $1::text) = locked.last_sequence AS fresh
@@ -182,15 +182,16 @@ export const POSTGRES_STATEMENTS: StatementTable = {
         WHERE id = $1::text AND outcome IS NULL AND status IN ${LIVE_STATUSES_SQL}
           AND last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = $1::text)
           AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = $1::text AND type = 'process.cancel_requested')
-        RETURNING ${PROCESS_COLUMNS}, last_sequence
+        RETURNING ${PROCESS_COLUMNS}, last_sequence, awaited
       ), inserted AS (
         INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
         SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
       )
       SELECT counter.*, inserted.sequence AS event_sequence, pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text)
       FROM counter, inserted`,
-    decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence) }),
+    decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence), awaited: raw.awaited === true }),
   },
+  markAwaited: { sql: `UPDATE lash_processes SET awaited = true WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND NOT awaited`, decode: noRow },
   setStatus: {
     sql: `UPDATE lash_processes SET status = $2, updated_at_ms = $3 WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND status <> $2`,
     decode: noRow,

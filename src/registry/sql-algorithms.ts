@@ -218,7 +218,7 @@ export function* complete(id: string, parsed: ProcessAwaitOutput, replayKey: str
   const unopposed = yield* one("completeUnopposed", appendParams(id, terminal, now, statusOfOutcome(parsed), parsed));
   if (unopposed !== undefined) {
     const event: ProcessEvent = { processId: id, sequence: unopposed.sequence, occurredAtMs: now, ...terminal };
-    return { result: { disposition: "applied", record: unopposed.record, outcome: parsed, event }, appended: true };
+    return { result: { disposition: "applied", record: unopposed.record, outcome: parsed, event, awaited: unopposed.awaited }, appended: true };
   }
   const locked = yield* one("lockProcess", [id]);
   if (locked === undefined) throw notFound(id);
@@ -227,14 +227,23 @@ export function* complete(id: string, parsed: ProcessAwaitOutput, replayKey: str
     const stored = record.outcome;
     const event = yield* one("firstOfType", [id, terminalEventType(stored)]);
     if (event === undefined) throw new Error(`registry is inconsistent: process "${id}" has an outcome but no terminal event`);
-    return { result: { disposition: dispositionOf(stored, parsed), record, outcome: stored, event }, appended: false };
+    return { result: { disposition: dispositionOf(stored, parsed), record, outcome: stored, event, awaited: locked.awaited }, appended: false };
   }
   const requested = yield* cancelEventPayload(locked);
   const offered = cancelWins(parsed, requested === undefined ? undefined : cancelRequestOf(requested));
   const at = Date.now();
   const status = statusOfOutcome(offered);
   const event = yield* appendEvent(id, { type: terminalEventType(offered), payload: offered, ...writer }, at, status, offered);
-  return { result: { disposition: "applied", record: { ...record, status, outcome: offered, updatedAtMs: at }, outcome: offered, event }, appended: true };
+  return {
+    result: { disposition: "applied", record: { ...record, status, outcome: offered, updatedAtMs: at }, outcome: offered, event, awaited: locked.awaited },
+    appended: true,
+  };
+}
+
+/** `markAwaited`: the mark (a live row only), then the row as it is now. */
+export function* markAwaited(id: string): Sql<ProcessRecord | undefined> {
+  yield* run("markAwaited", [id]);
+  return yield* one("process", [id]);
 }
 
 /** `dropExpiredCancelRequests`. */

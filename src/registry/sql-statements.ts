@@ -46,6 +46,8 @@ export interface LockedProcess {
    * event again in a statement of its own.
    */
   fresh: boolean;
+  /** Whether a caller waits for the outcome (`markAwaited`). */
+  awaited: boolean;
 }
 
 /** A cancel recorded before its id was registered. */
@@ -107,7 +109,9 @@ export interface Statements {
    * when it took the row lock (the `fresh` test of `LockedProcess`); otherwise it changes
    * nothing and yields no row, and `complete` takes the general path. SQLite: absent.
    */
-  completeUnopposed: { params: AppendParams; row: { record: ProcessRecord; sequence: number } };
+  completeUnopposed: { params: AppendParams; row: { record: ProcessRecord; sequence: number; awaited: boolean } };
+  /** Notes on a live row that a caller waits for its outcome. */
+  markAwaited: { params: [id: string]; row: void };
   /** SQLite: the event row itself, under the sequence `appendEvent` took. PostgreSQL: absent. */
   insertEvent: { params: [...AppendParams, sequence: number]; row: void };
   /** A live row's status, when it differs. */

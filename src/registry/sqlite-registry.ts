@@ -89,6 +89,10 @@ export class SqliteRegistry implements ProcessRegistry {
     return this.#answer(one("process", [id]));
   }
 
+  async markAwaited(id: string): Promise<ProcessRecord | undefined> {
+    return this.#write(() => this.#answer(writes.markAwaited(id)));
+  }
+
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {
     return this.#writeNotifying(id, () => writes.markStarted(id, replayKey));
   }

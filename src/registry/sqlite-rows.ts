@@ -64,7 +64,7 @@ export function toRecord(raw: RawRow): ProcessRecord {
 
 function toLocked(raw: RawRow): LockedProcess {
   const cancel = raw.cancel_payload as string | null;
-  return { record: toRecord(raw), cancelPayload: cancel === null ? undefined : (JSON.parse(cancel) as unknown), fresh: true };
+  return { record: toRecord(raw), cancelPayload: cancel === null ? undefined : (JSON.parse(cancel) as unknown), fresh: true, awaited: raw.awaited === 1 };
 }
 
 export function toAppendTarget(raw: RawRow): AppendTarget {
@@ -130,6 +130,7 @@ export const SQLITE_STATEMENTS: StatementTable = {
     decode: (raw) => ({ sequence: raw.sequence as number }),
   },
   completeUnopposed: null,
+  markAwaited: { sql: `UPDATE lash_processes SET awaited = 1 WHERE id = ?1 AND status IN ${LIVE_STATUSES_SQL} AND awaited = 0`, decode: noRow },
   insertEvent: {
     sql: "INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?1, ?8, ?3, ?4, ?2, ?5)",
     decode: noRow,

@@ -71,7 +71,9 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
     const offered = boundOutput(typeof output === "function" ? output(Date.now()) : output);
     const done = await registry.complete(record.id, offered, { replayKey: writer });
     if (done.event.replayKey === writer) sendWake(ctx, rt.wakeTarget, record, done.event);
-    releaseAwaiters(ctx, done.outcome);
+    // Only when an `awaitTerminal` waits (it marked the row before the outcome was written; one
+    // that comes later reads the outcome from the row): two journal entries saved per process.
+    if (done.awaited) releaseAwaiters(ctx, done.outcome);
     observed.outcome(done.outcome);
     return done.outcome;
   }
@@ -237,9 +239,10 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       awaitTerminal: restate.handlers.workflow.shared(
         { output: json(ProcessAwaitOutput) },
         async (ctx: restate.WorkflowSharedContext): Promise<ProcessAwaitOutput> => {
-          // The registry first: it outlives the workflow's retention, the promise does not.
+          // The registry first: it outlives the workflow's retention, the promise does not. Marking the
+          // row awaited makes the run resolve the promise; an outcome written before the mark is read here.
           // An id that is not registered is a prompt 404 that leaves nothing behind.
-          const record = await ctx.run("get", () => registry.get(checkKey(ctx.key)));
+          const record = await ctx.run("get", () => registry.markAwaited(checkKey(ctx.key)));
           if (record === undefined) throw notFound(ctx.key);
           return record.outcome ?? ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).get();
         },

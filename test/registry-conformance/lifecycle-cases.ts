@@ -57,6 +57,19 @@ export function lifecycleCases(test: Case): void {
       assert.deepEqual([other.resumed, other.record.status], [undefined, "cancelled"], "another run key finds the terminal row");
     });
 
+    test("markAwaited: complete answers awaited only when a caller marked the live row first", async (registry) => {
+      assert.equal(await registry.markAwaited("aw-none"), undefined);
+      assert.equal(await registry.get("aw-none"), undefined, "an unknown id leaves nothing behind");
+      await registry.register(registration("aw-yes"));
+      assert.equal((await registry.markAwaited("aw-yes"))?.status, "pending");
+      assert.equal((await registry.complete("aw-yes", { type: "success", value: 1 }, { replayKey: "r" })).awaited, true);
+      assert.equal((await registry.complete("aw-yes", { type: "success", value: 1 }, { replayKey: "r" })).awaited, true, "a replay answers the same");
+      await registry.register(registration("aw-no"));
+      assert.equal((await registry.complete("aw-no", { type: "success", value: 2 })).awaited, false);
+      assert.deepEqual((await registry.markAwaited("aw-no"))?.outcome, { type: "success", value: 2 }, "after the outcome: the row, with it");
+      assert.equal((await registry.complete("aw-no", { type: "success", value: 2 })).awaited, false, "a mark after the outcome changes nothing");
+    });
+
     test("register with sessionCap refuses a NEW row once its session owns that many live processes, and writes nothing", async (registry) => {
       await registry.register(inSession("cap-1", "s-cap"), { sessionCap: 2 });
       await registry.register(inSession("cap-2", "s-cap"), { sessionCap: 2, startRun: "inv-c/1" });

@@ -56,10 +56,17 @@ export const semanticsPlugin = definePlugin({
     defineProgram({
       name: "sem.spawn_and_return",
       description: "Starts children that wait forever (each with the given policy) and returns at once.",
-      args: z.object({ policy: z.enum(["cancel", "abandon"]).optional(), depth: z.number().int().min(0).default(1), fail: z.boolean().default(false) }),
+      args: z.object({
+        policy: z.enum(["cancel", "abandon"]).optional(),
+        depth: z.number().int().min(0).default(1),
+        fail: z.boolean().default(false),
+        /** Return only once signalled `return` (so a test can let the whole tree start first). */
+        hold: z.boolean().default(false),
+      }),
       run: async (ctx): Promise<unknown> => {
         const spec = ctx.args.depth > 1 ? { type: "program" as const, name: "sem.spawn_and_wait", args: { depth: ctx.args.depth - 1 } } : waitForever;
         const child = await ctx.start({ input: spec, ...(ctx.args.policy === undefined ? {} : { parentClosePolicy: ctx.args.policy }) });
+        if (ctx.args.hold) await ctx.waitFor("return");
         if (ctx.args.fail) throw new Error("parent failed on purpose");
         return { child: child.id };
       },

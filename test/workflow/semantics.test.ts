@@ -151,7 +151,11 @@ describe("process semantics", () => {
 
   describe("parent-close policy", () => {
     it("default cancel: a parent that returns cancels its live children, recursively", async () => {
-      await start(registration("pc-parent", program("sem.spawn_and_return", { depth: 2 })));
+      await start(registration("pc-parent", program("sem.spawn_and_return", { depth: 2, hold: true })));
+      // The whole tree first: the grandchild waiting. A parent that returned at once could cancel its
+      // child before that child started the grandchild (then there is no grandchild to cancel).
+      await waiting("pc-parent.0.0");
+      await s.post("/LashProcessWorkflow/pc-parent/signal", { name: "return" });
       assert.equal((await result("pc-parent")).type, "success");
       const [child] = await childrenOf(s.registry, "pc-parent");
       const childOut = await result(child!.id);
