@@ -74,7 +74,7 @@ export function createTelemetry(opts: TelemetryOptions): LashObserver {
       const parent = parentOf(info);
       const span = tracing?.tracer.startSpan(`lash.process.run ${info.target}`, { attributes: base, links: parent?.links ?? [] }, parent?.parent);
       const runContext = span && tracing ? tracing.api.trace.setSpan(tracing.api.ROOT_CONTEXT, span) : undefined;
-      // The rest of this attempt (its own register/complete steps) runs under the run span.
+      // The rest of this attempt (its register and complete writes, its steps) runs under the run span.
       if (runContext) active.enterWith(runContext);
       let ended = false;
       const end = () => {

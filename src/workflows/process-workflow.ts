@@ -201,7 +201,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
           );
           if (request.state === "terminal") return { accepted: false, alreadyTerminal: true };
           // Live with a run: Restate cancels the run's invocation; the body sees it at its next await.
-          // Unregistered: the request waits (bounded) for a start, whose register step will find it.
+          // Unregistered: the request waits (bounded) for a start, whose register will find it.
           if (request.state === "live" && request.runKey !== undefined) ctx.cancel(invocationOfRunKey(request.runKey));
           return { accepted: true, alreadyTerminal: false };
         },
@@ -345,10 +345,10 @@ function runKey(ctx: restate.WorkflowContext, attempt: number): string {
 }
 
 /**
- * Resolves the outcome promise `awaitTerminal` waits on. The command is journaled
- * when issued, before the run's output, so the run does not wait for Restate's
- * acknowledgement (one round trip less per process); an earlier resolution
- * (an external completion) is fine and needs no answer.
+ * Resolves the outcome promise `awaitTerminal` waits on (the run does it only when a caller
+ * marked the row awaited). The command is journaled when issued, before the run's output, so
+ * the run does not wait for Restate's acknowledgement; an earlier resolution (an external
+ * completion) is fine and needs no answer.
  */
 function releaseAwaiters(ctx: restate.WorkflowContext, outcome: ProcessAwaitOutput): void {
   void ctx.promise<ProcessAwaitOutput>(PromiseNames.outcome).resolve(outcome);
