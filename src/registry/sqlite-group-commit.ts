@@ -19,9 +19,10 @@ interface Pending {
  * resolved write is durable exactly as a write of its own would be.
  *
  * Why on the event loop and not a worker thread: with the fsync shared, the loop is
- * blocked for one fsync per batch (measured in BENCHMARKS.md), while a worker would
- * copy every row across threads and need its own connection for reads; `node:sqlite`
- * has no async API to hand the wait to libuv.
+ * blocked for one fsync per batch, while a worker would copy every row across threads and
+ * need its own connection for reads (`node:sqlite` has no async API to hand the wait to
+ * libuv). What taking the fsync off the loop could still gain is bounded by the *sqlite
+ * NORMAL* row of BENCHMARKS.md's what-if table (no fsync at all).
  */
 export class GroupCommit {
   readonly #db: DatabaseSync;
