@@ -99,7 +99,7 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   async markAwaited(id: string): Promise<ProcessRecord | undefined> {
-    return this.#read(writes.markAwaited(id));
+    return this.#write(writes.markAwaited(id));
   }
 
   async markStarted(id: string, replayKey: string): Promise<ProcessRecord> {

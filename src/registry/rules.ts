@@ -26,7 +26,7 @@ import {
 import { targetOf } from "../model/target.ts";
 import { schemaProblem } from "./payload-schema.ts";
 import { checkOffLoop } from "./schema-checker.ts";
-import { ValidatorCache, evaluate, runsRegexes, type SchemaVerdict } from "./schema-eval.ts";
+import { SchemaCache, evaluate, type SchemaVerdict } from "./schema-eval.ts";
 import type { CancelRequest, CompleteDisposition, ListFilter } from "./port.ts";
 
 export interface PreparedRegistration {
@@ -150,8 +150,9 @@ export function checkAppend(record: AppendTarget, event: CheckedAppend, precheck
   }
   if (decl?.payloadSchema !== undefined && prechecked !== record.registrationHash) {
     const key = `${record.registrationHash}/${decl.name}`;
-    if (runsRegexesCached(key, decl.payloadSchema)) throw new OffLoopCheckNeeded(record.registrationHash, key, decl, event.payload);
-    assertPayloadVerdict(decl, evaluate(validators.get(key, decl.payloadSchema), event.payload));
+    const schema = payloadSchemas.get(key, decl.payloadSchema);
+    if (schema.runsRegexes) throw new OffLoopCheckNeeded(record.registrationHash, key, decl, event.payload);
+    assertPayloadVerdict(decl, evaluate(schema.validator(), event.payload));
   }
   return event;
 }
@@ -202,18 +203,7 @@ class OffLoopCheckNeeded extends Error {
   }
 }
 
-const validators = new ValidatorCache();
-const regexSchemas = new Map<string, boolean>();
-
-function runsRegexesCached(key: string, schema: unknown): boolean {
-  let runs = regexSchemas.get(key);
-  if (runs === undefined) {
-    if (regexSchemas.size > 1000) regexSchemas.clear();
-    runs = runsRegexes(schema);
-    regexSchemas.set(key, runs);
-  }
-  return runs;
-}
+const payloadSchemas = new SchemaCache();
 
 function assertPayloadVerdict(decl: EventTypeDecl, verdict: SchemaVerdict): void {
   const schemaOf = `the payloadSchema of "${decl.name}"`;

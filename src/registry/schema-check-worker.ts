@@ -4,17 +4,18 @@
  * that backtracks stalls this thread only, and the checker can terminate it.
  */
 import { parentPort } from "node:worker_threads";
-import { ValidatorCache, evaluate } from "./schema-eval.ts";
+import { SchemaCache, evaluate, validatorFor } from "./schema-eval.ts";
 import type { CheckReply, CheckRequest } from "./schema-checker.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("schema-check-worker.ts runs as a worker thread (started by schema-checker.ts)");
-const validators = new ValidatorCache();
+const schemas = new SchemaCache();
 
 port.on("message", ({ id, key, schema, value }: CheckRequest) => {
   let reply: CheckReply;
   try {
-    reply = { id, verdict: evaluate(validators.get(key, schema), value) };
+    const validator = key === undefined ? validatorFor(schema) : schemas.get(key, schema).validator();
+    reply = { id, verdict: evaluate(validator, value) };
   } catch (err) {
     reply = { id, verdict: { kind: "unevaluable", reason: err instanceof Error ? err.message : String(err) } };
   }

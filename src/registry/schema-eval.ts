@@ -15,20 +15,30 @@ export type SchemaVerdict =
   | { kind: "timeout"; limitMs: number }
   | { kind: "busy"; waitedMs: number };
 
-/** Validators by a caller's key (e.g. `<registration hash>/<event type>`); cleared when it grows past 1,000. */
-export class ValidatorCache {
-  readonly #validators = new Map<string, Validator>();
+/** A validator for a caller's schema (draft 2020-12, all errors collected). */
+export function validatorFor(schema: object): Validator {
+  return new Validator(schema, "2020-12", false);
+}
 
-  /** The validator for `schema`, cached under `key` (none: a fresh one, not cached). */
-  get(key: string | undefined, schema: object): Validator {
-    if (key === undefined) return new Validator(schema, "2020-12", false);
-    let validator = this.#validators.get(key);
-    if (validator === undefined) {
-      if (this.#validators.size > 1000) this.#validators.clear();
-      validator = new Validator(schema, "2020-12", false);
-      this.#validators.set(key, validator);
+/** What is known of one schema: whether it runs regular expressions, and (built on first use) its validator. */
+export interface CachedSchema {
+  runsRegexes: boolean;
+  validator(): Validator;
+}
+
+/** Schemas by a caller's key (e.g. `<registration hash>/<event type>`); cleared when it grows past 1,000. */
+export class SchemaCache {
+  readonly #schemas = new Map<string, CachedSchema>();
+
+  get(key: string, schema: object): CachedSchema {
+    let cached = this.#schemas.get(key);
+    if (cached === undefined) {
+      if (this.#schemas.size > 1000) this.#schemas.clear();
+      let validator: Validator | undefined;
+      cached = { runsRegexes: runsRegexes(schema), validator: () => (validator ??= validatorFor(schema)) };
+      this.#schemas.set(key, cached);
     }
-    return validator;
+    return cached;
   }
 }
 

@@ -232,7 +232,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     const { ctx, registry, record, gate } = this.#deps;
     const n = this.#children.length;
     const parentDeadline = record.timeoutMs === undefined ? undefined : record.createdAtMs + record.timeoutMs;
-    // What must not change on a retry is journaled: the clock (for an inherited deadline) and the id's secret.
+    // What must not change on a retry is journaled: the clock, for an inherited deadline (the fallback id comes from ctx.rand).
     const nowMs = parentDeadline === undefined ? undefined : await gate.guard(() => ctx.run(`child ${n} clock`, () => Date.now()));
     const timeoutMs = childTimeout(child.timeoutMs, parentDeadline, nowMs);
     const spec: Omit<ProcessRegistration, "id"> = {
@@ -271,14 +271,15 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
       if (err instanceof ProcessCancelled) await this.#adoptHalfStarted(n, spec, [preferred, fallback], policy);
       throw err;
     }
-    this.#launch({ ...spec, id }, policy);
-    return this.#childHandle(this.#children.at(-1)!);
+    return this.#childHandle(this.#launch({ ...spec, id }, policy));
   }
 
   /** Sends the child's run and records it for the parent-close policy. */
-  #launch(registration: ProcessRegistration, policy: ChildRef["policy"]): void {
+  #launch(registration: ProcessRegistration, policy: ChildRef["policy"]): ChildRef {
     this.#deps.ctx.workflowSendClient<ProcessWorkflow>(WORKFLOW, registration.id).run({ registration });
-    this.#children.push({ id: registration.id, policy, settled: false });
+    const ref: ChildRef = { id: registration.id, policy, settled: false };
+    this.#children.push(ref);
+    return ref;
   }
 
   /**

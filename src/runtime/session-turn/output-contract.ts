@@ -1,11 +1,9 @@
 import { checkOffLoop } from "../../registry/schema-checker.ts";
-import { ValidatorCache, evaluate, runsRegexes, type SchemaVerdict } from "../../registry/schema-eval.ts";
+import { evaluate, runsRegexes, validatorFor, type SchemaVerdict } from "../../registry/schema-eval.ts";
 import { ProcessFailure } from "../process-failure.ts";
 
 /** Runs `fn` as a durable step (its result journaled): `ctx.step` of the turn. */
 export type JournaledStep = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
-
-const validators = new ValidatorCache();
 
 /**
  * Checks the final answer against the turn's `outputContract` (JSON Schema): the answer
@@ -27,7 +25,7 @@ export async function checkAgainstContract(contract: Record<string, unknown>, co
   }
   const verdict = runsRegexes(contract)
     ? await step("output contract check", () => checkOffLoop(undefined, contract, value))
-    : evaluate(validators.get(undefined, contract), value);
+    : evaluate(validatorFor(contract), value);
   assertContractVerdict(verdict, value);
   return value;
 }
