@@ -9,7 +9,7 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   // examples/ is a consumer project of its own (it imports the built package); test/package.test.ts
   // type-checks it against the packed tarball, so it is not linted against the sources here.
-  { ignores: ["dist/", "node_modules/", "bench/results/", "examples/"] },
+  { ignores: ["dist/", "node_modules/", "bench/results/", "bench/.build/", "examples/"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -47,7 +47,13 @@ export const INCLUSIVE =
   /^(register|markStarted|setStatus|complete|appendEvent|get|countEvents|parseOrThrow|safeParse|parse|prepareRegistration|canonicalHash|JSON\.stringify|stringify|toRecord|checkRegistration|guard|step|run|finish|executeBody|runBody|sendWake|resolveQuietly|sweepPage|recoverRow|submitRun|runInvocations|fetch)$/;
 
 export async function runAnalysis(opts: { processes: number; concurrency: number; steps: number }, log: (line: string) => void): Promise<AnalysisResult> {
-  const stack = await startBenchStack({ lash: true, bare: true, controlDir: true });
+  const stack = await startBenchStack({
+    lash: true,
+    bare: true,
+    controlDir: true,
+    // `LASH_BENCH_ANALYSIS_URL=postgres://…?schema=…`: profile the lash endpoint on another registry.
+    ...(process.env.LASH_BENCH_ANALYSIS_URL ? { lashEnv: { LASH_REGISTRY_URL: process.env.LASH_BENCH_ANALYSIS_URL } } : {}),
+  });
   try {
     const dir = stack.controlDir!;
     // Journals: one run per system and step count, with known keys.

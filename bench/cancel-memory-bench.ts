@@ -53,6 +53,8 @@ export interface CancelMemoryResult {
   processes: number;
   /** Extra Node flags of both endpoints (besides --expose-gc). */
   nodeFlags: string;
+  /** Both endpoints ran from TypeScript source (Node's type stripping), not compiled JS. */
+  fromSource?: boolean;
   startSeconds: number;
   memory: MemoryPoint[];
   cancels: CancelSeries[];
@@ -65,7 +67,7 @@ export interface CancelMemoryResult {
 const SEND_CONCURRENCY = 32;
 
 export async function runCancelMemory(
-  opts: { processes: number; cancels: number; suspendWaitMs: number; timeoutMs: number; nodeFlags?: string },
+  opts: { processes: number; cancels: number; suspendWaitMs: number; timeoutMs: number; nodeFlags?: string; fromSource?: boolean },
   log: (line: string) => void,
 ): Promise<CancelMemoryResult> {
   const gcEnv = {
@@ -73,7 +75,7 @@ export async function runCancelMemory(
     LASH_BENCH_HEAP_SAMPLING: "1",
     ...(process.env.LASH_BENCH_HEAP_ALL === "1" ? { LASH_BENCH_HEAP_ALL: "1" } : {}),
   };
-  const stack = await startBenchStack({ lash: true, bare: true, controlDir: true, lashEnv: gcEnv, bareEnv: gcEnv });
+  const stack = await startBenchStack({ lash: true, bare: true, controlDir: true, lashEnv: gcEnv, bareEnv: gcEnv, fromSource: opts.fromSource === true });
   let probes = 0;
   const db = new DatabaseSync(stack.registryPath, { readOnly: true, timeout: 5000 });
   try {
@@ -166,7 +168,15 @@ export async function runCancelMemory(
       );
     };
 
-    const result: CancelMemoryResult = { processes: opts.processes, nodeFlags: opts.nodeFlags ?? "", startSeconds, memory, cancels, heap };
+    const result: CancelMemoryResult = {
+      processes: opts.processes,
+      nodeFlags: opts.nodeFlags ?? "",
+      fromSource: opts.fromSource === true,
+      startSeconds,
+      memory,
+      cancels,
+      heap,
+    };
     const cancelCount = Math.min(opts.cancels, opts.processes);
     if (opts.suspendWaitMs > 0) {
       // All N suspended first (the memory target), then cancel some of them (each cancel replays its journal).

@@ -18,6 +18,7 @@ import { startRestateCluster } from "../test/support/restate-cluster.ts";
 import { registerDeployment, waitFor } from "../test/support/restate-server.ts";
 import { onCleanup, runCleanups } from "./lib/cleanup.ts";
 import { closeClient } from "./lib/http-client.ts";
+import { endpointEntry } from "./lib/build-endpoints.ts";
 import { closedLoop } from "./lib/load.ts";
 import { runner, type System } from "./lib/requests.ts";
 import { fmt, median, summarize } from "./lib/stats.ts";
@@ -37,11 +38,11 @@ const endpoints: EndpointProcess[] = [];
 try {
   const env = { RESTATE_LOGGING: "WARN" };
   const lash = await startEndpointProcess({
-    entry: "bench/lash-endpoint.ts",
+    entry: await endpointEntry("bench/lash-endpoint"),
     env: { ...env, LASH_REGISTRY_URL: schema.url(), LASH_RECOVER_ON_START: "0", RESTATE_ADMIN_URL: n1.adminUrl, RESTATE_INGRESS_URL: n1.ingressUrl },
   });
   endpoints.push(lash);
-  const bare = await startEndpointProcess({ entry: "bench/bare-endpoint.ts", env });
+  const bare = await startEndpointProcess({ entry: await endpointEntry("bench/bare-endpoint"), env });
   endpoints.push(bare);
   for (const ep of endpoints) {
     await waitFor(

@@ -82,7 +82,7 @@ const CONFIG = quick
       whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
       registry: { rows: 500, maxMsPerCell: 400, concurrencies: [1, 16] },
       recovery: { sizes: [1_000], profileRows: 0, timeoutMs: 60_000 },
-      cancelMemory: { processes: 1_000, cancels: 30, suspendWaitMs: 0, timeoutMs: 60_000, variants: [] as string[] },
+      cancelMemory: { processes: 1_000, cancels: 30, suspendWaitMs: 0, timeoutMs: 60_000, variants: [] as { nodeFlags?: string; fromSource?: boolean }[] },
       deadlineMs: 5 * 60_000,
       quietBudgetMs: 0,
     }
@@ -98,10 +98,17 @@ const CONFIG = quick
         quietWaitMs: 30_000,
       },
       analysis: { processes: 1_500, concurrency: 64, steps: 3 },
-      whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 1, quietWaitMs: 30_000 },
+      // Two rounds in alternating order, as in section 1: one window per variant varied by ±15%.
+      whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 2, quietWaitMs: 30_000 },
       registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
       recovery: { sizes: [1_000, 10_000], profileRows: 3_000, timeoutMs: 240_000 },
-      cancelMemory: { processes: 1_000, cancels: 200, suspendWaitMs: 120_000, timeoutMs: 120_000, variants: ["--max-semi-space-size=8"] },
+      cancelMemory: {
+        processes: 1_000,
+        cancels: 200,
+        suspendWaitMs: 120_000,
+        timeoutMs: 120_000,
+        variants: [{ nodeFlags: "--max-semi-space-size=8" }, { fromSource: true }] as { nodeFlags?: string; fromSource?: boolean }[],
+      },
       deadlineMs: 25 * 60_000,
       /** In all, how long throughput windows may wait for other work on the machine to finish. */
       quietBudgetMs: 4 * 60_000,
@@ -156,6 +163,10 @@ function machineInfo(): MachineInfo {
 const onlyIndex = process.argv.indexOf("--only");
 const only = onlyIndex > 0 ? new Set(process.argv[onlyIndex + 1]!.split(",")) : undefined;
 
+/** `--variants postgres,memory`: run just these what-if variants (names as in bench/whatif-bench.ts). */
+const variantsIndex = process.argv.indexOf("--variants");
+const variants = variantsIndex > 0 ? new Set(process.argv[variantsIndex + 1]!.split(",")) : undefined;
+
 async function section<T>(key: string, name: string, errors: { section: string; error: string }[], fn: () => Promise<T>): Promise<T | undefined> {
   if (isStopping() || (only !== undefined && !only.has(key))) return undefined;
   const t0 = performance.now();
@@ -195,7 +206,7 @@ try {
   results.analysis = await section("analysis", "1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () =>
     runAnalysis(CONFIG.analysis, log),
   );
-  results.whatIf = await section("whatIf", "1c. what-if: registry variants", errors, () => runWhatIf(CONFIG.whatIf, log));
+  results.whatIf = await section("whatIf", "1c. what-if: registry variants", errors, () => runWhatIf(CONFIG.whatIf, log, variants));
   results.registry = await section("registry", "2. registry micro-benchmarks", errors, () => runRegistryBench(CONFIG.registry, log));
   results.recovery = await section("recovery", "3. recovery sweep", errors, async () => {
     const out = [];
@@ -209,9 +220,9 @@ try {
   }
   results.cancelMemory = await section("cancelMemory", "4+5. cancel latency and memory", errors, async () => {
     const out = [await runCancelMemory(CONFIG.cancelMemory, log)];
-    for (const flags of CONFIG.cancelMemory.variants) {
-      log(` variant: endpoints with ${flags}`);
-      out.push(await runCancelMemory({ ...CONFIG.cancelMemory, cancels: 30, nodeFlags: flags }, log));
+    for (const variant of CONFIG.cancelMemory.variants) {
+      log(` variant: endpoints ${variant.fromSource ? "from TypeScript source" : `with ${variant.nodeFlags}`}`);
+      out.push(await runCancelMemory({ ...CONFIG.cancelMemory, cancels: 30, ...variant }, log));
     }
     return out;
   });

@@ -40,13 +40,19 @@ export interface WhatIfResult {
   cells: ThroughputCell[];
 }
 
-export async function runWhatIf(opts: Omit<ThroughputOptions, "startVariantSteps">, log: (line: string) => void): Promise<WhatIfResult[]> {
+/** `names`: run only these variants (bench/run.ts `--variants postgres,memory`). */
+export async function runWhatIf(
+  opts: Omit<ThroughputOptions, "startVariantSteps">,
+  log: (line: string) => void,
+  names?: ReadonlySet<string>,
+): Promise<WhatIfResult[]> {
   const results: WhatIfResult[] = [];
-  for (const variant of WHAT_IF_VARIANTS) {
+  for (const variant of WHAT_IF_VARIANTS.filter((v) => names === undefined || names.has(v.name))) {
     log(` variant ${variant.name}`);
     // PostgreSQL: a fresh schema per run (`LASH_REGISTRY_URL: "postgres"` stands for it), dropped afterwards.
     const schema = variant.env.LASH_REGISTRY_URL === "postgres" ? `lash_whatif_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}` : undefined;
-    const env = schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema) };
+    const env =
+      schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema, Number(process.env.LASH_BENCH_PG_POOL ?? 16)) };
     const dropSchema = schema === undefined ? () => {} : onCleanup(`postgres schema ${schema}`, () => dropPgSchema(schema));
     const stack = await startBenchStack({ lash: true, bare: true, lashEnv: env });
     try {

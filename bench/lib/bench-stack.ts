@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEndpointProcess, type EndpointProcess } from "../../test/support/endpoint-process.ts";
 import { registerDeployment, startRestateServer, type RestateServer } from "../../test/support/restate-server.ts";
+import { endpointEntry } from "./build-endpoints.ts";
 import { onCleanup } from "./cleanup.ts";
 
 export interface BenchStackOptions {
@@ -23,6 +24,8 @@ export interface BenchStackOptions {
   register?: boolean;
   /** Enable SIGUSR2 measurement windows in both endpoints (files in `controlDir`). */
   controlDir?: boolean;
+  /** Run both endpoints from their TypeScript source (Node's type stripping) instead of compiled JS (build-endpoints.ts). */
+  fromSource?: boolean;
 }
 
 export interface BenchStack {
@@ -61,7 +64,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     let bare: EndpointProcess | undefined;
     if (opts.lash) {
       if (opts.beforeLash) await opts.beforeLash(registryPath);
-      lash = await launch("bench/lash-endpoint.ts", {
+      lash = await launch(await endpointEntry("bench/lash-endpoint", opts.fromSource), {
         LASH_REGISTRY_URL: `sqlite:${registryPath}`,
         LASH_RECOVER_ON_START: "0",
         RESTATE_ADMIN_URL: restate.adminUrl,
@@ -70,7 +73,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
         ...opts.lashEnv,
       });
     }
-    if (opts.bare) bare = await launch("bench/bare-endpoint.ts", { ...control, ...opts.bareEnv });
+    if (opts.bare) bare = await launch(await endpointEntry("bench/bare-endpoint", opts.fromSource), { ...control, ...opts.bareEnv });
     if (opts.register !== false) {
       for (const ep of [lash, bare]) if (ep) await registerDeployment(restate.adminUrl, ep.url);
     }

@@ -31,6 +31,7 @@ const shortUrl = (url: string) =>
   url
     .replace(/^file:\/\/.*?\/node_modules\//, "")
     .replace(/^file:\/\/.*?\/(src|bench)\//, "$1/")
+    .replace(/^bench\/\.build\//, "") // the compiled endpoints (build-endpoints.ts)
     .replace(/^node:internal\//, "node:");
 
 /** What a frame is, by where its code lives. */

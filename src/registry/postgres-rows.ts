@@ -122,34 +122,15 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     decode: toAppendTarget,
     locks: true,
   },
-  // One statement: a concurrent insert of the same id makes it wait for that transaction,
-  // then do nothing. Under a cap it inserts only while the session owns fewer live rows. With a
-  // start ($14-$16) and no tombstone row for the id, the row is inserted running with its first
-  // event and the NOTIFY (the event's foreign key is checked at the statement's end, when the row
-  // exists). The tombstone is read in this statement's snapshot, taken after `lockCancel`.
+  // One round trip and its own transaction: `lash_insert_process` (migration 8) takes the cancel
+  // lock when it starts the row, then inserts with a snapshot taken after the lock. A concurrent
+  // insert of the same id makes it wait for that transaction, then do nothing. Under a cap it
+  // inserts only while the session owns fewer live rows. With a start ($14-$16) and no tombstone
+  // row for the id, the row is inserted running with its first event and the NOTIFY.
   insertProcess: {
-    sql: `WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1::text),
-      starts AS (SELECT $14::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
-      inserted AS (
-        INSERT INTO lash_processes
-          (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
-        SELECT $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer,
-          CASE WHEN starts.yes THEN 'running' ELSE $8::text END, $9::integer, $10::bigint, $11::bigint, $12::bigint,
-          CASE WHEN starts.yes THEN 1 ELSE 0 END
-        FROM starts
-        WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1::text)
-        AND ($13::integer IS NULL
-          OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6::text AND status IN ${LIVE_STATUSES_SQL} LIMIT $13::integer) AS owned) < $13::integer)
-        ON CONFLICT (id) DO NOTHING
-        RETURNING last_sequence = 1 AS started
-      ),
-      first_event AS (
-        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
-        SELECT $1::text, 1, $14::text, $15::jsonb, $10::bigint, $16::text FROM inserted WHERE inserted.started
-      )
-      SELECT inserted.started, t.reason AS tombstone_reason, t.expires_at_ms AS tombstone_expires_at_ms,
-        CASE WHEN inserted.started THEN pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text) END AS notified
-      FROM inserted LEFT JOIN tombstone t ON true`,
+    sql: `SELECT started, tombstone_reason, tombstone_expires_at_ms FROM lash_insert_process(
+      $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer,
+      $10::bigint, $11::bigint, $12::bigint, $13::integer, $14::text, $15::jsonb, $16::text)`,
     decode: (raw) => ({
       tombstone:
         raw.tombstone_expires_at_ms === null ? undefined : { reason: raw.tombstone_reason as string | null, expiresAtMs: Number(raw.tombstone_expires_at_ms) },

@@ -7,8 +7,8 @@
  * once the write committed.
  *
  * What a dialect does beyond the algorithm is a statement the algorithm asks for by name:
- * PostgreSQL's advisory `lockCancel` (SQLite leaves it out: its write lock already
- * serializes every write), the NOTIFY inside PostgreSQL's `appendEvent` (SQLite splits
+ * PostgreSQL's advisory `lockCancel`, also taken inside its `insertProcess` (SQLite leaves it
+ * out: its write lock already serializes every write), the NOTIFY inside PostgreSQL's `appendEvent` (SQLite splits
  * that statement in two, `appendEvent` + `insertEvent`), and the reads PostgreSQL folds
  * into the statement that takes the row lock (`LockedProcess.fresh`), or its one-statement
  * `completeUnopposed` (SQLite leaves it out; `complete` then takes its general path at once).
@@ -67,9 +67,6 @@ export interface WriteChecks {
 export function* register(checks: WriteChecks, prepared: PreparedRegistration, opts: RegisterOptions): Sql<Written<RegisterResult>> {
   const { id } = prepared.registration;
   const { startRun } = opts;
-  // Taken before the row is inserted or read: a cancel request for this id is either
-  // committed before (and seen below), or sees this write's `process.started`.
-  if (startRun !== undefined) yield* run("lockCancel", [id]);
   const record = newRecord(prepared, Date.now());
   // The start a new row gets (its attempt is 1), offered to a dialect that inserts and starts in one statement.
   const firstStart =
@@ -77,6 +74,9 @@ export function* register(checks: WriteChecks, prepared: PreparedRegistration, o
       ? undefined
       : { type: CoreEventTypes.started, payload: { attempt: record.attempt }, replayKey: startRunKey(startRun, record.attempt) };
   if (firstStart !== undefined) checks.storable(firstStart.replayKey, "replayKey");
+  // `insertProcess` serializes with a cancel request for this id where the dialect needs it
+  // (PostgreSQL takes the cancel lock inside it; SQLite's write lock serializes every write):
+  // a cancel request either committed before (its tombstone is seen) or sees this `process.started`.
   const inserted = yield* one("insertProcess", [
     ...processInsertParams(record),
     opts.sessionCap ?? null,

@@ -83,7 +83,8 @@ export interface Statements {
   exists: { params: [id: string]; row: { found: true } };
   /**
    * PostgreSQL: a transaction-scoped advisory lock that serializes a cancel request with the
-   * start of a run of the same id, also while no row exists. SQLite: absent (the write lock does it).
+   * start of a run of the same id, also while no row exists (`insertProcess` takes the same lock
+   * itself). SQLite: absent (the write lock does it).
    */
   lockCancel: { params: [id: string]; row: void };
   /** The row, locked until the write ends, and the first cancel request (see `LockedProcess`). */
@@ -93,8 +94,9 @@ export interface Statements {
   /**
    * Inserts a new row unless the id exists or (with a cap) its session owns `cap` live rows;
    * yields a row only when it inserted. PostgreSQL also starts it (status `running`, the given
-   * start event, the NOTIFY) when a start is given and no tombstone row exists for the id; SQLite
-   * never does (`started: false`: the algorithm appends the start itself).
+   * start event, the NOTIFY) when a start is given and no tombstone row exists for the id, and
+   * then reads the tombstone under `lockCancel`'s lock (taken inside the same statement); SQLite
+   * never starts it (`started: false`: the algorithm appends the start itself).
    */
   insertProcess: { params: InsertParams; row: InsertedProcess };
   /**

@@ -19,6 +19,34 @@ export function cancelCases(test: Case): void {
       assert.deepEqual(await registry.eventsAfter("cx-early", 0), []);
     });
 
+    test("a cancel racing the start of a new id is never lost: either the start sees it, or it lands on the live row", async (registry) => {
+      // Both calls in flight at once, many times: on PostgreSQL they run on different pooled
+      // connections, so a start that read the tombstone before the cancel committed it (and a
+      // cancel that looked for the row before the start committed it) would show here.
+      const ids = Array.from({ length: 40 }, (_, i) => `cx-race-${i}`);
+      const outcomes = await Promise.all(
+        ids.map(async (id, i) => {
+          const cancel = () => registry.requestCancel(id, request({ replayKey: `c-${id}` }));
+          const start = () => registry.register(registration(id), { startRun: `inv-${id}/1` });
+          // Sent in both orders: the first one sent usually, not always, commits first.
+          const [c, s] = i % 2 === 0 ? await Promise.all([cancel(), start()]) : (([s1, c1]) => [c1, s1] as const)(await Promise.all([start(), cancel()]));
+          return { id, cancel: c.state, startSawCancel: s.cancelRequested !== undefined };
+        }),
+      );
+      for (const o of outcomes) {
+        if (o.cancel === "unregistered") assert.ok(o.startSawCancel, `${o.id}: the cancel was kept as a tombstone, so the start must see it`);
+        else {
+          assert.equal(o.cancel, "live", `${o.id}: the cancel found the row`);
+          assert.equal(o.startSawCancel, false, `${o.id}: a start before the cancel is not opposed`);
+          assert.equal(
+            (await registry.eventsAfter(o.id, 0)).filter((e) => e.type === "process.cancel_requested").length,
+            1,
+            `${o.id}: the cancel is on the row`,
+          );
+        }
+      }
+    });
+
     test("an expired cancel for an unregistered id no longer applies, and is dropped", async (registry) => {
       await registry.requestCancel("cx-expired", request({ expiresAtMs: Date.now() - 1 }));
       assert.equal(await registry.dropExpiredCancelRequests(Date.now()), 1);
