@@ -559,13 +559,16 @@ function findings(p: P, r: BenchResults): void {
             : ".")
         : ""),
     "",
-    "5. **Recovery** is bounded by process throughput, not by the sweep: the sweep's `/run/send` calls start the runs at",
-    "   once on the same endpoint, so the rows reach terminal about as fast as the endpoint runs processes" +
+    `5. **Recovery** runs each row as a process on the same endpoint: the sweep's \`/run/send\` calls start the runs at once, so the sweep` +
+      " finishes about when the runs do" +
       (rec10k
         ? ` (${rec10k.rows} rows: sweep answered in ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s to terminal` +
-          (rec10k.processRate !== undefined ? `; the same tool as ordinary processes at concurrency 64: ${fmt(rec10k.processRate, 0)}/s` : "") +
-          ")"
+          (rec10k.processRate !== undefined
+            ? `; the same tool as ordinary processes at concurrency 64: ${fmt(rec10k.processRate, 0)}/s, so ${fmt(rec10k.completeRate / rec10k.processRate, 2)}x)`
+            : ")")
         : "") +
+      ". A recovered row costs more than a process started by a client: the sweep's page read and its `/run/send` call run on the" +
+      " same endpoint, and the run registers an existing row (a locked read, then the start) rather than inserting a new one" +
       (r.recoveryProfile?.profile ? "; the profiled sweep shows the runs' own registry writes as the largest item." : "."),
     "",
     "6. **Cancel** goes through Restate: the `cancel` handler records the request in the registry and cancels the run's",
@@ -574,20 +577,34 @@ function findings(p: P, r: BenchResults): void {
     ...startFinding(r),
     "## What is left (measured, not done)",
     "",
-    "1. **PostgreSQL round trips.** A write is a short transaction whose statements are each a round trip, plus",
-    "   node-postgres CPU on the endpoint: a new row's register-and-start is 4 statements, `complete` usually 1. Pipelining",
-    "   the statements of one transaction (node-postgres 8.23 has a pipeline mode) is the next step for the PostgreSQL ratio.",
-    "2. **The endpoint's CPU per process** is the rest of the gap at concurrency 64 (finding 1): the two SQLite writes",
-    "   (statements and the shared fsync on the event loop), the registration's validation and hash, the body's context.",
-    "   A writer on a worker thread would take the fsync off the loop; the *sqlite NORMAL* what-if row bounds that gain.",
+    "1. **PostgreSQL's CPU.** A process is two statements, each one round trip and its own transaction (a new row's",
+    "   insert-and-start is the function `lash_insert_process`; the outcome is one statement). What remains is the",
+    "   database server's CPU on the same 2 cores (the *foreign* column of the postgres what-if row), the commits' WAL",
+    "   flushes and node-postgres on the endpoint.",
+    "2. **The endpoint's CPU per process** is the rest of the gap at concurrency 64 (finding 1): the two SQLite writes,",
+    "   the registration's validation and hash, the body's context. The fsync is not what is left: the what-if rows put",
+    `   \`synchronous=NORMAL\` at ${fmt(ratioOf("sqlite NORMAL"), 2)} against ${fmt(ratioOf("sqlite FULL"), 2)} for the product, within the variance between stacks.`,
     "3. **Memory is mostly the SDK's per-invocation state and the heap V8 grows for it.** " +
       (idle && waitingMain
         ? `With 1,000 runs waiting, bare grows from ${fmt(idle.bareRssMiB, 0)} to ${fmt(waitingMain.bareRssMiB, 0)} MiB and lash from ${fmt(idle.lashRssMiB, 0)} to ${fmt(waitingMain.lashRssMiB, 0)} MiB; `
         : "") +
       "lash also runs a `start` invocation per process",
     "   and keeps a larger idle baseline (zod, node:sqlite, the lash modules). V8 keeps the grown young generation after",
-    "   the burst; `--max-semi-space-size=8` bounds it (section 5) but is a flag, not a default.",
+    "   the burst; `--max-semi-space-size=8` bounds it (section 5) but is a flag, not a default." + sourceVariantNote(r),
     "",
+  );
+}
+
+/** How much running the endpoints from TypeScript source adds, at idle and with the runs suspended. */
+function sourceVariantNote(r: BenchResults): string {
+  const main = r.cancelMemory?.find(isDefaultMemoryRun);
+  const source = r.cancelMemory?.find((x) => x.fromSource === true);
+  const at = (run: CancelMemoryResult | undefined, phase: string) => run?.memory.find((m) => m.phase.includes(phase))?.lashRssMiB;
+  const [idleC, idleS, susC, susS] = [at(main, "idle"), at(source, "idle"), at(main, "suspended"), at(source, "suspended")];
+  if (idleC === undefined || idleS === undefined || susC === undefined || susS === undefined) return "";
+  return (
+    ` From TypeScript source (Node's type stripping) the endpoint holds ${fmt(idleS - idleC, 0)} MiB more at idle` +
+    ` but ${fmt(susS - susC, 0)} MiB more once the runs are suspended: the burst's growth, not the baseline, sets the figure.`
   );
 }
 
@@ -635,6 +652,7 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
     const ab = c(r, "bare", steps, conc);
     if (conc === 1) {
       add(`lash p50 ms, ${steps} steps, concurrency 1`, bl?.latency.p50, al?.latency.p50);
+      add(`  bare p50 ms (how the machine moved)`, bb?.latency.p50, ab?.latency.p50);
       add(
         `  p50 overhead over bare (same run) ms`,
         bl && bb ? bl.latency.p50 - bb.latency.p50 : undefined,
@@ -642,6 +660,7 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
       );
     } else {
       add(`lash processes/s, ${steps} steps, concurrency ${conc}`, bl?.throughput, al?.throughput, 0);
+      add(`  bare processes/s (how the machine moved)`, bb?.throughput, ab?.throughput, 0);
       add(`  lash / bare (same run)`, bl && bb ? bl.throughput / bb.throughput : undefined, al && ab ? al.throughput / ab.throughput : undefined, 2);
       add(`  lash endpoint CPU ms/process`, bl?.cpuMsPerProcess.endpoint, al?.cpuMsPerProcess.endpoint, 2);
       add(`  restate-server CPU ms/process (lash)`, bl?.cpuMsPerProcess.restate, al?.cpuMsPerProcess.restate, 2);
@@ -660,18 +679,17 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
   add("sweep of 10,000 rows answered, s", sweep(b), sweep(r), 1);
   const toTerminal = (x: BenchResults) => x.recovery?.find((q) => q.rows === 10_000)?.completeRate;
   add("recovery, 10,000 rows to terminal per s", toTerminal(b), toTerminal(r), 0);
-  const rss = (x: BenchResults) => x.cancelMemory?.find((q) => q.nodeFlags === "")?.memory.find((m) => m.phase.includes("suspended"))?.lashRssMiB;
+  const rss = (x: BenchResults) => x.cancelMemory?.find(isDefaultMemoryRun)?.memory.find((m) => m.phase.includes("suspended"))?.lashRssMiB;
   add("lash RSS with 1,000 suspended, MiB", rss(b), rss(r), 0);
-  const cancelP50 = (x: BenchResults, phase: string) =>
-    x.cancelMemory?.find((q) => q.nodeFlags === "")?.cancels.find((q) => q.phase.includes(phase))?.visible.p50;
+  const cancelP50 = (x: BenchResults, phase: string) => x.cancelMemory?.find(isDefaultMemoryRun)?.cancels.find((q) => q.phase.includes(phase))?.visible.p50;
   add("cancel p50 (suspended) ms", cancelP50(b, "suspended"), cancelP50(r, "suspended"), 1);
   add("cancel p50 (streams open) ms", cancelP50(b, "streams open"), cancelP50(r, "streams open"), 1);
   p(
     "## Before/after: the lean hot path",
     "",
     `Before: ${base.label} (full run of ${b.date.slice(0, 16).replace("T", " ")} UTC, \`${base.file}\`). After: this run.`,
-    "Throughput and latency move by about 10% between full runs of the same code on this machine, so read the",
-    "*same run* ratios first.",
+    "Throughput and latency move by about 10% between full runs of the same code on one machine, and more between",
+    "machines of the same kind (the *bare* rows show how far the machine itself moved), so read the *same run* ratios first.",
     "",
     "| metric | before | after | change |",
     "|---|---:|---:|---:|",

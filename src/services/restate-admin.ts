@@ -47,11 +47,13 @@ export class RestateAdmin {
 
   /** `/run/send` is idempotent per key: a key with a run answers PreviouslyAccepted. */
   async submitRun(registration: ProcessRegistration): Promise<void> {
-    await this.#fetch(`${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`, {
+    const res = await this.#fetch(`${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ registration }),
     });
+    // Read to the end: fetch (undici) reuses a connection only once its response body is consumed.
+    await res.arrayBuffer();
   }
 
   /** The output of a completed successful `run`. */
