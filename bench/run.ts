@@ -6,6 +6,12 @@
  * children, bounds its loops in count and time, and stops what it started by pid
  * (also on error and on SIGINT/SIGTERM). `--out <file>` overrides the report path;
  * `--render <results.json>` only re-renders a report from saved results.
+ *
+ * For investigations (writing bench/results/quick.md): `--only <sections>`, `--variants <what-if names>`,
+ * and in the environment `LASH_BENCH_FROM_SOURCE=1` (endpoints from .ts), `LASH_BENCH_PG_POOL`
+ * (the postgres what-if's pool), `LASH_BENCH_ANALYSIS_URL` (profile on another registry),
+ * `LASH_BENCH_ANALYSIS_N` / `_C` (quick profile size and concurrency), `LASH_BENCH_HEAP_ALL=1`,
+ * `LASH_BENCH_HEAP_SNAPSHOT_DIR` (a heap snapshot at every memory probe).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -78,7 +84,7 @@ const CONFIG = quick
         rounds: 1,
         quietWaitMs: 0,
       },
-      analysis: { processes: 150, concurrency: 64, steps: 3 },
+      analysis: { processes: Number(process.env.LASH_BENCH_ANALYSIS_N ?? 150), concurrency: Number(process.env.LASH_BENCH_ANALYSIS_C ?? 64), steps: 3 },
       whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
       registry: { rows: 500, maxMsPerCell: 400, concurrencies: [1, 16] },
       recovery: { sizes: [1_000], profileRows: 0, timeoutMs: 60_000 },

@@ -10,7 +10,7 @@
  * `--expose-gc`, after a full garbage collection.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { getHeapSpaceStatistics } from "node:v8";
+import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import { join } from "node:path";
 import { Session } from "node:inspector/promises";
 
@@ -33,6 +33,9 @@ export function installBenchControl(name: string, counters: Counters = {}): void
     memProbe += 1;
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { committed: s.physical_space_size, used: s.space_used_size }]));
     writeFileSync(join(dir, `${name}-mem-${memProbe}.json`), JSON.stringify({ before, after, spaces }));
+    // Investigation aid (not in reports): a heap snapshot at every memory probe, compared by constructor offline.
+    const snapshots = process.env.LASH_BENCH_HEAP_SNAPSHOT_DIR;
+    if (snapshots) writeHeapSnapshot(join(snapshots, `${name}-${memProbe}.heapsnapshot`));
   });
   let active = false;
   let busy = false;
