@@ -288,7 +288,10 @@ export const MIGRATIONS: readonly Migration[] = [
         IF $14 IS NOT NULL THEN
           PERFORM pg_advisory_xact_lock(hashtext('lash_cancel:' || $1));
         END IF;
-        RETURN QUERY WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1),
+        -- Only a cancel request that applies to this row (unexpired when the row is created): an
+        -- expired one must not keep the row from starting here (a start written after this
+        -- statement would no longer be under the lock).
+        RETURN QUERY WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1 AND expires_at_ms >= $10),
         starts AS (SELECT $14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
         inserted AS (
           INSERT INTO lash_processes

@@ -91,6 +91,7 @@ export function* register(checks: WriteChecks, prepared: PreparedRegistration, o
     // A new row has no events (no cancel event, no earlier start): only a tombstone can stand.
     const cancelRequested = tombstoneCancel(inserted.tombstone, record.createdAtMs);
     if (cancelRequested !== undefined) return { result: { record, created: true, cancelRequested }, appended: false };
+    // SQLite (in the same transaction): PostgreSQL's `insertProcess` started the row unless a cancel applied.
     yield* appendEvent(id, firstStart, record.createdAtMs, "running");
     return { result: { record: running, created: true }, appended: true };
   }

@@ -94,9 +94,10 @@ export interface Statements {
   /**
    * Inserts a new row unless the id exists or (with a cap) its session owns `cap` live rows;
    * yields a row only when it inserted. PostgreSQL also starts it (status `running`, the given
-   * start event, the NOTIFY) when a start is given and no tombstone row exists for the id, and
-   * then reads the tombstone under `lockCancel`'s lock (taken inside the same statement); SQLite
-   * never starts it (`started: false`: the algorithm appends the start itself).
+   * start event, the NOTIFY) when a start is given and no tombstone that applies to the row
+   * exists, reading it under `lockCancel`'s lock (taken inside the same statement), and yields
+   * only such a tombstone; SQLite never starts it (`started: false`: the algorithm appends the
+   * start itself).
    */
   insertProcess: { params: InsertParams; row: InsertedProcess };
   /**
