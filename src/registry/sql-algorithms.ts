@@ -7,11 +7,12 @@
  * once the write committed.
  *
  * What a dialect does beyond the algorithm is a statement the algorithm asks for by name:
- * PostgreSQL's advisory `lockCancel`, also taken inside its `insertProcess` (SQLite leaves it
- * out: its write lock already serializes every write), the NOTIFY inside PostgreSQL's `appendEvent` (SQLite splits
- * that statement in two, `appendEvent` + `insertEvent`), and the reads PostgreSQL folds
- * into the statement that takes the row lock (`LockedProcess.fresh`), or its one-statement
- * `completeUnopposed` (SQLite leaves it out; `complete` then takes its general path at once).
+ * PostgreSQL's advisory `lockCancel`, also taken inside its `insertProcess` (SQLite leaves
+ * it out: its write lock already serializes every write), the NOTIFY inside PostgreSQL's
+ * `appendEvent` (SQLite splits that statement in two, `appendEvent` + `insertEvent`), and the
+ * reads PostgreSQL folds into the statement that takes the row lock (`LockedProcess.fresh`), or
+ * its one-statement `completeUnopposed` (SQLite leaves it out; `complete` then takes its general
+ * path at once).
  *
  * The rules these follow (what is valid, who wins) stay in `rules.ts`, shared with the
  * memory adapter.
