@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -187,6 +187,32 @@ describe("the packed package in a consumer project (examples/)", () => {
     const got = JSON.parse(r.stdout) as { sequence: number; slow: string };
     assert.equal(got.sequence, 1);
     assert.match(got.slow, /^event_payload_invalid: event\.payload: the payloadSchema of "e" took longer than 1000 ms/);
+  });
+
+  it("without the worker's script (a bundle that left it out) a payloadSchema pattern fails naming the file, and nothing is written", async () => {
+    // A deployment fault, not a verdict on the caller's schema: a plain Error (Restate retries it), no event code.
+    const worker = join(consumer, "node_modules/lash-processes/dist/registry/schema-check-worker.js");
+    await rename(worker, `${worker}.away`);
+    try {
+      const script = [
+        'import { openRegistry } from "lash-processes";',
+        'const registry = await openRegistry("memory:");',
+        'const schema = { type: "string", pattern: "^\\\\w+!$" };',
+        'await registry.register({ id: "p", input: { type: "external" }, eventTypes: [{ name: "e", payloadSchema: schema }], provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "" } });',
+        'const failed = await registry.appendEvent("p", { type: "e", payload: "fine!" }).then(() => undefined, (e) => ({ code: e.code ?? null, message: e.message }));',
+        'console.log(JSON.stringify({ failed, events: (await registry.eventsAfter("p", 0)).length }));',
+        "await registry.close();",
+      ].join("\n");
+      await writeFile(join(consumer, "no-worker.mjs"), script);
+      const r = await sh("node no-worker.mjs", 60_000);
+      ok(r, "node no-worker.mjs");
+      const got = JSON.parse(r.stdout) as { failed?: { code: string | null; message: string }; events: number };
+      assert.equal(got.failed?.code, null, `a plain Error, not a LashError: ${JSON.stringify(got.failed)}`);
+      assert.match(got.failed?.message ?? "", /the schema checker's worker thread could not start \(file:.*\/schema-check-worker\.js\)/);
+      assert.equal(got.events, 0);
+    } finally {
+      await rename(`${worker}.away`, worker);
+    }
   });
 
   it("a postgres:// registry without the optional peer pg names the package", async () => {
