@@ -1,8 +1,7 @@
 /** Child-process entry: serves `BareWorkflow` on 127.0.0.1:PORT (SIGUSR2 windows as in lash-endpoint.ts). */
-import * as restate from "@restatedev/restate-sdk";
 import { bareWorkflow } from "./bare-workflow.ts";
 import { installBenchControl } from "./lib/bench-control.ts";
 import { serveLocal } from "./lib/serve-local.ts";
 
 installBenchControl("bare");
-await serveLocal(restate.endpoint().bind(bareWorkflow), Number(process.env.PORT));
+await serveLocal([bareWorkflow], Number(process.env.PORT));

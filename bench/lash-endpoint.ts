@@ -4,7 +4,6 @@
  * bench plugin. With `LASH_BENCH_CONTROL_DIR` set, registry calls are counted and
  * SIGUSR2 brackets a profiled window (see lib/bench-control.ts).
  */
-import * as restate from "@restatedev/restate-sdk";
 import { readEnvConfig } from "../src/config.ts";
 import { DatabaseSync } from "node:sqlite";
 import { openRegistry } from "../src/registry/open-registry.ts";
@@ -30,9 +29,7 @@ const services = createServices({
   restate: { adminUrl: config.RESTATE_ADMIN_URL, ingressUrl: config.RESTATE_INGRESS_URL },
   workflow: { retryPolicy: DEFAULT_RETRY_POLICY },
 });
-let endpoint = restate.endpoint();
-for (const service of services.all) endpoint = endpoint.bind(service);
-await serveLocal(endpoint, config.PORT, () => registry.close());
+await serveLocal(services.all, config.PORT, () => registry.close());
 
 /**
  * The registry as the product opens it, or, for a what-if run only, the same

@@ -3,10 +3,11 @@
  * interface), and exits cleanly on SIGTERM/SIGINT so `--cpu-prof` output is written.
  */
 import http2 from "node:http2";
-import type * as restate from "@restatedev/restate-sdk";
+import * as restate from "@restatedev/restate-sdk";
 
-export async function serveLocal(endpoint: restate.RestateEndpoint, port: number, onStop: () => Promise<void> = async () => {}): Promise<void> {
-  const server = http2.createServer(endpoint.http2Handler());
+/** `services` bound as `src/endpoint.ts` binds them (`createEndpointHandler`). */
+export async function serveLocal(services: restate.EndpointOptions["services"], port: number, onStop: () => Promise<void> = async () => {}): Promise<void> {
+  const server = http2.createServer(restate.createEndpointHandler({ services }));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());
