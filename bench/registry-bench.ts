@@ -85,8 +85,8 @@ export async function runRegistryBench(opts: RegistryBenchOptions, log: (line: s
   return result;
 }
 
-/** `PG_URL` pointing the registry at `schema` (created on open). */
-export function pgUrlWithSchema(schema: string, pool = 16): string {
+/** `PG_URL` pointing the registry at `schema` (created on open), with a pool of `LASH_BENCH_PG_POOL` (default 16). */
+export function pgUrlWithSchema(schema: string, pool = Number(process.env.LASH_BENCH_PG_POOL ?? 16)): string {
   const url = new URL(PG_URL);
   url.searchParams.set("schema", schema);
   url.searchParams.set("pool", String(pool));

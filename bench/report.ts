@@ -183,9 +183,8 @@ function targets(p: P, r: BenchResults): void {
     worstCancel ? cm!.cancels.map((c) => `${fmt(c.visible.p50, 1)} ms (${c.phase})`).join("; ") : "n/a",
     verdict(worstCancel ? worstCancel.visible.p50 <= 50 : undefined),
   ]);
-  const suspended = cm?.memory.find((x) => x.phase.includes("suspended"));
-  const waiting = cm?.memory.find((x) => x.phase.includes("waiting"));
-  const mem = suspended ?? waiting;
+  const suspended = phaseOf(cm, "suspended");
+  const mem = suspended ?? phaseOf(cm, "waiting");
   rows.push([
     "endpoint RSS <= 200 MB with 1,000 suspended processes",
     mem
@@ -194,7 +193,7 @@ function targets(p: P, r: BenchResults): void {
     verdict(mem ? mem.lashRssMiB <= MB200_IN_MIB : undefined),
   ]);
   for (const variant of r.cancelMemory?.filter((x) => !isDefaultMemoryRun(x)) ?? []) {
-    const vm = variant.memory.find((x) => x.phase.includes("suspended")) ?? variant.memory.find((x) => x.phase.includes("waiting"));
+    const vm = phaseOf(variant, "suspended") ?? phaseOf(variant, "waiting");
     if (vm === undefined) continue;
     const met = vm.lashRssMiB <= MB200_IN_MIB;
     rows.push([
@@ -419,6 +418,9 @@ function memRow(p: P, flags: string, m: MemoryPoint): void {
   );
 }
 
+/** A memory run's reading whose phase names `phase` ("idle", "waiting", "suspended"). */
+const phaseOf = (run: CancelMemoryResult | undefined, phase: string): MemoryPoint | undefined => run?.memory.find((m) => m.phase.includes(phase));
+
 /** The product's memory run: compiled endpoints, default flags. */
 const isDefaultMemoryRun = (r: CancelMemoryResult) => r.nodeFlags === "" && r.fromSource !== true;
 const memoryVariant = (r: CancelMemoryResult) => (r.fromSource === true ? "TypeScript source" : r.nodeFlags || "default");
@@ -486,10 +488,10 @@ function findings(p: P, r: BenchResults): void {
   };
   const main = r.cancelMemory?.find(isDefaultMemoryRun);
   const semi = r.cancelMemory?.find((x) => x.nodeFlags !== "");
-  const waitingMain = main?.memory.find((m) => m.phase.includes("waiting"));
-  const waitingSemi = semi?.memory.find((m) => m.phase.includes("waiting"));
-  const suspendedMain = main?.memory.find((m) => m.phase.includes("suspended"));
-  const suspendedSemi = semi?.memory.find((m) => m.phase.includes("suspended"));
+  const waitingMain = phaseOf(main, "waiting");
+  const waitingSemi = phaseOf(semi, "waiting");
+  const suspendedMain = phaseOf(main, "suspended");
+  const suspendedSemi = phaseOf(semi, "suspended");
   const idle = main?.memory[0];
   const b0 = cell(r.throughput, "bare", 0, 1);
   const b10 = cell(r.throughput, "bare", 10, 1);
@@ -599,7 +601,7 @@ function findings(p: P, r: BenchResults): void {
 function sourceVariantNote(r: BenchResults): string {
   const main = r.cancelMemory?.find(isDefaultMemoryRun);
   const source = r.cancelMemory?.find((x) => x.fromSource === true);
-  const at = (run: CancelMemoryResult | undefined, phase: string) => run?.memory.find((m) => m.phase.includes(phase))?.lashRssMiB;
+  const at = (run: CancelMemoryResult | undefined, phase: string) => phaseOf(run, phase)?.lashRssMiB;
   const [idleC, idleS, susC, susS] = [at(main, "idle"), at(source, "idle"), at(main, "suspended"), at(source, "suspended")];
   if (idleC === undefined || idleS === undefined || susC === undefined || susS === undefined) return "";
   return (
@@ -679,7 +681,7 @@ function beforeAfterSection(p: P, base: Baseline, r: BenchResults): void {
   add("sweep of 10,000 rows answered, s", sweep(b), sweep(r), 1);
   const toTerminal = (x: BenchResults) => x.recovery?.find((q) => q.rows === 10_000)?.completeRate;
   add("recovery, 10,000 rows to terminal per s", toTerminal(b), toTerminal(r), 0);
-  const rss = (x: BenchResults) => x.cancelMemory?.find(isDefaultMemoryRun)?.memory.find((m) => m.phase.includes("suspended"))?.lashRssMiB;
+  const rss = (x: BenchResults) => phaseOf(x.cancelMemory?.find(isDefaultMemoryRun), "suspended")?.lashRssMiB;
   add("lash RSS with 1,000 suspended, MiB", rss(b), rss(r), 0);
   const cancelP50 = (x: BenchResults, phase: string) => x.cancelMemory?.find(isDefaultMemoryRun)?.cancels.find((q) => q.phase.includes(phase))?.visible.p50;
   add("cancel p50 (suspended) ms", cancelP50(b, "suspended"), cancelP50(r, "suspended"), 1);

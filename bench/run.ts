@@ -9,7 +9,7 @@
  *
  * For investigations (writing bench/results/quick.md): `--only <sections>`, `--variants <what-if names>`,
  * and in the environment `LASH_BENCH_FROM_SOURCE=1` (endpoints from .ts), `LASH_BENCH_PG_POOL`
- * (the postgres what-if's pool), `LASH_BENCH_ANALYSIS_URL` (profile on another registry),
+ * (the pool of the bench's PostgreSQL registries), `LASH_BENCH_ANALYSIS_URL` (profile on another registry),
  * `LASH_BENCH_ANALYSIS_N` / `_C` (quick profile size and concurrency), `LASH_BENCH_HEAP_ALL=1`,
  * `LASH_BENCH_HEAP_SNAPSHOT_DIR` (a heap snapshot at every memory probe).
  */

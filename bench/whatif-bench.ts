@@ -51,8 +51,7 @@ export async function runWhatIf(
     log(` variant ${variant.name}`);
     // PostgreSQL: a fresh schema per run (`LASH_REGISTRY_URL: "postgres"` stands for it), dropped afterwards.
     const schema = variant.env.LASH_REGISTRY_URL === "postgres" ? `lash_whatif_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}` : undefined;
-    const env =
-      schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema, Number(process.env.LASH_BENCH_PG_POOL ?? 16)) };
+    const env = schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema) };
     const dropSchema = schema === undefined ? () => {} : onCleanup(`postgres schema ${schema}`, () => dropPgSchema(schema));
     const stack = await startBenchStack({ lash: true, bare: true, lashEnv: env });
     try {

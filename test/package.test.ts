@@ -170,21 +170,31 @@ describe("the packed package in a consumer project (examples/)", () => {
     assert.equal(got.same, true, "one client class");
   });
 
-  it("a payloadSchema pattern is evaluated in the installed package's worker thread, with its time limit", async () => {
+  /**
+   * Runs `body` (lines of an ES module) in the consumer after opening a memory registry with process "p",
+   * whose event type "e" has a payloadSchema with `pattern`; `body` prints one JSON line, returned parsed.
+   */
+  const runWithPatternSchema = async <T>(file: string, pattern: string, body: string[]): Promise<T> => {
     const script = [
       'import { openRegistry } from "lash-processes";',
       'const registry = await openRegistry("memory:");',
-      'const schema = { type: "string", pattern: "^\\\\w*\\\\w*\\\\w*!$" };',
+      `const schema = { type: "string", pattern: ${JSON.stringify(pattern)} };`,
       'await registry.register({ id: "p", input: { type: "external" }, eventTypes: [{ name: "e", payloadSchema: schema }], provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "" } });',
+      ...body,
+      "await registry.close();",
+    ].join("\n");
+    await writeFile(join(consumer, file), script);
+    const r = await sh(`node ${file}`, 60_000);
+    ok(r, `node ${file}`);
+    return JSON.parse(r.stdout) as T;
+  };
+
+  it("a payloadSchema pattern is evaluated in the installed package's worker thread, with its time limit", async () => {
+    const got = await runWithPatternSchema<{ sequence: number; slow: string }>("pattern.mjs", "^\\w*\\w*\\w*!$", [
       'const ok = await registry.appendEvent("p", { type: "e", payload: "fine!" });',
       'const slow = await registry.appendEvent("p", { type: "e", payload: "a".repeat(3000) }).catch((e) => `${e.code}: ${e.message}`);',
       "console.log(JSON.stringify({ sequence: ok.sequence, slow }));",
-      "await registry.close();",
-    ].join("\n");
-    await writeFile(join(consumer, "pattern.mjs"), script);
-    const r = await sh("node pattern.mjs", 60_000);
-    ok(r, "node pattern.mjs");
-    const got = JSON.parse(r.stdout) as { sequence: number; slow: string };
+    ]);
     assert.equal(got.sequence, 1);
     assert.match(got.slow, /^event_payload_invalid: event\.payload: the payloadSchema of "e" took longer than 1000 ms/);
   });
@@ -194,19 +204,10 @@ describe("the packed package in a consumer project (examples/)", () => {
     const worker = join(consumer, "node_modules/lash-processes/dist/registry/schema-check-worker.js");
     await rename(worker, `${worker}.away`);
     try {
-      const script = [
-        'import { openRegistry } from "lash-processes";',
-        'const registry = await openRegistry("memory:");',
-        'const schema = { type: "string", pattern: "^\\\\w+!$" };',
-        'await registry.register({ id: "p", input: { type: "external" }, eventTypes: [{ name: "e", payloadSchema: schema }], provenance: { ownerScope: { sessionId: "s" }, hostProfileId: "" } });',
+      const got = await runWithPatternSchema<{ failed?: { code: string | null; message: string }; events: number }>("no-worker.mjs", "^\\w+!$", [
         'const failed = await registry.appendEvent("p", { type: "e", payload: "fine!" }).then(() => undefined, (e) => ({ code: e.code ?? null, message: e.message }));',
         'console.log(JSON.stringify({ failed, events: (await registry.eventsAfter("p", 0)).length }));',
-        "await registry.close();",
-      ].join("\n");
-      await writeFile(join(consumer, "no-worker.mjs"), script);
-      const r = await sh("node no-worker.mjs", 60_000);
-      ok(r, "node no-worker.mjs");
-      const got = JSON.parse(r.stdout) as { failed?: { code: string | null; message: string }; events: number };
+      ]);
       assert.equal(got.failed?.code, null, `a plain Error, not a LashError: ${JSON.stringify(got.failed)}`);
       assert.match(got.failed?.message ?? "", /the schema checker's worker thread could not start \(file:.*\/schema-check-worker\.js\)/);
       assert.equal(got.events, 0);

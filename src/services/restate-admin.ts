@@ -47,13 +47,11 @@ export class RestateAdmin {
 
   /** `/run/send` is idempotent per key: a key with a run answers PreviouslyAccepted. */
   async submitRun(registration: ProcessRegistration): Promise<void> {
-    const res = await this.#fetch(`${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`, {
+    await this.#send(`${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ registration }),
     });
-    // Read to the end: fetch (undici) reuses a connection only once its response body is consumed.
-    await res.arrayBuffer();
   }
 
   /** The output of a completed successful `run`. */
@@ -62,16 +60,21 @@ export class RestateAdmin {
     return ProcessAwaitOutput.parse(await res.json());
   }
 
-  purge(invocationId: string): Promise<Response> {
-    return this.#fetch(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/purge`, { method: "PATCH" });
+  purge(invocationId: string): Promise<void> {
+    return this.#send(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/purge`, { method: "PATCH" });
   }
 
-  kill(invocationId: string): Promise<Response> {
-    return this.#fetch(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/kill`, { method: "PATCH" });
+  kill(invocationId: string): Promise<void> {
+    return this.#send(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/kill`, { method: "PATCH" });
   }
 
-  resume(invocationId: string): Promise<Response> {
-    return this.#fetch(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/resume`, { method: "PATCH" });
+  resume(invocationId: string): Promise<void> {
+    return this.#send(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/resume`, { method: "PATCH" });
+  }
+
+  /** A call whose answer only matters as a status: its body is read to the end, so fetch (undici) can reuse the connection. */
+  async #send(url: string, init: RequestInit): Promise<void> {
+    await (await this.#fetch(url, init)).arrayBuffer();
   }
 
   async #fetch(url: string, init: RequestInit = {}): Promise<Response> {
