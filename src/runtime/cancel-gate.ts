@@ -23,7 +23,9 @@ type Graced<T> = { kind: "value"; value: T } | { kind: "grace_over" };
  */
 export class CancelGate {
   readonly #ctx: restate.Context;
-  readonly #controller = new AbortController();
+  /** Created on first use of `signal`: a run that never asks for it (most waiting ones) keeps no AbortController. */
+  #controller: AbortController | undefined;
+  #tripped: ProcessCancelled | undefined;
   #cleanupDepth = 0;
   #graceMs: number = Limits.cleanupGraceMs;
   #grace: restate.RestatePromise<void> | undefined;
@@ -34,17 +36,24 @@ export class CancelGate {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#tripped !== undefined) this.#controller.abort(this.#tripped);
+    }
     return this.#controller.signal;
   }
 
   get cancelled(): boolean {
-    return this.#controller.signal.aborted;
+    return this.#tripped !== undefined;
   }
 
   /** Marks the process cancelled (idempotent) and aborts in-flight work. */
   trip(): ProcessCancelled {
     const error = new ProcessCancelled(undefined);
-    if (!this.cancelled) this.#controller.abort(error);
+    if (this.#tripped === undefined) {
+      this.#tripped = error;
+      this.#controller?.abort(error);
+    }
     return error;
   }
 
@@ -52,11 +61,18 @@ export class CancelGate {
    * Issues and awaits one durable operation. After the cancellation only `cleanup` may
    * issue new ones, each raced against the grace timer (a RestatePromise race, so it
    * replays deterministically); a CancelledError at the await trips the gate.
+   *
+   * Not an async function: a run waits inside `guard` most of its life (a suspended
+   * `waitFor`), and a promise reaction holds less than a suspended async frame.
    */
-  async guard<T>(issue: () => restate.RestatePromise<T>): Promise<T> {
-    if (this.cancelled && (this.#cleanupDepth === 0 || this.#graceOver)) throw new ProcessCancelled(undefined);
+  guard<T>(issue: () => restate.RestatePromise<T>): Promise<T> {
+    if (this.cancelled) return this.#guardAfterCancel(issue);
+    return issue().then(undefined, this.#rethrow);
+  }
+
+  async #guardAfterCancel<T>(issue: () => restate.RestatePromise<T>): Promise<T> {
+    if (this.#cleanupDepth === 0 || this.#graceOver) throw new ProcessCancelled(undefined);
     try {
-      if (!this.cancelled) return await issue();
       this.#grace ??= this.#ctx.sleep(this.#graceMs, "cleanup grace");
       const raced = await restate.RestatePromise.race([
         issue().map((value, failure): Graced<T> => {
@@ -69,14 +85,18 @@ export class CancelGate {
       this.#graceOver = true;
       throw new ProcessCancelled("the cleanup grace period is over");
     } catch (err) {
-      if (err instanceof restate.CancelledError) {
-        // A second cancellation (e.g. the deadline) during cleanup ends the cleanup.
-        if (this.cancelled) this.#graceOver = true;
-        throw this.trip();
-      }
-      throw err;
+      return this.#rethrow(err);
     }
   }
+
+  /** A CancelledError trips the gate; a second one (e.g. the deadline) during cleanup ends the cleanup. */
+  readonly #rethrow = (err: unknown): never => {
+    if (err instanceof restate.CancelledError) {
+      if (this.cancelled) this.#graceOver = true;
+      throw this.trip();
+    }
+    throw err;
+  };
 
   /**
    * Runs `fn` in a scope whose durable operations still run after the cancellation

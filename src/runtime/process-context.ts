@@ -215,17 +215,17 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
     const { ctx, registry, record, gate } = this.#deps;
     const ordinal = (this.#signalsConsumed.get(name) ?? 0) + 1;
     await gate.guard(() => ctx.run("status waiting", () => registry.setStatus(record.id, "waiting")));
-    type Waited = { kind: "signal"; delivery: SignalDelivery } | { kind: "timeout" };
-    const waited = await gate.guard(() => {
-      const delivery = ctx.promise<SignalDelivery>(PromiseNames.signal(name, ordinal)).get();
-      const waits: restate.RestatePromise<Waited>[] = [delivery.map((d): Waited => ({ kind: "signal", delivery: d! }))];
-      if (opts.timeoutMs !== undefined) waits.push(ctx.sleep(opts.timeoutMs, `waitFor ${name} timeout`).map((): Waited => ({ kind: "timeout" })));
-      return restate.RestatePromise.race(waits);
+    // `undefined`: the timeout won. Combinators journal nothing, so a wait without a timeout
+    // (most of them) awaits the promise alone and keeps no race or mapping alive meanwhile.
+    const delivery = await gate.guard((): restate.RestatePromise<SignalDelivery | undefined> => {
+      const signal = ctx.promise<SignalDelivery>(PromiseNames.signal(name, ordinal)).get();
+      if (opts.timeoutMs === undefined) return signal;
+      return restate.RestatePromise.race([signal, ctx.sleep(opts.timeoutMs, `waitFor ${name} timeout`).map(() => undefined)]);
     });
     await gate.guard(() => ctx.run("status running", () => registry.setStatus(record.id, "running")));
-    if (waited.kind === "timeout") return { timedOut: true };
+    if (delivery === undefined) return { timedOut: true };
     this.#signalsConsumed.set(name, ordinal);
-    return { timedOut: false, payload: waited.delivery.payload as T, sequence: waited.delivery.sequence };
+    return { timedOut: false, payload: delivery.payload as T, sequence: delivery.sequence };
   }
 
   async start(child: ChildSpec): Promise<ChildHandle> {
