@@ -1,3 +1,4 @@
+import { Agent, request } from "node:http";
 import { LashError, ProcessAwaitOutput, ServiceNames, type ProcessRegistration } from "../model/index.ts";
 
 export interface RestateEndpoints {
@@ -16,12 +17,19 @@ export interface RunInvocation {
   completion_failure?: string;
 }
 
+/** How long one admin or ingress call may take. */
+const CALL_TIMEOUT_MS = 30_000;
+
 /**
- * The few admin and ingress calls recovery needs, over plain HTTP. Ids reach
- * SQL and URL paths only after `ProcessId` validation ([A-Za-z0-9._:-]).
+ * The few admin and ingress calls recovery needs, over plain HTTP/1.1 with kept-alive
+ * connections. `node:http` rather than `fetch`: a sweep makes one call per row, and undici's
+ * fetch (WHATWG streams and headers around every call) cost the endpoint several times the
+ * CPU per call that recovery's runs compete for (BENCHMARKS.md, section 3).
+ * Ids reach SQL and URL paths only after `ProcessId` validation ([A-Za-z0-9._:-]).
  */
 export class RestateAdmin {
   readonly #urls: RestateEndpoints;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(urls: RestateEndpoints) {
     this.#urls = urls;
@@ -35,56 +43,88 @@ export class RestateAdmin {
     const query =
       "SELECT id, target_service_key, status, completion_result, completion_failure FROM sys_invocation " +
       `WHERE target_service_name = '${ServiceNames.workflow}' AND target_handler_name = 'run' AND target_service_key IN (${list})`;
-    const res = await this.#fetch(`${this.#urls.adminUrl}/query`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query }),
-    });
-    const { rows } = (await res.json()) as { rows: RunInvocation[] };
+    const { rows } = JSON.parse(await this.#call("POST", `${this.#urls.adminUrl}/query`, JSON.stringify({ query }))) as { rows: RunInvocation[] };
     for (const row of rows) found.set(row.target_service_key, row);
     return found;
   }
 
   /** `/run/send` is idempotent per key: a key with a run answers PreviouslyAccepted. */
   async submitRun(registration: ProcessRegistration): Promise<void> {
-    await this.#send(`${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ registration }),
-    });
+    await this.#call(
+      "POST",
+      `${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`,
+      JSON.stringify({ registration }),
+    );
   }
 
   /** The output of a completed successful `run`. */
   async runOutput(key: string): Promise<ProcessAwaitOutput> {
-    const res = await this.#fetch(`${this.#urls.ingressUrl}/restate/workflow/${ServiceNames.workflow}/${encodeURIComponent(key)}/output`);
-    return ProcessAwaitOutput.parse(await res.json());
+    return ProcessAwaitOutput.parse(
+      JSON.parse(await this.#call("GET", `${this.#urls.ingressUrl}/restate/workflow/${ServiceNames.workflow}/${encodeURIComponent(key)}/output`)),
+    );
   }
 
-  purge(invocationId: string): Promise<void> {
-    return this.#send(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/purge`, { method: "PATCH" });
+  async purge(invocationId: string): Promise<void> {
+    await this.#call("PATCH", `${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/purge`);
   }
 
-  kill(invocationId: string): Promise<void> {
-    return this.#send(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/kill`, { method: "PATCH" });
+  async kill(invocationId: string): Promise<void> {
+    await this.#call("PATCH", `${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/kill`);
   }
 
-  resume(invocationId: string): Promise<void> {
-    return this.#send(`${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/resume`, { method: "PATCH" });
+  async resume(invocationId: string): Promise<void> {
+    await this.#call("PATCH", `${this.#urls.adminUrl}/invocations/${encodeURIComponent(invocationId)}/resume`);
   }
 
-  /** A call whose answer only matters as a status: its body is read to the end, so fetch (undici) can reuse the connection. */
-  async #send(url: string, init: RequestInit): Promise<void> {
-    await (await this.#fetch(url, init)).arrayBuffer();
-  }
-
-  async #fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    let res: Response;
+  /**
+   * One call; the answer's body as text. Unreachable is a LashError `unreachable`; a non-2xx
+   * answer an Error with its start. Every call here is idempotent, so one that met a kept-alive
+   * connection the server had just closed is sent once more on a fresh one (Node's advice for
+   * `keepAlive` agents).
+   */
+  async #call(method: string, url: string, json?: string): Promise<string> {
     try {
-      res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+      return await this.#callOnce(method, url, json);
     } catch (err) {
-      throw new LashError("unreachable", `Restate at ${new URL(url).origin} is unreachable: ${(err as Error).message}`, { cause: err });
+      if (!(err instanceof StaleConnection)) throw err;
+      return this.#callOnce(method, url, json);
     }
-    if (!res.ok) throw new Error(`${init.method ?? "GET"} ${new URL(url).pathname} answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
-    return res;
+  }
+
+  #callOnce(method: string, url: string, json?: string): Promise<string> {
+    const target = new URL(url);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        target,
+        {
+          method,
+          agent: this.#agent,
+          timeout: CALL_TIMEOUT_MS,
+          headers:
+            json === undefined
+              ? { accept: "application/json" }
+              : { "content-type": "application/json", accept: "application/json", "content-length": Buffer.byteLength(json) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("error", reject);
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve(text);
+            else reject(new Error(`${method} ${target.pathname} answered ${status}: ${text.slice(0, 500)}`));
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)));
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (req.reusedSocket && err.code === "ECONNRESET") reject(new StaleConnection());
+        else reject(new LashError("unreachable", `Restate at ${target.origin} is unreachable: ${err.message}`, { cause: err }));
+      });
+      req.end(json);
+    });
   }
 }
+
+class StaleConnection extends Error {}
