@@ -34,7 +34,16 @@ describe("concurrency limits", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
   const status = async (id: string) => (await s.registry.get(id))?.status;
-  const waitStatus = (id: string, want: string) => waitFor(async () => (await status(id)) === want, { timeoutMs: 30_000, what: `${id} ${want}` });
+  /** On a timeout, says where the process and the tool's limiter stood. */
+  const waitStatus = async (id: string, want: string) => {
+    try {
+      await waitFor(async () => (await status(id)) === want, { timeoutMs: 30_000, what: `${id} ${want}` });
+    } catch (err) {
+      const limiter = (await s.post("/LashConcurrencyLimiter/tool:std.wait_signal/status")).body;
+      const state = `${id} is ${await status(id)} with events ${JSON.stringify(await types(id))}; limiter tool:std.wait_signal ${JSON.stringify(limiter)}`;
+      throw new Error(`${(err as Error).message}; ${state}`, { cause: err });
+    }
+  };
   const result = async (id: string) => (await s.post(`/LashProcessWorkflow/${id}/awaitTerminal`)).body;
   const signal = (id: string, name = "go") => s.post(`/LashProcessWorkflow/${id}/signal`, { name, payload: id });
   const types = async (id: string) => (await s.registry.eventsAfter(id, 0)).map((e) => e.type);
@@ -51,10 +60,17 @@ describe("concurrency limits", () => {
   const session = (sessionId: string) => ({ provenance: { ownerScope: { sessionId }, hostProfileId: "" } });
 
   it("LASH_MAX_CONCURRENT-style limits queue the excess in FIFO order, visible in list and the client; a queued process can be cancelled", async () => {
-    for (const id of ["w1", "w2", "w3", "w4", "w5"]) await start(id, waitSignal, session(`own-${id}`));
-    await waitStatus("w1", "waiting");
-    await waitStatus("w2", "waiting");
-    for (const id of ["w3", "w4", "w5"]) await waitStatus(id, "queued");
+    // FIFO is the order runs reach the limiter. `start` answers once the run is sent, so runs started
+    // back to back may reach it in another order (a busy machine showed w3 before w1): each start
+    // waits until its run holds a slot or is queued.
+    for (const id of ["w1", "w2"]) {
+      await start(id, waitSignal, session(`own-${id}`));
+      await waitStatus(id, "waiting");
+    }
+    for (const id of ["w3", "w4", "w5"]) {
+      await start(id, waitSignal, session(`own-${id}`));
+      await waitStatus(id, "queued");
+    }
     assert.deepEqual(await types("w3"), ["process.started"], "a queued process's run has started; its body has not");
     const queued = await client.list({ status: "queued" });
     assert.deepEqual(
@@ -88,8 +104,8 @@ describe("concurrency limits", () => {
 
   it("a definition's maxConcurrent limits its tool; a cancel of the holder frees its slot for the next", async () => {
     await start("g1", tool("test.gated", {}), session("g-a"));
-    await start("g2", tool("test.gated", {}), session("g-b"));
     await waitStatus("g1", "waiting");
+    await start("g2", tool("test.gated", {}), session("g-b"));
     await waitStatus("g2", "queued");
     // g1 ends by cancel (another terminal path): g2 gets the slot.
     await s.post("/LashProcessWorkflow/g1/cancel", {});
