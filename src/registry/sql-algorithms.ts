@@ -88,13 +88,15 @@ export function* register(checks: WriteChecks, prepared: PreparedRegistration, o
   if (inserted !== undefined) {
     if (firstStart === undefined) return { result: { record, created: true }, appended: false };
     const running = { ...record, status: "running" as const, updatedAtMs: record.createdAtMs };
-    if (inserted.started) return { result: { record: running, created: true }, appended: true };
+    if (inserted.started) {
+      // The statement took sequence 1 for the start; SQLite writes the event row now (PostgreSQL's statement did).
+      yield* run("insertEvent", [...appendParams(id, firstStart, record.createdAtMs, "running"), 1]);
+      return { result: { record: running, created: true }, appended: true };
+    }
     // A new row has no events (no cancel event, no earlier start): only a tombstone can stand.
     const cancelRequested = tombstoneCancel(inserted.tombstone, record.createdAtMs);
     if (cancelRequested !== undefined) return { result: { record, created: true, cancelRequested }, appended: false };
-    // SQLite (in the same transaction): PostgreSQL's `insertProcess` started the row unless a cancel applied.
-    yield* appendEvent(id, firstStart, record.createdAtMs, "running");
-    return { result: { record: running, created: true }, appended: true };
+    throw new Error(`registry is inconsistent: new process "${id}" was neither started nor held back by a cancel request`);
   }
   // Not inserted: the id exists, or its session is at the cap.
   if (startRun === undefined) {
@@ -214,11 +216,13 @@ export function* appendOnce(checks: WriteChecks, id: string, input: EventAppend,
 /** `complete`: the terminal event and outcome, exactly once; a standing cancel wins (`cancelWins`). */
 export function* complete(id: string, parsed: ProcessAwaitOutput, replayKey: string | undefined): Sql<Written<CompleteResult>> {
   const writer = replayKey === undefined ? {} : { replayKey };
-  // The common case in one statement where the dialect has it (PostgreSQL): nothing opposes the outcome.
+  // The common case, nothing opposes the outcome: one statement (PostgreSQL) or the row, then its event (SQLite).
   const now = Date.now();
   const terminal: CheckedAppend = { type: terminalEventType(parsed), payload: parsed, ...writer };
-  const unopposed = yield* one("completeUnopposed", appendParams(id, terminal, now, statusOfOutcome(parsed), parsed));
+  const params = appendParams(id, terminal, now, statusOfOutcome(parsed), parsed);
+  const unopposed = yield* one("completeUnopposed", params);
   if (unopposed !== undefined) {
+    yield* run("insertEvent", [...params, unopposed.sequence]);
     const event: ProcessEvent = { processId: id, sequence: unopposed.sequence, occurredAtMs: now, ...terminal };
     return { result: { disposition: "applied", record: unopposed.record, outcome: parsed, event, awaited: unopposed.awaited }, appended: true };
   }

@@ -59,7 +59,7 @@ export interface Tombstone {
 /** What `insertProcess` returns when it inserted the row: the id's tombstone, read in the same statement. */
 export interface InsertedProcess {
   tombstone: Tombstone | undefined;
-  /** Whether the same statement also started the row (PostgreSQL, when no tombstone exists for the id). */
+  /** Whether the same statement also started the row (a start was given and no tombstone applies). */
   started: boolean;
 }
 
@@ -93,11 +93,10 @@ export interface Statements {
   lockAppendTarget: { params: [id: string]; row: AppendTarget };
   /**
    * Inserts a new row unless the id exists or (with a cap) its session owns `cap` live rows;
-   * yields a row only when it inserted. PostgreSQL also starts it (status `running`, the given
-   * start event, the NOTIFY) when a start is given and no tombstone that applies to the row
-   * exists, reading it under `lockCancel`'s lock (taken inside the same statement), and yields
-   * only such a tombstone; SQLite never starts it (`started: false`: the algorithm appends the
-   * start itself).
+   * yields a row only when it inserted. It also starts the row (status `running`, sequence 1)
+   * when a start is given and no tombstone that applies to the row exists, and yields the
+   * tombstone. PostgreSQL reads it under `lockCancel`'s lock (taken inside the same statement)
+   * and writes the start event and the NOTIFY too; SQLite's event row is `insertEvent`.
    */
   insertProcess: { params: InsertParams; row: InsertedProcess };
   /**
@@ -106,16 +105,17 @@ export interface Statements {
    */
   appendEvent: { params: AppendParams; row: { sequence: number } };
   /**
-   * PostgreSQL: `complete`'s whole write as ONE statement, run on its own (no BEGIN/COMMIT), that
-   * applies the offered outcome only when nothing opposes it: the row is live without an
-   * outcome, holds no cancel request, and the statement's snapshot held every event of the row
-   * when it took the row lock (the `fresh` test of `LockedProcess`); otherwise it changes
-   * nothing and yields no row, and `complete` takes the general path. SQLite: absent.
+   * `complete`'s common case: applies the offered outcome only when nothing opposes it (the row
+   * is live without an outcome and holds no cancel request); otherwise it changes nothing and
+   * yields no row, and `complete` takes the general path. PostgreSQL: the whole write as ONE
+   * statement, run on its own (no BEGIN/COMMIT), that also inserts the event and requires that
+   * its snapshot held every event of the row when it took the row lock (the `fresh` test of
+   * `LockedProcess`). SQLite: the row only; the event row is `insertEvent`.
    */
   completeUnopposed: { params: AppendParams; row: { record: ProcessRecord; sequence: number; awaited: boolean } };
   /** Notes on a live row that a caller waits for its outcome. */
   markAwaited: { params: [id: string]; row: void };
-  /** SQLite: the event row itself, under the sequence `appendEvent` took. PostgreSQL: absent. */
+  /** SQLite: the event row itself, under the sequence `appendEvent` (or `insertProcess`) took. PostgreSQL: absent. */
   insertEvent: { params: [...AppendParams, sequence: number]; row: void };
   /** A live row's status, when it differs. */
   setStatus: { params: [id: string, status: string, now: number]; row: void };
@@ -138,7 +138,7 @@ export interface Statements {
 export type StatementName = keyof Statements;
 
 /** Statements a dialect may leave out (`null`): asking for one then answers no rows, 0 changed. */
-export type OptionalStatement = "lockCancel" | "insertEvent" | "completeUnopposed";
+export type OptionalStatement = "lockCancel" | "insertEvent";
 
 /** A raw row as a driver returns it. */
 export type RawRow = Record<string, unknown>;

@@ -87,6 +87,8 @@ export function toEvent(raw: RawRow): ProcessEvent {
 const toCount = (raw: RawRow) => ({ n: raw.n as number });
 
 const TOMBSTONE_OF_ID = (column: string) => `(SELECT ${column} FROM lash_cancel_requests WHERE id = ?1)`;
+/** `insertProcess` starts the new row: a start is given and no cancel request applies to it (`tombstoneApplies`). */
+const STARTS = "(?14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lash_cancel_requests WHERE id = ?1 AND expires_at_ms >= ?10))";
 
 /**
  * Every statement of `sql-statements.ts`, for SQLite. Values are always bound, never pasted in.
@@ -103,24 +105,26 @@ export const SQLITE_STATEMENTS: StatementTable = {
     decode: toLocked,
   },
   lockAppendTarget: { sql: "SELECT id, status, event_types, registration_hash FROM lash_processes WHERE id = ?1", decode: toAppendTarget },
-  // Never starts the row (no data-modifying CTEs): the start params ?14-?16 are left unbound.
+  // Starts the row in the same statement (status `running`, sequence 1) when a start is given
+  // (?14) and no tombstone applies (unexpired when the row is created, ?10); the start event
+  // itself is the algorithm's next statement (`insertEvent`: no data-modifying CTEs here).
   // The id lookup first: re-registering an existing id neither counts the session nor tries the insert.
   // The cap: no `cap`-th live row in the session (an EXISTS that stops there; a count(*) over a
   // LIMIT subquery measured 2-3x slower).
   insertProcess: {
     sql: `INSERT INTO lash_processes
-      (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms)
-      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+      (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
+      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ${STARTS} THEN 'running' ELSE ?8 END, ?9, ?10, ?11, ?12, CASE WHEN ${STARTS} THEN 1 ELSE 0 END
       WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = ?1)
       AND (?13 IS NULL OR (?13 > 0 AND NOT EXISTS (SELECT 1 FROM lash_processes WHERE session_id = ?6 AND status IN ${LIVE_STATUSES_SQL} LIMIT 1 OFFSET coalesce(?13, 1) - 1)))
       ON CONFLICT (id) DO NOTHING
-      RETURNING ${TOMBSTONE_OF_ID("reason")} AS tombstone_reason, ${TOMBSTONE_OF_ID("expires_at_ms")} AS tombstone_expires_at_ms`,
+      RETURNING last_sequence = 1 AS started, ${TOMBSTONE_OF_ID("reason")} AS tombstone_reason, ${TOMBSTONE_OF_ID("expires_at_ms")} AS tombstone_expires_at_ms`,
     decode: (raw) => ({
       tombstone:
         raw.tombstone_expires_at_ms === null
           ? undefined
           : { reason: raw.tombstone_reason as string | null, expiresAtMs: raw.tombstone_expires_at_ms as number },
-      started: false,
+      started: raw.started === 1,
     }),
   },
   // Two statements in SQLite (no data-modifying CTEs): the row (counter, time, status, outcome), then the event.
@@ -129,7 +133,14 @@ export const SQLITE_STATEMENTS: StatementTable = {
       WHERE id = ?1 RETURNING last_sequence AS sequence`,
     decode: (raw) => ({ sequence: raw.sequence as number }),
   },
-  completeUnopposed: null,
+  // Under the write lock every event is visible, so only the row's state decides; the event row is `insertEvent`.
+  completeUnopposed: {
+    sql: `UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = ?2, status = ?6, outcome = ?7
+      WHERE id = ?1 AND outcome IS NULL AND status IN ${LIVE_STATUSES_SQL}
+        AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = ?1 AND type = 'process.cancel_requested')
+      RETURNING *`,
+    decode: (raw) => ({ record: toRecord(raw), sequence: raw.last_sequence as number, awaited: raw.awaited === 1 }),
+  },
   markAwaited: { sql: `UPDATE lash_processes SET awaited = 1 WHERE id = ?1 AND status IN ${LIVE_STATUSES_SQL} AND awaited = 0`, decode: noRow },
   insertEvent: {
     sql: "INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key) VALUES (?1, ?8, ?3, ?4, ?2, ?5)",
