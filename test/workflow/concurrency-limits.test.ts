@@ -34,13 +34,17 @@ describe("concurrency limits", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
   };
   const status = async (id: string) => (await s.registry.get(id))?.status;
-  /** On a timeout, says where the process and the tool's limiter stood. */
+  /** On a timeout, says where the process and the tools' limiters stood. */
   const waitStatus = async (id: string, want: string) => {
     try {
       await waitFor(async () => (await status(id)) === want, { timeoutMs: 30_000, what: `${id} ${want}` });
     } catch (err) {
-      const limiter = (await s.post("/LashConcurrencyLimiter/tool:std.wait_signal/status")).body;
-      const state = `${id} is ${await status(id)} with events ${JSON.stringify(await types(id))}; limiter tool:std.wait_signal ${JSON.stringify(limiter)}`;
+      const limiters = await Promise.all(
+        ["tool:std.wait_signal", "tool:test.gated"].map(
+          async (key) => `${key} ${JSON.stringify((await s.post(`/LashConcurrencyLimiter/${key}/status`)).body)}`,
+        ),
+      );
+      const state = `${id} is ${await status(id)} with events ${JSON.stringify(await types(id))}; limiters ${limiters.join(", ")}`;
       throw new Error(`${(err as Error).message}; ${state}`, { cause: err });
     }
   };
