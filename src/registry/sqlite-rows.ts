@@ -87,7 +87,12 @@ export function toEvent(raw: RawRow): ProcessEvent {
 const toCount = (raw: RawRow) => ({ n: raw.n as number });
 
 const TOMBSTONE_OF_ID = (column: string) => `(SELECT ${column} FROM lash_cancel_requests WHERE id = ?1)`;
-/** `insertProcess` starts the new row: a start is given and no cancel request applies to it (`tombstoneApplies`). */
+/**
+ * `insertProcess` starts the new row: a start is given and no cancel request applies to it
+ * (`tombstoneApplies`). Written out twice in the statement on purpose: selecting it once
+ * `FROM (SELECT … AS starts)` made SQLite check the session cap before the id, and registering
+ * an existing row went from about 95 to 430 µs (4,000 rows, one session).
+ */
 const STARTS = "(?14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lash_cancel_requests WHERE id = ?1 AND expires_at_ms >= ?10))";
 
 /**

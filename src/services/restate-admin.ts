@@ -79,19 +79,10 @@ export class RestateAdmin {
   /**
    * One call; the answer's body as text. Unreachable is a LashError `unreachable`; a non-2xx
    * answer an Error with its start. Every call here is idempotent, so one that met a kept-alive
-   * connection the server had just closed is sent once more on a fresh one (Node's advice for
-   * `keepAlive` agents).
+   * connection the server had just closed is sent once more (Node's advice for `keepAlive`
+   * agents); a second reset is reported like any other.
    */
-  async #call(method: string, url: string, json?: string): Promise<string> {
-    try {
-      return await this.#callOnce(method, url, json);
-    } catch (err) {
-      if (!(err instanceof StaleConnection)) throw err;
-      return this.#callOnce(method, url, json);
-    }
-  }
-
-  #callOnce(method: string, url: string, json?: string): Promise<string> {
+  #call(method: string, url: string, json?: string, retryReset = true): Promise<string> {
     const target = new URL(url);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -119,12 +110,10 @@ export class RestateAdmin {
       );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)));
       req.on("error", (err: NodeJS.ErrnoException) => {
-        if (req.reusedSocket && err.code === "ECONNRESET") reject(new StaleConnection());
+        if (retryReset && req.reusedSocket && err.code === "ECONNRESET") resolve(this.#call(method, url, json, false));
         else reject(new LashError("unreachable", `Restate at ${target.origin} is unreachable: ${err.message}`, { cause: err }));
       });
       req.end(json);
     });
   }
 }
-
-class StaleConnection extends Error {}
