@@ -4,6 +4,14 @@ import { LashError, Limits, nestingProblem } from "../model/index.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
+export interface BoundedJsonOptions {
+  /**
+   * Put the schema, as JSON Schema, in the endpoint's manifest (Restate's UI and OpenAPI
+   * show it; default). Validation in the endpoint is the same either way.
+   */
+  publishSchema?: boolean;
+}
+
 /**
  * The serde every lash handler input goes through. Before the schema sees the
  * body it bounds its size (`Limits.requestMaxBytes`) and nesting depth
@@ -17,11 +25,11 @@ export class BoundedJsonSerde<T extends z.ZodType> implements restate.Serde<z.ou
   readonly #inner: restate.Serde<z.output<T>>;
   readonly #schema: T;
 
-  constructor(schema: T) {
+  constructor(schema: T, opts: BoundedJsonOptions = {}) {
     this.#schema = schema;
     this.#inner = restate.serde.schema(schema) as restate.Serde<z.output<T>>;
     this.contentType = this.#inner.contentType;
-    this.jsonSchema = this.#inner.jsonSchema;
+    this.jsonSchema = opts.publishSchema === false ? undefined : this.#inner.jsonSchema;
   }
 
   serialize(value: z.output<T>): Uint8Array {
@@ -58,4 +66,4 @@ function invalid(field: string, message: string): Error {
 }
 
 /** `restate.serde.schema` with the bounds above. */
-export const boundedJson = <T extends z.ZodType>(schema: T): BoundedJsonSerde<T> => new BoundedJsonSerde(schema);
+export const boundedJson = <T extends z.ZodType>(schema: T, opts?: BoundedJsonOptions): BoundedJsonSerde<T> => new BoundedJsonSerde(schema, opts);

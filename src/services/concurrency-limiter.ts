@@ -2,7 +2,7 @@ import * as restate from "@restatedev/restate-sdk";
 import { z } from "zod";
 import { ProcessId, ServiceNames, isTerminalStatus } from "../model/index.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
-import { json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
+import { json, perProcessJson, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 
 export const AcquireInput = z.object({
   processId: ProcessId,
@@ -65,7 +65,7 @@ export function createConcurrencyLimiter(registry: ProcessRegistry) {
     name: ServiceNames.limiter,
     handlers: {
       acquire: restate.handlers.object.exclusive(
-        { input: json(AcquireInput), output: json(AcquireOutput), ingressPrivate: true },
+        { input: perProcessJson(AcquireInput), output: perProcessJson(AcquireOutput), ingressPrivate: true },
         async (ctx: restate.ObjectContext, { processId, limit, awakeableId }): Promise<AcquireOutput> => {
           const state = await load(ctx, limit);
           if (state.holders.includes(processId)) return { granted: true };
@@ -90,7 +90,7 @@ export function createConcurrencyLimiter(registry: ProcessRegistry) {
 
       /** Frees the process's slot (or its place in the queue); a process holding nothing is a no-op. */
       release: restate.handlers.object.exclusive(
-        { input: json(ReleaseInput), output: json(z.object({ released: z.boolean() })), ingressPrivate: true },
+        { input: perProcessJson(ReleaseInput), output: perProcessJson(z.object({ released: z.boolean() })), ingressPrivate: true },
         async (ctx: restate.ObjectContext, { processId }) => {
           const state = await ctx.get<LimiterState>(STATE);
           if (state == null) return { released: false };

@@ -16,7 +16,7 @@ import {
 import { notFound } from "../registry/rules.ts";
 import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
-import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
+import { OPTIONAL_JSON, json, perProcessJson, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import type { ProcessWorkflow, RunRequest } from "../workflows/process-workflow.ts";
 import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
 import { sessionCapOf } from "../runtime/resource-caps.ts";
@@ -32,18 +32,21 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
   return restate.service({
     name: ServiceNames.processes,
     handlers: {
-      start: restate.handlers.handler({ input: json(StartInput), output: json(StartResult) }, async (ctx: restate.Context, { registration }) => {
-        checkRegistration(rt, registration.id, registration);
-        const record = await ctx.run("register", async () => (await registry.register(registration, { sessionCap: sessionCapOf(rt.caps) })).record);
-        // A starter's W3C trace context travels on to the run, whose span it parents.
-        const traceparent = ctx.request().headers.get("traceparent");
-        const client = ctx.workflowSendClient(workflow, record.id);
-        const handle =
-          traceparent === undefined
-            ? client.run({ registration })
-            : client.run({ registration }, restate.rpc.sendOpts<z.output<typeof RunRequest>>({ headers: { traceparent } }));
-        return { id: record.id, status: record.status, invocationId: await handle.invocationId };
-      }),
+      start: restate.handlers.handler(
+        { input: perProcessJson(StartInput), output: perProcessJson(StartResult) },
+        async (ctx: restate.Context, { registration }) => {
+          checkRegistration(rt, registration.id, registration);
+          const record = await ctx.run("register", async () => (await registry.register(registration, { sessionCap: sessionCapOf(rt.caps) })).record);
+          // A starter's W3C trace context travels on to the run, whose span it parents.
+          const traceparent = ctx.request().headers.get("traceparent");
+          const client = ctx.workflowSendClient(workflow, record.id);
+          const handle =
+            traceparent === undefined
+              ? client.run({ registration })
+              : client.run({ registration }, restate.rpc.sendOpts<z.output<typeof RunRequest>>({ headers: { traceparent } }));
+          return { id: record.id, status: record.status, invocationId: await handle.invocationId };
+        },
+      ),
 
       get: restate.handlers.handler({ input: json(GetInput), output: json(ProcessRecord) }, async (_ctx: restate.Context, { id }) => {
         const record = await readOnce("get", () => registry.get(id));

@@ -27,7 +27,7 @@ import { sendWake } from "../runtime/wake.ts";
 import { cancelledOutcome, notFound } from "../registry/rules.ts";
 import { readOnce } from "../runtime/read-bounds.ts";
 import { checkEventCap, sessionCapOf } from "../runtime/resource-caps.ts";
-import { DEFAULT_RETRY_POLICY, OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
+import { DEFAULT_RETRY_POLICY, OPTIONAL_JSON, perProcessJson, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import {
   ExpireInput,
   armDeadline,
@@ -117,7 +117,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
     name: ServiceNames.workflow,
     handlers: {
       run: restate.handlers.workflow.workflow(
-        { input: json(RunRequest), output: json(ProcessAwaitOutput) },
+        { input: perProcessJson(RunRequest), output: perProcessJson(ProcessAwaitOutput) },
         async (ctx: restate.WorkflowContext, { registration }): Promise<ProcessAwaitOutput> => {
           try {
             checkRegistration(rt, ctx.key, registration);
@@ -187,7 +187,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       cancel: restate.handlers.workflow.shared(
-        { input: json(CancelInput), output: json(CancelResult), accept: OPTIONAL_JSON },
+        { input: perProcessJson(CancelInput), output: perProcessJson(CancelResult), accept: OPTIONAL_JSON },
         async (ctx: restate.WorkflowSharedContext, { reason }): Promise<CancelResult> => {
           const id = checkKey(ctx.key);
           const request = await ctx.run("cancel request", () =>
@@ -209,14 +209,14 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
 
       /** Private: the delayed self-send armed at the start of a run with a deadline. */
       expire: restate.handlers.workflow.shared(
-        { input: json(ExpireInput), ingressPrivate: true },
+        { input: perProcessJson(ExpireInput), ingressPrivate: true },
         async (ctx: restate.WorkflowSharedContext, { run }): Promise<void> => {
           ctx.cancel(restate.InvocationIdParser.fromString(run));
         },
       ),
 
       signal: restate.handlers.workflow.shared(
-        { input: json(SignalInput), output: json(SignalResult) },
+        { input: perProcessJson(SignalInput), output: perProcessJson(SignalResult) },
         async (ctx: restate.WorkflowSharedContext, { name, payload }) => {
           const id = ctx.key;
           const type = signalEventType(name);
@@ -237,7 +237,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       ),
 
       awaitTerminal: restate.handlers.workflow.shared(
-        { output: json(ProcessAwaitOutput) },
+        { output: perProcessJson(ProcessAwaitOutput) },
         async (ctx: restate.WorkflowSharedContext): Promise<ProcessAwaitOutput> => {
           // The registry first: it outlives the workflow's retention, the promise does not. Marking the
           // row awaited makes the run resolve the promise; an outcome written before the mark is read here.
@@ -255,7 +255,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
       }),
 
       complete: restate.handlers.workflow.shared(
-        { input: json(CompleteInput), output: json(CompleteResult) },
+        { input: perProcessJson(CompleteInput), output: perProcessJson(CompleteResult) },
         async (ctx: restate.WorkflowSharedContext, { output }): Promise<CompleteResult> => {
           const id = ctx.key;
           const done = await ctx.run("complete external", async () => {

@@ -56,6 +56,21 @@ describe("validation at the boundary writes nothing", () => {
     });
   }
 
+  it("the per-process handlers validate without publishing a JSON Schema to Restate; the operator handlers publish theirs", async () => {
+    // restate-server copies an invoked handler's schemas on every invocation (restate-handlers.ts, perProcessJson).
+    const handlers = async (service: string) =>
+      new Map(
+        ((await (await fetch(`${s.admin}/services/${service}`)).json()) as { handlers: { name: string; input_json_schema?: unknown }[] }).handlers.map(
+          (h) => [h.name, h.input_json_schema] as const,
+        ),
+      );
+    const workflow = await handlers("LashProcessWorkflow");
+    for (const name of ["run", "cancel", "signal", "complete"]) assert.equal(workflow.get(name) ?? undefined, undefined, `LashProcessWorkflow/${name}`);
+    const processes = await handlers("LashProcesses");
+    assert.equal(processes.get("start") ?? undefined, undefined, "LashProcesses/start");
+    assert.equal((processes.get("list") as { type?: string } | undefined)?.type, "object", "LashProcesses/list keeps its schema");
+  });
+
   it("a different registration under a known id is a 409 registration_conflict and the row is unchanged", async () => {
     const first = registration("conflict", tool("std.echo", { value: 1 }));
     assert.equal((await s.post("/LashProcesses/start", { registration: first })).status, 200);
