@@ -51,6 +51,8 @@ export class MemoryRegistry implements ProcessRegistry {
   readonly durabilityTier = "inline" as const;
   readonly #entries = new Map<string, Entry>();
   readonly #waiters = new EventWaiters();
+  /** The live (non-terminal) ids of each session, for the session cap without a scan of every row. */
+  readonly #liveBySession = new Map<string, Set<string>>();
   /** Cancels recorded for ids not registered yet: id -> request and expiry. */
   readonly #tombstones = new Map<string, CancelRequest & { expiresAtMs: number }>();
 
@@ -63,7 +65,10 @@ export class MemoryRegistry implements ProcessRegistry {
       throw sessionCapReached(sessionId, opts.sessionCap);
     const created = existing === undefined;
     const entry = existing ?? { record: newRecord(prepared, Date.now()), events: [] };
-    if (created) this.#entries.set(entry.record.id, entry);
+    if (created) {
+      this.#entries.set(entry.record.id, entry);
+      this.#liveIn(sessionId).add(entry.record.id);
+    }
     if (opts.startRun === undefined) return { record: structuredClone(entry.record), created };
     const key = startRunKey(opts.startRun, entry.record.attempt);
     if (entry.events.some((e) => e.type === CoreEventTypes.started && e.replayKey === key)) {
@@ -224,10 +229,16 @@ export class MemoryRegistry implements ProcessRegistry {
   }
 
   #countLive(sessionId: string, upTo: number): number {
-    let n = 0;
-    for (const { record } of this.#entries.values())
-      if (record.provenance.ownerScope.sessionId === sessionId && !isTerminalStatus(record.status) && ++n >= upTo) break;
-    return n;
+    return Math.min(this.#liveBySession.get(sessionId)?.size ?? 0, upTo);
+  }
+
+  #liveIn(sessionId: string): Set<string> {
+    let live = this.#liveBySession.get(sessionId);
+    if (live === undefined) {
+      live = new Set();
+      this.#liveBySession.set(sessionId, live);
+    }
+    return live;
   }
 
   async close(): Promise<void> {}
@@ -256,8 +267,15 @@ export class MemoryRegistry implements ProcessRegistry {
     return event;
   }
 
+  /** Every status change goes through here (a row is live from its insert until its first terminal status). */
   #touch(record: ProcessRecord, status: ProcessRecord["status"]): void {
     record.status = status;
     record.updatedAtMs = Date.now();
+    if (isTerminalStatus(status)) {
+      const sessionId = record.provenance.ownerScope.sessionId;
+      const live = this.#liveBySession.get(sessionId);
+      live?.delete(record.id);
+      if (live?.size === 0) this.#liveBySession.delete(sessionId);
+    }
   }
 }
