@@ -10,9 +10,10 @@
  * PostgreSQL's advisory `lockCancel`, also taken inside its `insertProcess` (SQLite leaves
  * it out: its write lock already serializes every write), the NOTIFY inside PostgreSQL's
  * `appendEvent` (SQLite splits that statement in two, `appendEvent` + `insertEvent`), and the
- * reads PostgreSQL folds into the statement that takes the row lock (`LockedProcess.fresh`), or
- * its one-statement `completeUnopposed` (SQLite leaves it out; `complete` then takes its general
- * path at once).
+ * reads PostgreSQL folds into the statement that takes the row lock (`LockedProcess.fresh`).
+ * Both dialects start a new row inside `insertProcess` and apply an unopposed outcome with
+ * `completeUnopposed`; PostgreSQL writes the event row in that same statement, SQLite in the
+ * `insertEvent` the algorithm asks for next (absent, so a no-op, for PostgreSQL).
  *
  * The rules these follow (what is valid, who wins) stay in `rules.ts`, shared with the
  * memory adapter.
