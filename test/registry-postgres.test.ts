@@ -9,6 +9,7 @@ import pg from "pg";
 import type { LashError } from "../src/model/index.ts";
 import { MIGRATIONS } from "../src/registry/migrations.ts";
 import { parsePostgresUrl } from "../src/registry/postgres-config.ts";
+import { NOTIFY_CHANNEL, PgEventNotifier } from "../src/registry/postgres-notifier.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration, rejectsWith, timed } from "./registry-conformance/fixtures.ts";
@@ -437,6 +438,58 @@ describe("PostgresRegistry on a server", () => {
       const { result, ms } = await waiting;
       assert.deepEqual(result, appended);
       assert.ok(ms < 1_000, `append ${i}: took ${ms} ms`);
+    }
+  });
+
+  it("announces appends after the commit, one NOTIFY statement per tick; a NOTIFY that fails is logged and wakes local waiters anyway", async () => {
+    const pool = new pg.Pool({ connectionString: schema.url(), max: 1 });
+    const sent: string[][] = [];
+    let failSends = false;
+    const { lines, log } = captureLog();
+    const start = (namespace: string) =>
+      PgEventNotifier.start({
+        client: { connectionString: schema.url() },
+        namespace,
+        recheckMs: 120_000,
+        log,
+        send: async (payloads) => {
+          sent.push([...payloads]);
+          if (failSends) throw new Error("connection refused");
+          await pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [NOTIFY_CHANNEL, payloads]);
+        },
+      });
+    const announcer = await start(schema.name);
+    const listener = await start(schema.name); // stands for another endpoint: only a NOTIFY reaches it
+    try {
+      const found = new Set<string>();
+      const woken = (notifier: PgEventNotifier, id: string) =>
+        notifier.wait(id, 10_000, async () => (found.has(id) ? { processId: id, sequence: 1, type: "note", payload: null, occurredAtMs: 0 } : undefined));
+      const ids = Array.from({ length: 20 }, (_, i) => `p-${i}`);
+      const elsewhere = ids.map((id) => woken(listener, id));
+      await delay(50); // every wait has made its first lookup
+      for (const id of ids) found.add(id);
+      for (const id of ids) announcer.announce(id);
+      announcer.announce("p-0"); // twice in one tick: one notification
+      const { ms } = await timed(() => Promise.all(elsewhere));
+      assert.ok(ms < 2_000, `the other notifier's waiters woke ${ms} ms after the announcements (its re-check is 120 s)`);
+      assert.deepEqual(sent, [ids.map((id) => `${schema.name}/${id}`)], "one statement carried the tick's announcements, each process once");
+
+      failSends = true;
+      found.add("p-local");
+      const local = await timed(() => Promise.all([woken(announcer, "p-local"), Promise.resolve(announcer.announce("p-local"))]));
+      assert.ok(local.ms < 1_000, `the announcing notifier's own waiter woke at once (${local.ms} ms)`);
+      await until(
+        async () => lines.some((l) => l.includes("could not send 1 event notification(s) (Error: connection refused)")),
+        "the failed NOTIFY to be logged",
+      );
+      assert.ok(
+        lines.every((l) => l.startsWith("WARN") && l.includes("re-check within 120000 ms")),
+        lines.join("\n"),
+      );
+    } finally {
+      await announcer.close();
+      await listener.close();
+      await pool.end();
     }
   });
 

@@ -315,6 +315,51 @@ export const MIGRATIONS: readonly Migration[] = [
       $fn$`,
     ],
   },
+  {
+    version: 9,
+    // PostgreSQL: `lash_insert_process` without its pg_notify. The NOTIFY now follows the commit
+    // (postgres-notifier.ts says why); the result keeps its `notified` column, always NULL, so
+    // the function is replaced in place. SQLite: nothing to do.
+    name: "notify_after_commit",
+    sqlite: [],
+    postgres: [
+      `CREATE OR REPLACE FUNCTION lash_insert_process(
+          text, text, jsonb, jsonb, jsonb, text, integer, text, integer, bigint, bigint, bigint, integer, text, jsonb, text)
+        RETURNS TABLE (started boolean, tombstone_reason text, tombstone_expires_at_ms bigint, notified text)
+        LANGUAGE plpgsql VOLATILE
+        SET search_path FROM CURRENT
+      AS $fn$
+      #variable_conflict use_column
+      BEGIN
+        IF $14 IS NOT NULL THEN
+          PERFORM pg_advisory_xact_lock(hashtext('lash_cancel:' || $1));
+        END IF;
+        -- Only a cancel request that applies to this row (unexpired when the row is created): an
+        -- expired one must not keep the row from starting here (a start written after this
+        -- statement would no longer be under the lock).
+        RETURN QUERY WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1 AND expires_at_ms >= $10),
+        starts AS (SELECT $14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
+        inserted AS (
+          INSERT INTO lash_processes
+            (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
+          SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN starts.yes THEN 'running' ELSE $8 END, $9, $10, $11, $12, CASE WHEN starts.yes THEN 1 ELSE 0 END
+          FROM starts
+          WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1)
+          AND ($13 IS NULL
+            OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6 AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $13) AS owned) < $13)
+          ON CONFLICT (id) DO NOTHING
+          RETURNING last_sequence = 1 AS started
+        ),
+        first_event AS (
+          INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+          SELECT $1, 1, $14, $15, $10, $16 FROM inserted WHERE inserted.started
+        )
+        SELECT inserted.started, t.reason, t.expires_at_ms, NULL::text
+        FROM inserted LEFT JOIN tombstone t ON true;
+      END
+      $fn$`,
+    ],
+  },
 ];
 
 /** What differs between the backends when applying migrations; everything else is shared. */

@@ -4,7 +4,7 @@ import { PRUNE_BATCH, parsePruneOptions, type PruneOptions, type PruneResult } f
 import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
-import { PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
+import { NOTIFY_CHANNEL, PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
 import { POSTGRES_LIST, POSTGRES_PRUNE, POSTGRES_STATEMENTS, assertStorable, toRecord } from "./postgres-rows.ts";
 import { pageLimit, parseOutput, prepareRegistration, withPayloadCheck } from "./rules.ts";
 import * as writes from "./sql-algorithms.ts";
@@ -61,6 +61,8 @@ export class PostgresRegistry implements ProcessRegistry {
       notifier = await PgEventNotifier.start({
         client: connectionConfig(settings, `${settings.applicationName} listener`),
         namespace: schema,
+        send: (payloads) =>
+          pool.query({ name: "lash_notify", text: "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", values: [NOTIFY_CHANNEL, payloads] }),
         log,
         ...(opts.recheckMs === undefined ? {} : { recheckMs: opts.recheckMs }),
       });
@@ -238,10 +240,10 @@ export class PostgresRegistry implements ProcessRegistry {
     }
   }
 
-  /** A write that may append an event: local waiters are woken after the commit (others by NOTIFY). */
+  /** A write that may append an event: after the commit, local waiters wake and other processes get a NOTIFY. */
   async #writeNotifying<T>(id: string, algorithm: Sql<Written<T>>): Promise<T> {
     const { result, appended } = await this.#write(algorithm);
-    if (appended) this.#notifier.wake(id);
+    if (appended) this.#notifier.announce(id);
     return result;
   }
 

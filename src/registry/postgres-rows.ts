@@ -126,7 +126,7 @@ export const POSTGRES_STATEMENTS: StatementTable = {
   // lock when it starts the row, then inserts with a snapshot taken after the lock. A concurrent
   // insert of the same id makes it wait for that transaction, then do nothing. Under a cap it
   // inserts only while the session owns fewer live rows. With a start ($14-$16) and no tombstone
-  // row for the id, the row is inserted running with its first event and the NOTIFY.
+  // row for the id, the row is inserted running with its first event.
   insertProcess: {
     sql: `SELECT started, tombstone_reason, tombstone_expires_at_ms FROM lash_insert_process(
       $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer,
@@ -138,9 +138,8 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     }),
   },
   // One round trip: take the next sequence from the row's counter (the row is already locked
-  // by this transaction) with the row's new status and outcome, insert the event, and queue
-  // the NOTIFY (`<schema>/<id>`, see postgres-notifier.ts), which PostgreSQL delivers only if
-  // and when the transaction commits.
+  // by this transaction) with the row's new status and outcome, and insert the event. The
+  // NOTIFY follows the commit (postgres-notifier.ts says why not inside it).
   appendEvent: {
     sql: `WITH counter AS (
         UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = $2::bigint,
@@ -150,7 +149,7 @@ export const POSTGRES_STATEMENTS: StatementTable = {
         INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
         SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
       )
-      SELECT sequence, pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text) FROM inserted`,
+      SELECT sequence FROM inserted`,
     decode: (raw) => ({ sequence: Number(raw.sequence) }),
   },
   insertEvent: null,
@@ -168,8 +167,7 @@ export const POSTGRES_STATEMENTS: StatementTable = {
         INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
         SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
       )
-      SELECT counter.*, inserted.sequence AS event_sequence, pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1::text)
-      FROM counter, inserted`,
+      SELECT counter.*, inserted.sequence AS event_sequence FROM counter, inserted`,
     decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence), awaited: raw.awaited === true }),
   },
   markAwaited: { sql: `UPDATE lash_processes SET awaited = true WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND NOT awaited`, decode: noRow },

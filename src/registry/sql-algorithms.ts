@@ -8,9 +8,11 @@
  *
  * What a dialect does beyond the algorithm is a statement the algorithm asks for by name:
  * PostgreSQL's advisory `lockCancel`, also taken inside its `insertProcess` (SQLite leaves
- * it out: its write lock already serializes every write), the NOTIFY inside PostgreSQL's
- * `appendEvent` (SQLite splits that statement in two, `appendEvent` + `insertEvent`), and the
- * reads PostgreSQL folds into the statement that takes the row lock (`LockedProcess.fresh`).
+ * it out: its write lock already serializes every write), SQLite's `insertEvent` after its
+ * `appendEvent` (PostgreSQL's `appendEvent` writes the counter and the event row in one
+ * statement), and the reads PostgreSQL folds into the statement that takes the row lock
+ * (`LockedProcess.fresh`). PostgreSQL's NOTIFY is not a statement here: the adapter sends it
+ * after the commit (postgres-notifier.ts).
  * Both dialects start a new row inside `insertProcess` and apply an unopposed outcome with
  * `completeUnopposed`; PostgreSQL writes the event row in that same statement, SQLite in the
  * `insertEvent` the algorithm asks for next (absent, so a no-op, for PostgreSQL).
