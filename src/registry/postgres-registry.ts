@@ -134,9 +134,10 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   async eventsAfter(id: string, after: number, limit?: number): Promise<ProcessEvent[]> {
-    const size = pageLimit(limit);
-    await this.#read(writes.requireExists(id));
-    return this.#read(all("eventsAfter", [id, after, size]));
+    const events = await this.#read(all("eventsAfter", [id, after, pageLimit(limit)]));
+    // An event implies its row (ON DELETE CASCADE): only an empty page asks whether the process exists.
+    if (events.length === 0) await this.#read(writes.requireExists(id));
+    return events;
   }
 
   async waitEventAfter(id: string, type: string | undefined, after: number, timeoutMs: number): Promise<ProcessEvent | undefined> {

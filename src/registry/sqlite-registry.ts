@@ -10,7 +10,7 @@ import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Pa
 import { pageLimit, parseOutput, prepareRegistration, withPayloadCheck } from "./rules.ts";
 import * as writes from "./sql-algorithms.ts";
 import type { Written, WriteChecks } from "./sql-algorithms.ts";
-import { absentResult, all, arityOf, listQuery, one, toPage, type Sql, type StatementDef, type StatementName, type Stmt } from "./sql-statements.ts";
+import { absentResult, all, arityOf, listQuery, one, toPage, type Sql, type StatementDef, type Stmt } from "./sql-statements.ts";
 import { SQLITE_LIST, SQLITE_PRUNE, SQLITE_STATEMENTS, toRecord } from "./sqlite-rows.ts";
 
 export interface SqliteRegistryOptions {
@@ -54,8 +54,8 @@ export class SqliteRegistry implements ProcessRegistry {
   /** The database file, or `:memory:`. */
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
-  readonly #named = new Map<StatementName, { statement: StatementSync; arity: number }>();
+  /** Every statement prepared so far, by its text, with how many parameters it takes. */
+  readonly #prepared = new Map<string, { statement: StatementSync; arity: number }>();
   readonly #waiters: EventWaiters;
   readonly #commits: GroupCommit;
 
@@ -120,8 +120,10 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async eventsAfter(id: string, after: number, limit?: number): Promise<ProcessEvent[]> {
-    this.#answer(writes.requireExists(id));
-    return this.#answer(all("eventsAfter", [id, after, pageLimit(limit)]));
+    const events = this.#answer(all("eventsAfter", [id, after, pageLimit(limit)]));
+    // An event implies its row (ON DELETE CASCADE): only an empty page asks whether the process exists.
+    if (events.length === 0) this.#answer(writes.requireExists(id));
+    return events;
   }
 
   async waitEventAfter(id: string, type: string | undefined, after: number, timeoutMs: number): Promise<ProcessEvent | undefined> {
@@ -181,8 +183,7 @@ export class SqliteRegistry implements ProcessRegistry {
 
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
-    this.#statements.clear();
-    this.#named.clear();
+    this.#prepared.clear();
   }
 
   /** ONE write: its own savepoint inside a shared `BEGIN IMMEDIATE` transaction (see `GroupCommit`). */
@@ -210,11 +211,7 @@ export class SqliteRegistry implements ProcessRegistry {
   #execute(stmt: Stmt): unknown {
     const def: StatementDef<unknown> | null = SQLITE_STATEMENTS[stmt.name];
     if (def === null) return absentResult(stmt.mode);
-    let named = this.#named.get(stmt.name);
-    if (named === undefined) {
-      named = { statement: this.#db.prepare(def.sql), arity: arityOf(def.sql, "?") };
-      this.#named.set(stmt.name, named);
-    }
+    const named = this.#prepare(def.sql);
     const params = (stmt.params.length > named.arity ? stmt.params.slice(0, named.arity) : stmt.params) as SQLInputValue[];
     switch (stmt.mode) {
       case "one": {
@@ -228,14 +225,19 @@ export class SqliteRegistry implements ProcessRegistry {
     }
   }
 
-  /** A statement built at run time (`list`, retention), prepared once per text. */
+  /** A statement built at run time (`list`, retention). */
   #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
+    return this.#prepare(sql).statement;
+  }
+
+  /** Prepares each text once. */
+  #prepare(sql: string): { statement: StatementSync; arity: number } {
+    let prepared = this.#prepared.get(sql);
+    if (prepared === undefined) {
+      prepared = { statement: this.#db.prepare(sql), arity: arityOf(sql, "?") };
+      this.#prepared.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   }
 }
 
