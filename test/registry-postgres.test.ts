@@ -441,6 +441,50 @@ describe("PostgresRegistry on a server", () => {
     }
   });
 
+  it("group commit: concurrent one-statement writes share transactions, and one that fails inside a batch fails alone", async () => {
+    const registry = await open(schema.url());
+    const ids = Array.from({ length: 20 }, (_, i) => `g-${String(i).padStart(2, "0")}`);
+    await Promise.all(ids.map((id) => registry.register(registration(id), { startRun: `inv-${id}/1` })));
+    await Promise.all(ids.map((id) => registry.complete(id, { type: "success", value: id }, { replayKey: `inv-${id}/1` })));
+    const rows = await pgQuery<{ id: string; status: string; tx: string }>(
+      `SELECT id, status, xmin::text AS tx FROM "${schema.name}".lash_processes ORDER BY id`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.status]),
+      ids.map((id) => [id, "completed"]),
+    );
+    const transactions = new Set(rows.map((r) => r.tx)).size;
+    assert.ok(transactions < ids.length, `20 outcomes written in ${transactions} transactions`);
+    for (const id of ids)
+      assert.deepEqual(
+        (await registry.eventsAfter(id, 0)).map((e) => e.type),
+        ["process.started", "process.completed"],
+      );
+
+    // A start waits for the cancel lock of its id: held here, so that start times out, inside a batch.
+    const blocking = await open(schema.url({ options: "-c lock_timeout=300" }));
+    const holder = new pg.Client({ connectionString: TEST_PG_URL });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock(hashtext('lash_cancel:' || $1::text))", ["held"]);
+      const settled = await Promise.allSettled(["free-1", "held", "free-2"].map((id) => blocking.register(registration(id), { startRun: `inv-${id}/1` })));
+      assert.deepEqual(
+        settled.map((s) => s.status),
+        ["fulfilled", "rejected", "fulfilled"],
+      );
+      assert.match(String((settled[1] as PromiseRejectedResult).reason), /lock timeout/);
+      const stored = await pgQuery<{ id: string; status: string }>(
+        `SELECT id, status FROM "${schema.name}".lash_processes WHERE id IN ('free-1', 'free-2', 'held') ORDER BY id`,
+      );
+      assert.deepEqual(stored, [
+        { id: "free-1", status: "running" },
+        { id: "free-2", status: "running" },
+      ]);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it("announces appends after the commit, one NOTIFY statement per tick; a NOTIFY that fails is logged and wakes local waiters anyway", async () => {
     const pool = new pg.Pool({ connectionString: schema.url(), max: 1 });
     const sent: string[][] = [];

@@ -4,6 +4,7 @@ import { PRUNE_BATCH, parsePruneOptions, type PruneOptions, type PruneResult } f
 import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
+import { PgGroupCommit } from "./postgres-group-commit.ts";
 import { NOTIFY_CHANNEL, PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
 import { POSTGRES_LIST, POSTGRES_PRUNE, POSTGRES_STATEMENTS, assertStorable, toRecord } from "./postgres-rows.ts";
 import { pageLimit, parseOutput, prepareRegistration, withPayloadCheck } from "./rules.ts";
@@ -38,6 +39,7 @@ export class PostgresRegistry implements ProcessRegistry {
   readonly poolSize: number;
   readonly #pool: pg.Pool;
   readonly #notifier: PgEventNotifier;
+  readonly #commits: PgGroupCommit;
   #closed = false;
 
   /** Connects, applies pending migrations (serialized across processes), and starts LISTENing. */
@@ -77,6 +79,7 @@ export class PostgresRegistry implements ProcessRegistry {
   private constructor(pool: pg.Pool, notifier: PgEventNotifier, schema: string, poolSize: number) {
     this.#pool = pool;
     this.#notifier = notifier;
+    this.#commits = new PgGroupCommit(pool, (db, stmt, def) => this.#execute(db, stmt, def));
     this.schema = schema;
     this.poolSize = poolSize;
   }
@@ -209,18 +212,23 @@ export class PostgresRegistry implements ProcessRegistry {
   }
 
   /**
-   * Runs a write algorithm (`sql-algorithms.ts`) on one pooled connection, awaiting each
-   * statement. It becomes ONE transaction at its first statement that takes a lock (BEGIN
-   * sent just before it), committed at the end, rolled back on any error; statements before
-   * that run on their own (a write whose only write is one insert-or-nothing costs no
-   * BEGIN/COMMIT round trips).
+   * Runs a write algorithm (`sql-algorithms.ts`), awaiting each statement. A first statement
+   * that takes no lock commits on its own, in the group commit of this turn's writes (a new
+   * row's insert-and-start, an unopposed outcome: the whole write, mostly). The rest run on
+   * one pooled connection and become ONE transaction at the first statement that takes a
+   * lock (BEGIN sent just before it), committed at the end, rolled back on any error.
    */
   async #write<T>(algorithm: Sql<T>): Promise<T> {
+    let step = algorithm.next();
+    if (step.done !== true) {
+      const def = POSTGRES_STATEMENTS[step.value.name];
+      if (def !== null && def.locks !== true) step = algorithm.next(await this.#commits.run(step.value, def));
+    }
+    if (step.done === true) return step.value;
     const db = await this.#pool.connect();
     let inTransaction = false;
     let broken = false;
     try {
-      let step = algorithm.next();
       while (step.done !== true) {
         const stmt = step.value;
         const def: StatementDef<unknown> | null = POSTGRES_STATEMENTS[stmt.name];
