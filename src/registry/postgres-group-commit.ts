@@ -23,11 +23,11 @@ interface Pending {
  *
  * A turn with one such write runs it on its own, as before, so a lone write pays no
  * BEGIN/COMMIT round trips. A batch runs its statements in id order, so two batches that
- * lock the same rows take them in the same order. If any statement of a batch fails, the
+ * lock the same rows take them in the same order. If a statement of a batch fails, the
  * batch is rolled back and each statement runs again on its own, so only the one that
- * fails fails. That also covers a COMMIT whose answer was lost after it committed: every
- * such statement is safe to repeat, as any write retried after a crash must be (a repeated
- * insert finds its row, a repeated outcome finds it applied).
+ * fails fails. If the COMMIT itself fails, whether it committed is unknown (the connection
+ * may have died after it did): every caller hears the error, as the caller of a lone
+ * statement would, and none is run again here.
  */
 export class PgGroupCommit {
   readonly #pool: pg.Pool;
@@ -67,12 +67,19 @@ export class PgGroupCommit {
       return;
     }
     let results: unknown[];
+    let committing = false;
     try {
       await db.query("BEGIN");
       results = [];
       for (const pending of batch) results.push(await this.#execute(db, pending.stmt, pending.def));
+      committing = true;
       await db.query("COMMIT");
-    } catch {
+    } catch (err) {
+      if (committing) {
+        db.release(true);
+        for (const pending of batch) pending.reject(err);
+        return;
+      }
       // A failed ROLLBACK means the connection itself is gone: drop it from the pool.
       let broken = false;
       await db.query("ROLLBACK").catch(() => (broken = true));
