@@ -326,7 +326,7 @@ function whatIfSection(p: P, results: WhatIfResult[]): void {
     "Benchmark-only variants of the lash endpoint (bench/lash-endpoint.ts, `LASH_BENCH_SQLITE_SYNC`; the",
     "memory registry with `LASH_DURABILITY=inline`), each in a fresh stack with its own bare endpoint:",
     "",
-    "| registry | concurrency | bare /s | lash /s | lash / bare | bare p50 ms | lash p50 ms | p50 overhead ms | lash endpoint CPU ms/proc | lash restate CPU ms/proc | foreign CPU |",
+    "| registry | concurrency | bare /s | lash /s | lash / bare | bare p50 ms | lash p50 ms | p50 overhead ms | endpoint CPU ms/proc, bare / lash | restate CPU ms/proc, bare / lash | foreign CPU |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const v of results) {
@@ -336,7 +336,8 @@ function whatIfSection(p: P, results: WhatIfResult[]): void {
       if (!b || !l) continue;
       p(
         `| ${v.variant} | ${conc} | ${fmt(b.throughput, 0)} | ${fmt(l.throughput, 0)} | ${fmt(l.throughput / b.throughput, 2)} | ${fmt(b.latency.p50)} | ${fmt(l.latency.p50)} | ${signed(l.latency.p50 - b.latency.p50)} | ` +
-          `${fmt(l.cpuMsPerProcess.endpoint, 2)} | ${fmt(l.cpuMsPerProcess.restate, 2)} | ${fmt(Math.max(b.foreignBusy, l.foreignBusy) * 100, 0)}% |`,
+          `${fmt(b.cpuMsPerProcess.endpoint, 2)} / ${fmt(l.cpuMsPerProcess.endpoint, 2)} | ${fmt(b.cpuMsPerProcess.restate, 2)} / ${fmt(l.cpuMsPerProcess.restate, 2)} | ` +
+          `${fmt(Math.max(b.foreignBusy, l.foreignBusy) * 100, 0)}% |`,
       );
     }
   }
@@ -579,10 +580,11 @@ function findings(p: P, r: BenchResults): void {
     ...startFinding(r),
     "## What is left (measured, not done)",
     "",
-    "1. **PostgreSQL's CPU.** A process is two statements, each one round trip and its own transaction (a new row's",
-    "   insert-and-start is the function `lash_insert_process`; the outcome is one statement). What remains is the",
-    "   database server's CPU on the same 2 cores (the *foreign* column of the postgres what-if row), the commits' WAL",
-    "   flushes and node-postgres on the endpoint.",
+    "1. **PostgreSQL's CPU.** A process is two statements (a new row's insert-and-start is the function",
+    "   `lash_insert_process`; the outcome is one statement), and the ones of one event-loop turn share a transaction",
+    "   (group commit); the NOTIFY follows the commit. What remains is the database server's CPU on the same 2 cores",
+    "   (the *foreign* column of the postgres what-if row), restate-server's CPU, which grows more over bare's per",
+    "   process there than on SQLite (the what-if table's restate column), and node-postgres on the endpoint.",
     "2. **The endpoint's CPU per process** is the rest of the gap at concurrency 64 (finding 1): the two SQLite writes,",
     "   the registration's validation and hash, the body's context. The fsync is not what is left: the what-if rows put",
     `   \`synchronous=NORMAL\` at ${fmt(ratioOf("sqlite NORMAL"), 2)} against ${fmt(ratioOf("sqlite FULL"), 2)} for the product, within the variance between stacks.`,
@@ -590,9 +592,10 @@ function findings(p: P, r: BenchResults): void {
       (idle && waitingMain
         ? `With 1,000 runs waiting, bare grows from ${fmt(idle.bareRssMiB, 0)} to ${fmt(waitingMain.bareRssMiB, 0)} MiB and lash from ${fmt(idle.lashRssMiB, 0)} to ${fmt(waitingMain.lashRssMiB, 0)} MiB; `
         : "") +
-      "lash also runs a `start` invocation per process",
-    "   and keeps a larger idle baseline (zod, node:sqlite, the lash modules). V8 keeps the grown young generation after",
-    "   the burst; `--max-semi-space-size=8` bounds it (section 5) but is a flag, not a default." + sourceVariantNote(r),
+      "lash keeps a larger idle baseline",
+    "   (zod, node:sqlite, the lash modules) and leaves startup with a larger young generation, which the burst then doubles",
+    "   more often. V8 keeps the grown young generation after the burst; `--max-semi-space-size=8` bounds it (section 5)",
+    "   but is a flag, not a default." + sourceVariantNote(r),
     "",
   );
 }
