@@ -29,8 +29,9 @@ const STORABLE: WriteChecks = { storable: assertStorable };
  * A write that checks before it writes is one transaction that first locks the process
  * row, so checks and the sequence counter see the latest committed state: sequences stay
  * gap- and duplicate-free with concurrent appenders anywhere. A write that is one
- * statement (its checks inside it) joins the group commit of its event-loop turn. Ids compare bytewise
- * (`COLLATE "C"`), so keyset paging orders like SQLite and the memory adapter.
+ * statement (its checks inside it) joins the group commit of its event-loop turn. Ids
+ * compare bytewise (`COLLATE "C"`), so keyset paging orders like SQLite and the memory
+ * adapter.
  */
 export class PostgresRegistry implements ProcessRegistry {
   readonly kind = "postgres";

@@ -122,12 +122,12 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     decode: toAppendTarget,
     locks: true,
   },
-  // One round trip, committed on its own or in the group commit of its turn (postgres-group-commit.ts):
+  // One round trip, committed on its own or in its turn's group commit (postgres-group-commit.ts):
   // `lash_insert_process` (migrations 8, 9) takes the cancel lock when it starts the row, then
-  // inserts with a snapshot taken after the lock (each statement in it takes a fresh one). A concurrent
-  // insert of the same id makes it wait for that transaction, then do nothing. Under a cap it
-  // inserts only while the session owns fewer live rows. With a start ($14-$16) and no tombstone
-  // row for the id, the row is inserted running with its first event.
+  // inserts with a snapshot taken after the lock (each statement in it takes a fresh one). A
+  // concurrent insert of the same id makes it wait for that transaction, then do nothing. Under
+  // a cap it inserts only while the session owns fewer live rows. With a start ($14-$16) and no
+  // tombstone row for the id, the row is inserted running with its first event.
   insertProcess: {
     sql: `SELECT started, tombstone_reason, tombstone_expires_at_ms FROM lash_insert_process(
       $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer,

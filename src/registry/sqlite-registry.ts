@@ -211,17 +211,17 @@ export class SqliteRegistry implements ProcessRegistry {
   #execute(stmt: Stmt): unknown {
     const def: StatementDef<unknown> | null = SQLITE_STATEMENTS[stmt.name];
     if (def === null) return absentResult(stmt.mode);
-    const named = this.#prepare(def.sql);
-    const params = (stmt.params.length > named.arity ? stmt.params.slice(0, named.arity) : stmt.params) as SQLInputValue[];
+    const prepared = this.#prepare(def.sql);
+    const params = (stmt.params.length > prepared.arity ? stmt.params.slice(0, prepared.arity) : stmt.params) as SQLInputValue[];
     switch (stmt.mode) {
       case "one": {
-        const row = named.statement.get(...params);
+        const row = prepared.statement.get(...params);
         return row === undefined ? undefined : def.decode(row);
       }
       case "all":
-        return named.statement.all(...params).map((row) => def.decode(row));
+        return prepared.statement.all(...params).map((row) => def.decode(row));
       case "run":
-        return Number(named.statement.run(...params).changes);
+        return Number(prepared.statement.run(...params).changes);
     }
   }
 
