@@ -9,7 +9,7 @@ import pg from "pg";
 import type { LashError } from "../src/model/index.ts";
 import { MIGRATIONS } from "../src/registry/migrations.ts";
 import { parsePostgresUrl } from "../src/registry/postgres-config.ts";
-import { NOTIFY_CHANNEL, PgEventNotifier } from "../src/registry/postgres-notifier.ts";
+import { PgEventNotifier, sendNotifications } from "../src/registry/postgres-notifier.ts";
 import { PostgresRegistry } from "../src/registry/postgres-registry.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration, rejectsWith, timed } from "./registry-conformance/fixtures.ts";
@@ -499,7 +499,7 @@ describe("PostgresRegistry on a server", () => {
         send: async (payloads) => {
           sent.push([...payloads]);
           if (failSends) throw new Error("connection refused");
-          await pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [NOTIFY_CHANNEL, payloads]);
+          await sendNotifications(pool, payloads);
         },
       });
     const announcer = await start(schema.name);

@@ -34,6 +34,54 @@ export interface Migration {
 const REPLAY_KEY_INDEX = `CREATE UNIQUE INDEX lash_events_replay_key ON lash_events (process_id, replay_key)
         WHERE replay_key IS NOT NULL AND type NOT IN ('process.completed', 'process.failed', 'process.cancelled', 'process.abandoned')`;
 
+/** Migration 8's `lash_insert_process`, as applied (frozen like every migration's text). */
+const INSERT_PROCESS_FUNCTION_V8 = `CREATE FUNCTION lash_insert_process(
+          text, text, jsonb, jsonb, jsonb, text, integer, text, integer, bigint, bigint, bigint, integer, text, jsonb, text)
+        RETURNS TABLE (started boolean, tombstone_reason text, tombstone_expires_at_ms bigint, notified text)
+        LANGUAGE plpgsql VOLATILE
+        SET search_path FROM CURRENT
+      AS $fn$
+      #variable_conflict use_column
+      BEGIN
+        IF $14 IS NOT NULL THEN
+          PERFORM pg_advisory_xact_lock(hashtext('lash_cancel:' || $1));
+        END IF;
+        -- Only a cancel request that applies to this row (unexpired when the row is created): an
+        -- expired one must not keep the row from starting here (a start written after this
+        -- statement would no longer be under the lock).
+        RETURN QUERY WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1 AND expires_at_ms >= $10),
+        starts AS (SELECT $14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
+        inserted AS (
+          INSERT INTO lash_processes
+            (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
+          SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN starts.yes THEN 'running' ELSE $8 END, $9, $10, $11, $12, CASE WHEN starts.yes THEN 1 ELSE 0 END
+          FROM starts
+          WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1)
+          AND ($13 IS NULL
+            OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6 AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $13) AS owned) < $13)
+          ON CONFLICT (id) DO NOTHING
+          RETURNING last_sequence = 1 AS started
+        ),
+        first_event AS (
+          INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+          SELECT $1, 1, $14, $15, $10, $16 FROM inserted WHERE inserted.started
+        )
+        SELECT inserted.started, t.reason, t.expires_at_ms,
+          CASE WHEN inserted.started THEN pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1)::text END
+        FROM inserted LEFT JOIN tombstone t ON true;
+      END
+      $fn$`;
+
+/** The line of it that migration 9 drops: the NOTIFY moved out of the transaction. */
+const V8_NOTIFY_LINE = `CASE WHEN inserted.started THEN pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1)::text END`;
+
+/** Migration 9's: the same function without its pg_notify (the `notified` column stays, NULL), replaced in place. */
+const INSERT_PROCESS_FUNCTION_V9 = replaceOnce(
+  replaceOnce(INSERT_PROCESS_FUNCTION_V8, "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
+  V8_NOTIFY_LINE,
+  "NULL::text",
+);
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -276,44 +324,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // commit and then finds the row. SQLite needs nothing: its write lock serializes writes.
     name: "insert_process_function",
     sqlite: [],
-    postgres: [
-      `CREATE FUNCTION lash_insert_process(
-          text, text, jsonb, jsonb, jsonb, text, integer, text, integer, bigint, bigint, bigint, integer, text, jsonb, text)
-        RETURNS TABLE (started boolean, tombstone_reason text, tombstone_expires_at_ms bigint, notified text)
-        LANGUAGE plpgsql VOLATILE
-        SET search_path FROM CURRENT
-      AS $fn$
-      #variable_conflict use_column
-      BEGIN
-        IF $14 IS NOT NULL THEN
-          PERFORM pg_advisory_xact_lock(hashtext('lash_cancel:' || $1));
-        END IF;
-        -- Only a cancel request that applies to this row (unexpired when the row is created): an
-        -- expired one must not keep the row from starting here (a start written after this
-        -- statement would no longer be under the lock).
-        RETURN QUERY WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1 AND expires_at_ms >= $10),
-        starts AS (SELECT $14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
-        inserted AS (
-          INSERT INTO lash_processes
-            (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
-          SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN starts.yes THEN 'running' ELSE $8 END, $9, $10, $11, $12, CASE WHEN starts.yes THEN 1 ELSE 0 END
-          FROM starts
-          WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1)
-          AND ($13 IS NULL
-            OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6 AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $13) AS owned) < $13)
-          ON CONFLICT (id) DO NOTHING
-          RETURNING last_sequence = 1 AS started
-        ),
-        first_event AS (
-          INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
-          SELECT $1, 1, $14, $15, $10, $16 FROM inserted WHERE inserted.started
-        )
-        SELECT inserted.started, t.reason, t.expires_at_ms,
-          CASE WHEN inserted.started THEN pg_notify('lash_events', coalesce(current_schema(), '') || '/' || $1)::text END
-        FROM inserted LEFT JOIN tombstone t ON true;
-      END
-      $fn$`,
-    ],
+    postgres: [INSERT_PROCESS_FUNCTION_V8],
   },
   {
     version: 9,
@@ -322,43 +333,7 @@ export const MIGRATIONS: readonly Migration[] = [
     // the function is replaced in place. SQLite: nothing to do.
     name: "notify_after_commit",
     sqlite: [],
-    postgres: [
-      `CREATE OR REPLACE FUNCTION lash_insert_process(
-          text, text, jsonb, jsonb, jsonb, text, integer, text, integer, bigint, bigint, bigint, integer, text, jsonb, text)
-        RETURNS TABLE (started boolean, tombstone_reason text, tombstone_expires_at_ms bigint, notified text)
-        LANGUAGE plpgsql VOLATILE
-        SET search_path FROM CURRENT
-      AS $fn$
-      #variable_conflict use_column
-      BEGIN
-        IF $14 IS NOT NULL THEN
-          PERFORM pg_advisory_xact_lock(hashtext('lash_cancel:' || $1));
-        END IF;
-        -- Only a cancel request that applies to this row (unexpired when the row is created): an
-        -- expired one must not keep the row from starting here (a start written after this
-        -- statement would no longer be under the lock).
-        RETURN QUERY WITH tombstone AS (SELECT reason, expires_at_ms FROM lash_cancel_requests WHERE id = $1 AND expires_at_ms >= $10),
-        starts AS (SELECT $14 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tombstone) AS yes),
-        inserted AS (
-          INSERT INTO lash_processes
-            (id, registration_hash, input, event_types, provenance, session_id, max_attempts, status, attempt, created_at_ms, updated_at_ms, timeout_ms, last_sequence)
-          SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN starts.yes THEN 'running' ELSE $8 END, $9, $10, $11, $12, CASE WHEN starts.yes THEN 1 ELSE 0 END
-          FROM starts
-          WHERE NOT EXISTS (SELECT 1 FROM lash_processes WHERE id = $1)
-          AND ($13 IS NULL
-            OR (SELECT count(*) FROM (SELECT 1 FROM lash_processes WHERE session_id = $6 AND status IN ('queued', 'pending', 'running', 'waiting') LIMIT $13) AS owned) < $13)
-          ON CONFLICT (id) DO NOTHING
-          RETURNING last_sequence = 1 AS started
-        ),
-        first_event AS (
-          INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
-          SELECT $1, 1, $14, $15, $10, $16 FROM inserted WHERE inserted.started
-        )
-        SELECT inserted.started, t.reason, t.expires_at_ms, NULL::text
-        FROM inserted LEFT JOIN tombstone t ON true;
-      END
-      $fn$`,
-    ],
+    postgres: [INSERT_PROCESS_FUNCTION_V9],
   },
 ];
 
@@ -450,4 +425,11 @@ export function processInsertParams(r: ProcessRecord): (string | number | null)[
     r.updatedAtMs,
     r.timeoutMs ?? null,
   ];
+}
+
+/** `text` with its one occurrence of `what` replaced; throws (at import) if there is not exactly one. */
+function replaceOnce(text: string, what: string, by: string): string {
+  const at = text.indexOf(what);
+  if (at < 0 || text.indexOf(what, at + 1) >= 0) throw new Error(`migrations: expected exactly one "${what}"`);
+  return text.slice(0, at) + by + text.slice(at + what.length);
 }

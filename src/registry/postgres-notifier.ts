@@ -26,7 +26,7 @@ import pg from "pg";
 import type { ProcessEvent } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
 
-export const NOTIFY_CHANNEL = "lash_events";
+const NOTIFY_CHANNEL = "lash_events";
 export const DEFAULT_RECHECK_MS = 5_000;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
@@ -44,7 +44,7 @@ export interface NotifierOptions {
   client: pg.ClientConfig;
   /** Only notifications of this namespace wake waiters. */
   namespace: string;
-  /** Sends `pg_notify(NOTIFY_CHANNEL, payload)` for each payload (one statement, on the registry's pool). */
+  /** Sends one NOTIFY per payload (the registry passes `sendNotifications` on its pool). */
   send: (payloads: readonly string[]) => Promise<unknown>;
   recheckMs?: number;
   log?: NotifierLog;
@@ -78,8 +78,8 @@ export class PgEventNotifier {
     this.#log = opts.log ?? console;
   }
 
-  /** The payload an appending transaction passes to `pg_notify`. */
-  payloadFor(processId: string): string {
+  /** What the NOTIFY for `processId` carries. */
+  #payloadFor(processId: string): string {
     return `${this.#opts.namespace}/${processId}`;
   }
 
@@ -95,7 +95,7 @@ export class PgEventNotifier {
    */
   announce(processId: string): void {
     this.#wake(processId);
-    this.#outbox.add(this.payloadFor(processId));
+    this.#outbox.add(this.#payloadFor(processId));
     this.#sending ??= this.#sendOutbox();
   }
 
@@ -185,4 +185,9 @@ export class PgEventNotifier {
 
 function closedError(): Error {
   return new Error("the PostgreSQL registry is closed");
+}
+
+/** `NotifierOptions.send` on a pool: one NOTIFY per payload, all in one statement. */
+export function sendNotifications(db: pg.Pool, payloads: readonly string[]): Promise<unknown> {
+  return db.query({ name: "lash_notify", text: "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", values: [NOTIFY_CHANNEL, payloads] });
 }

@@ -5,7 +5,7 @@ import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
 import { parsePostgresUrl, quoteIdent, type PostgresSettings } from "./postgres-config.ts";
 import { PgGroupCommit } from "./postgres-group-commit.ts";
-import { NOTIFY_CHANNEL, PgEventNotifier, type NotifierLog } from "./postgres-notifier.ts";
+import { PgEventNotifier, sendNotifications, type NotifierLog } from "./postgres-notifier.ts";
 import { POSTGRES_LIST, POSTGRES_PRUNE, POSTGRES_STATEMENTS, assertStorable, toRecord } from "./postgres-rows.ts";
 import { pageLimit, parseOutput, prepareRegistration, withPayloadCheck } from "./rules.ts";
 import * as writes from "./sql-algorithms.ts";
@@ -65,8 +65,7 @@ export class PostgresRegistry implements ProcessRegistry {
       notifier = await PgEventNotifier.start({
         client: connectionConfig(settings, `${settings.applicationName} listener`),
         namespace: schema,
-        send: (payloads) =>
-          pool.query({ name: "lash_notify", text: "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", values: [NOTIFY_CHANNEL, payloads] }),
+        send: (payloads) => sendNotifications(pool, payloads),
         log,
         ...(opts.recheckMs === undefined ? {} : { recheckMs: opts.recheckMs }),
       });
