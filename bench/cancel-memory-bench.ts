@@ -106,20 +106,7 @@ export async function runCancelMemory(
     };
     await point("idle (after start)");
 
-    const waiting = db.prepare("SELECT count(*) AS n FROM lash_processes WHERE status = 'waiting' AND id LIKE ? || '%'");
-    /** Starts lash processes blocked in waitFor (and, with `bare`, as many held bare workflows); resolves when all wait. */
-    const startWaiting = async (prefix: string, count: number, bare: boolean): Promise<string[]> => {
-      const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
-      await forEachLimited(ids, SEND_CONCURRENCY, async (id) => {
-        await postOk(`${stack.ingress}/LashProcessWorkflow/${id}/run/send`, { registration: registrationFor(id, toolCall("std.wait_signal", { name: "go" })) });
-        if (bare) await postOk(`${stack.ingress}/BareWorkflow/${id}/run/send`, { steps: 0, hold: true });
-      });
-      const deadline = performance.now() + opts.timeoutMs;
-      const count0 = () => (waiting.get(prefix) as { n: number }).n;
-      while (count0() < count && performance.now() < deadline) await delay(100);
-      if (count0() < count) throw new Error(`only ${count0()}/${count} processes reached waitFor within ${opts.timeoutMs} ms`);
-      return ids;
-    };
+    const startWaiting = (prefix: string, count: number, bare: boolean) => burstWaiting(stack, db, prefix, count, bare, opts.timeoutMs);
 
     const lashWindow = await startWindow(stack.lash!, stack.controlDir!, "lash", 1);
     const bareWindow = await startWindow(stack.bare!, stack.controlDir!, "bare", 1);
@@ -202,6 +189,55 @@ export async function runCancelMemory(
     db.close();
     await stack.close();
   }
+}
+
+/** Starts lash processes blocked in waitFor (and, with `bare`, as many held bare workflows); resolves when all wait. */
+async function burstWaiting(stack: BenchStack, db: DatabaseSync, prefix: string, count: number, bare: boolean, timeoutMs: number): Promise<string[]> {
+  const waiting = db.prepare("SELECT count(*) AS n FROM lash_processes WHERE status = 'waiting' AND id LIKE ? || '%'");
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+  await forEachLimited(ids, SEND_CONCURRENCY, async (id) => {
+    await postOk(`${stack.ingress}/LashProcessWorkflow/${id}/run/send`, { registration: registrationFor(id, toolCall("std.wait_signal", { name: "go" })) });
+    if (bare) await postOk(`${stack.ingress}/BareWorkflow/${id}/run/send`, { steps: 0, hold: true });
+  });
+  const deadline = performance.now() + timeoutMs;
+  const waited = () => (waiting.get(prefix) as { n: number }).n;
+  while (waited() < count && performance.now() < deadline) await delay(100);
+  if (waited() < count) throw new Error(`only ${waited()}/${count} processes reached waitFor within ${timeoutMs} ms`);
+  return ids;
+}
+
+export interface MemoryRepeats {
+  processes: number;
+  /** Endpoint RSS with every process waiting (streams open), one reading per fresh stack. */
+  lashRssMiB: number[];
+  bareRssMiB: number[];
+}
+
+/**
+ * The endpoint RSS after the same burst, repeated in `repeats` fresh stacks as a
+ * deployment runs them: no heap profiler, no forced GC, no registry call counting
+ * (`runCancelMemory` has all three, for its breakdown). One burst's reading varies by
+ * tens of MiB between identical runs (how far V8 grows its heap depends on when its
+ * GCs fall during the burst), so the target is judged on their median. Waiting with streams open, not suspended: Restate
+ * suspends them only after a minute, and the RSS does not drop when it does (section 5).
+ */
+export async function runMemoryRepeats(opts: { processes: number; repeats: number; timeoutMs: number }, log: (line: string) => void): Promise<MemoryRepeats> {
+  const result: MemoryRepeats = { processes: opts.processes, lashRssMiB: [], bareRssMiB: [] };
+  for (let i = 0; i < opts.repeats; i++) {
+    const stack = await startBenchStack({ lash: true, bare: true });
+    const db = new DatabaseSync(stack.registryPath, { readOnly: true, timeout: 5000 });
+    try {
+      await burstWaiting(stack, db, "repeat-", opts.processes, true, opts.timeoutMs);
+      await delay(1000); // as in the detailed run: let the bare side settle too
+      result.lashRssMiB.push(memoryOf(stack.lash!.pid).rssMiB);
+      result.bareRssMiB.push(memoryOf(stack.bare!.pid).rssMiB);
+      log(`  burst ${i + 1}/${opts.repeats}: lash ${result.lashRssMiB.at(-1)!.toFixed(1)} MiB, bare ${result.bareRssMiB.at(-1)!.toFixed(1)} MiB`);
+    } finally {
+      db.close();
+      await stack.close();
+    }
+  }
+  return result;
 }
 
 const describe = (h: HeapInfo, r: ResidentBreakdown) =>

@@ -1,8 +1,8 @@
 /** Renders the benchmark results as BENCHMARKS.md: machine, method, targets, tables, findings. */
 import type { AnalysisResult } from "./analysis-bench.ts";
-import type { CancelMemoryResult, MemoryPoint } from "./cancel-memory-bench.ts";
+import type { CancelMemoryResult, MemoryPoint, MemoryRepeats } from "./cancel-memory-bench.ts";
 import type { ProfileSummary } from "./lib/cpu-profile.ts";
-import { fmt } from "./lib/stats.ts";
+import { fmt, median } from "./lib/stats.ts";
 import type { RecoveryResult } from "./recovery-bench.ts";
 import type { RegistryBenchResult } from "./registry-bench.ts";
 import type { ThroughputCell } from "./throughput-bench.ts";
@@ -37,6 +37,7 @@ export interface BenchResults {
   recovery?: RecoveryResult[];
   recoveryProfile?: RecoveryResult;
   cancelMemory?: CancelMemoryResult[];
+  memoryRepeats?: MemoryRepeats;
 }
 
 const MB200_IN_MIB = 200e6 / 2 ** 20;
@@ -93,7 +94,7 @@ export function renderReport(r: BenchResults, baseline?: Baseline): string {
   if (r.whatIf) whatIfSection(p, r.whatIf);
   if (r.registry) registrySection(p, r.registry);
   if (r.recovery) recoverySection(p, r.recovery, r.recoveryProfile);
-  if (r.cancelMemory) cancelMemorySection(p, r.cancelMemory);
+  if (r.cancelMemory) cancelMemorySection(p, r.cancelMemory, r.memoryRepeats);
   if (baseline) beforeAfterSection(p, baseline, r);
   findings(p, r);
   return `${out.join("\n")}\n`;
@@ -185,12 +186,23 @@ function targets(p: P, r: BenchResults): void {
   ]);
   const suspended = phaseOf(cm, "suspended");
   const mem = suspended ?? phaseOf(cm, "waiting");
+  const mib = (v: number) => `${fmt(v, 0)} MiB = ${fmt((v * 2 ** 20) / 1e6, 0)} MB`;
+  const repeats = r.memoryRepeats?.lashRssMiB ?? [];
+  // Judged on the median of the repeated bursts when there are any (one burst's reading varies by tens of MiB).
+  const judged = repeats.length > 0 ? median(repeats) : mem?.lashRssMiB;
   rows.push([
     "endpoint RSS <= 200 MB with 1,000 suspended processes",
-    mem
-      ? `${fmt(mem.lashRssMiB, 0)} MiB = ${fmt((mem.lashRssMiB * 2 ** 20) / 1e6, 0)} MB (${mem.phase})${suspended ? "" : "; quick mode does not wait for Restate to suspend them"}`
-      : "n/a",
-    verdict(mem ? mem.lashRssMiB <= MB200_IN_MIB : undefined),
+    [
+      repeats.length > 0
+        ? `median ${mib(median(repeats))} of ${repeats.length} fresh bursts (${fmt(Math.min(...repeats), 0)}-${fmt(Math.max(...repeats), 0)} MiB, streams open)`
+        : undefined,
+      mem
+        ? `${repeats.length > 0 ? "section 5's run: " : ""}${mib(mem.lashRssMiB)} (${mem.phase})${suspended ? "" : "; quick mode does not wait for Restate to suspend them"}`
+        : undefined,
+    ]
+      .filter((x) => x !== undefined)
+      .join("; ") || "n/a",
+    verdict(judged === undefined ? undefined : judged <= MB200_IN_MIB),
   ]);
   for (const variant of r.cancelMemory?.filter((x) => !isDefaultMemoryRun(x)) ?? []) {
     const vm = phaseOf(variant, "suspended") ?? phaseOf(variant, "waiting");
@@ -426,7 +438,7 @@ const phaseOf = (run: CancelMemoryResult | undefined, phase: string): MemoryPoin
 const isDefaultMemoryRun = (r: CancelMemoryResult) => r.nodeFlags === "" && r.fromSource !== true;
 const memoryVariant = (r: CancelMemoryResult) => (r.fromSource === true ? "TypeScript source" : r.nodeFlags || "default");
 
-function cancelMemorySection(p: P, results: CancelMemoryResult[]): void {
+function cancelMemorySection(p: P, results: CancelMemoryResult[], repeats: MemoryRepeats | undefined): void {
   const main = results.find(isDefaultMemoryRun) ?? results[0]!;
   p(
     "## 4. Cancel latency",
@@ -457,6 +469,15 @@ function cancelMemorySection(p: P, results: CancelMemoryResult[]): void {
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
   );
   for (const r of results) for (const m of r.memory) memRow(p, memoryVariant(r), m);
+  if (repeats !== undefined && repeats.lashRssMiB.length > 0) {
+    const list = (xs: number[]) => xs.map((x) => fmt(x, 0)).join(", ");
+    p(
+      "",
+      `The same burst (${repeats.processes} of each, waiting with streams open) in ${repeats.lashRssMiB.length} fresh stacks without instrumentation (the run above has V8's sampling heap profiler on, for the table below, and forces a GC at each reading; bench/cancel-memory-bench.ts \`runMemoryRepeats\`): ` +
+        `lash RSS ${list(repeats.lashRssMiB)} MiB (median ${fmt(median(repeats.lashRssMiB), 1)}), bare ${list(repeats.bareRssMiB)} MiB (median ${fmt(median(repeats.bareRssMiB), 1)}). ` +
+        "How far V8 grows its heap depends on when its collections fall during the burst, so one reading varies by tens of MiB; the target is judged on the median.",
+    );
+  }
   const h = main.heap;
   p(
     "",
@@ -560,6 +581,10 @@ function findings(p: P, r: BenchResults): void {
           (semiRatio !== undefined
             ? `, at a throughput ratio of ${fmt(semiRatio, 2)} (what-if table; the product's setting: ${fmt(ratioOf("sqlite FULL"), 2)}).`
             : ".")
+        : "") +
+      (r.memoryRepeats?.lashRssMiB.length
+        ? ` Section 5's run is instrumented (V8's sampling heap profiler for the table of allocating code, a forced GC at each reading) and reads higher` +
+          ` than the same burst in fresh stacks without instrumentation: ${fmt(median(r.memoryRepeats.lashRssMiB), 0)} MiB (median of ${r.memoryRepeats.lashRssMiB.length}; bare ${fmt(median(r.memoryRepeats.bareRssMiB), 0)}), the number the target is judged on.`
         : ""),
     "",
     `5. **Recovery** runs each row as a process on the same endpoint: the sweep's \`/run/send\` calls start the runs at once, so the sweep` +

@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { REPO_ROOT } from "../test/support/restate-server.ts";
 import { runAnalysis } from "./analysis-bench.ts";
-import { runCancelMemory } from "./cancel-memory-bench.ts";
+import { runCancelMemory, runMemoryRepeats } from "./cancel-memory-bench.ts";
 import { isStopping, markStopping, runCleanups } from "./lib/cleanup.ts";
 import { closeClient } from "./lib/http-client.ts";
 import { loadAverage, setQuietBudget } from "./lib/proc.ts";
@@ -89,6 +89,7 @@ const CONFIG = quick
       registry: { rows: 500, maxMsPerCell: 400, concurrencies: [1, 16] },
       recovery: { sizes: [1_000], profileRows: 0, timeoutMs: 60_000 },
       cancelMemory: { processes: 1_000, cancels: 30, suspendWaitMs: 0, timeoutMs: 60_000, variants: [] as { nodeFlags?: string; fromSource?: boolean }[] },
+      memoryRepeats: { processes: 1_000, repeats: 2, timeoutMs: 60_000 },
       deadlineMs: 5 * 60_000,
       quietBudgetMs: 0,
     }
@@ -115,6 +116,7 @@ const CONFIG = quick
         timeoutMs: 120_000,
         variants: [{ nodeFlags: "--max-semi-space-size=8" }, { fromSource: true }] as { nodeFlags?: string; fromSource?: boolean }[],
       },
+      memoryRepeats: { processes: 1_000, repeats: 5, timeoutMs: 120_000 },
       deadlineMs: 25 * 60_000,
       /** In all, how long throughput windows may wait for other work on the machine to finish. */
       quietBudgetMs: 4 * 60_000,
@@ -232,6 +234,9 @@ try {
     }
     return out;
   });
+  results.memoryRepeats = await section("memoryRepeats", "5b. memory, the same burst in fresh stacks", errors, () =>
+    runMemoryRepeats(CONFIG.memoryRepeats, log),
+  );
   // Interrupted: never overwrite a report with a partial run; stop() exits once everything is stopped.
   if (isStopping()) await new Promise<never>(() => {});
   results.machine.loadAvgEnd = loadAverage();
