@@ -102,6 +102,8 @@ const CONFIG = quick
         measureMs: 6_000,
         maxRequestsPerRound: 20_000,
         rounds: 2,
+        // The target cells (3 steps at concurrency 1 and 64): twice the samples; windows vary by about 10%.
+        targetRounds: { steps: 3, concurrencies: [1, 64], rounds: 4 },
         quietWaitMs: 30_000,
       },
       analysis: { processes: 1_500, concurrency: 64, steps: 3 },

@@ -22,6 +22,8 @@ export interface ThroughputOptions {
   measureMs: number;
   maxRequestsPerRound: number;
   rounds: number;
+  /** The cells the targets are read from get this many rounds instead (more samples for a verdict). */
+  targetRounds?: { steps: number; concurrencies: number[]; rounds: number };
   /** Before each window, wait up to this long for the machine to be quiet (see waitForQuiet). */
   quietWaitMs: number;
 }
@@ -63,7 +65,9 @@ export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, 
           machineTotal: number;
         }
       >();
-      for (let round = 0; round < opts.rounds; round++) {
+      const target = opts.targetRounds;
+      const rounds = target !== undefined && target.steps === steps && target.concurrencies.includes(concurrency) ? target.rounds : opts.rounds;
+      for (let round = 0; round < rounds; round++) {
         const order = round % 2 === 0 ? systems : [...systems].reverse();
         for (const system of order) {
           const endpointPid = system === "bare" ? stack.bare!.pid : stack.lash!.pid;
