@@ -22,8 +22,11 @@ interface Pending {
  * registry cost it per process.
  *
  * A turn with one such write runs it on its own, as before, so a lone write pays no
- * BEGIN/COMMIT round trips. A batch runs its statements in id order, so two batches that
- * lock the same rows take them in the same order. If a statement of a batch fails, the
+ * BEGIN/COMMIT round trips. In a batch, the statements that have a `batched` form (the
+ * insert-and-start, the unopposed outcome) go in one statement per name, one round trip for
+ * all their processes: node-postgres sends a connection's queries one at a time, so a batch
+ * of N statements sent one by one cost N round trips, each waking the server and this loop,
+ * while the batch's callers waited for all of them. The rest run one by one, in id order. If a statement of a batch fails, the
  * batch is rolled back and each statement runs again on its own, so only the one that
  * fails fails. If the COMMIT itself fails, whether it committed is unknown (the connection
  * may have died after it did): every caller hears the error, as the caller of a lone
@@ -66,12 +69,14 @@ export class PgGroupCommit {
       for (const pending of batch) pending.reject(err);
       return;
     }
-    let results: unknown[];
+    const results = new Map<Pending, unknown>();
     let committing = false;
     try {
       await db.query("BEGIN");
-      results = [];
-      for (const pending of batch) results.push(await this.#execute(db, pending.stmt, pending.def));
+      for (const part of partsOf(batch)) {
+        if (part.length === 1) results.set(part[0]!, await this.#execute(db, part[0]!.stmt, part[0]!.def));
+        else (await executeBatched(db, part)).forEach((result, i) => results.set(part[i]!, result));
+      }
       committing = true;
       await db.query("COMMIT");
     } catch (err) {
@@ -88,7 +93,7 @@ export class PgGroupCommit {
       return;
     }
     db.release();
-    batch.forEach((pending, i) => pending.resolve(results[i]));
+    for (const pending of batch) pending.resolve(results.get(pending));
   }
 
   async #alone(pending: Pending): Promise<void> {
@@ -98,6 +103,46 @@ export class PgGroupCommit {
       pending.reject(err);
     }
   }
+}
+
+/**
+ * The round trips of a batch: the statements that have a `batched` form go in one statement
+ * per name (each process once; a second statement for the same process runs on its own,
+ * after), the rest one by one. In id order within each.
+ */
+function partsOf(batch: readonly Pending[]): Pending[][] {
+  const parts: Pending[][] = [];
+  const byName = new Map<string, { part: Pending[]; ids: Set<unknown> }>();
+  const alone: Pending[][] = [];
+  for (const pending of batch) {
+    if (pending.def.batched === undefined || pending.stmt.mode !== "one") {
+      parts.push([pending]);
+      continue;
+    }
+    let group = byName.get(pending.stmt.name);
+    if (group === undefined) {
+      group = { part: [], ids: new Set() };
+      byName.set(pending.stmt.name, group);
+      parts.push(group.part);
+    }
+    if (group.ids.has(pending.stmt.params[0])) alone.push([pending]);
+    else {
+      group.ids.add(pending.stmt.params[0]);
+      group.part.push(pending);
+    }
+  }
+  return [...parts, ...alone];
+}
+
+/** Statements of one name with a `batched` form, in one round trip; each one's decoded row or `undefined`, in order. */
+async function executeBatched(db: pg.PoolClient, part: readonly Pending[]): Promise<unknown[]> {
+  const { stmt, def } = part[0]!;
+  const { rows } = await db.query({ name: `lash_${stmt.name}_batched`, text: def.batched!, values: [JSON.stringify(part.map((p) => p.stmt.params))] });
+  const byOrd = new Map(rows.map((row: Record<string, unknown>) => [Number(row.ord), row]));
+  return part.map((pending, i) => {
+    const row = byOrd.get(i + 1);
+    return row === undefined ? undefined : pending.def.decode(row);
+  });
 }
 
 /** By first parameter (the process id of every statement batched here). */

@@ -132,6 +132,15 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     sql: `SELECT started, tombstone_reason, tombstone_expires_at_ms FROM lash_insert_process(
       $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer,
       $10::bigint, $11::bigint, $12::bigint, $13::integer, $14::text, $15::jsonb, $16::text)`,
+    // One call per parameter list, in their order: the function is VOLATILE, so each call's
+    // statements see what the calls before it wrote (a session cap counts them).
+    batched: `SELECT b.ord, f.started, f.tombstone_reason, f.tombstone_expires_at_ms
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(p, ord)
+      CROSS JOIN LATERAL lash_insert_process(
+        (b.p->>0)::text, (b.p->>1)::text, (b.p->>2)::jsonb, (b.p->>3)::jsonb, (b.p->>4)::jsonb, (b.p->>5)::text, (b.p->>6)::integer,
+        (b.p->>7)::text, (b.p->>8)::integer, (b.p->>9)::bigint, (b.p->>10)::bigint, (b.p->>11)::bigint, (b.p->>12)::integer,
+        (b.p->>13)::text, (b.p->>14)::jsonb, (b.p->>15)::text) AS f
+      ORDER BY b.ord`,
     decode: (raw) => ({
       tombstone:
         raw.tombstone_expires_at_ms === null ? undefined : { reason: raw.tombstone_reason as string | null, expiresAtMs: Number(raw.tombstone_expires_at_ms) },
@@ -169,6 +178,26 @@ export const POSTGRES_STATEMENTS: StatementTable = {
         SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
       )
       SELECT counter.*, inserted.sequence AS event_sequence FROM counter, inserted`,
+    // The same for several processes: one UPDATE joined to the parameter lists (distinct ids).
+    batched: `WITH v AS (
+        SELECT b.ord, b.p->>0 AS pid, (b.p->>1)::bigint AS at, b.p->>2 AS event_type, (b.p->>3)::jsonb AS event_payload,
+          b.p->>4 AS event_replay_key, b.p->>5 AS new_status, (b.p->>6)::jsonb AS new_outcome
+        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(p, ord)
+      ), counter AS (
+        UPDATE lash_processes p SET last_sequence = p.last_sequence + 1, updated_at_ms = v.at, status = v.new_status, outcome = v.new_outcome
+        FROM v
+        WHERE p.id = v.pid AND p.outcome IS NULL AND p.status IN ${LIVE_STATUSES_SQL}
+          AND p.last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = v.pid)
+          AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = v.pid AND type = 'process.cancel_requested')
+        RETURNING v.ord, v.at, v.event_type, v.event_payload, v.event_replay_key,
+          ${PROCESS_COLUMNS.split(", ")
+            .map((column) => `p.${column}`)
+            .join(", ")}, p.last_sequence, p.awaited
+      ), inserted AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT id, last_sequence, event_type, event_payload, at, event_replay_key FROM counter RETURNING process_id, sequence
+      )
+      SELECT counter.*, inserted.sequence AS event_sequence FROM counter JOIN inserted ON inserted.process_id = counter.id ORDER BY counter.ord`,
     decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence), awaited: raw.awaited === true }),
   },
   markAwaited: { sql: `UPDATE lash_processes SET awaited = true WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND NOT awaited`, decode: noRow },

@@ -152,6 +152,13 @@ export interface StatementDef<Row> {
    * own: a write that needs no lock, e.g. an insert-or-nothing, costs no BEGIN/COMMIT).
    */
   readonly locks?: true;
+  /**
+   * PostgreSQL: the same statement for several parameter lists in ONE round trip (the group
+   * commit's batches). `$1` is a JSON array of the single statement's parameter arrays, read
+   * back with `->>` and the single statement's casts; each result row also carries `ord`, the
+   * 1-based position of its parameter list. Each list must name a different process.
+   */
+  readonly batched?: string;
 }
 
 /** A dialect's statements: the same names, its SQL and decoders. */

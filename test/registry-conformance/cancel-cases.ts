@@ -81,6 +81,25 @@ export function cancelCases(test: Case): void {
       assert.equal(done.event.replayKey, "inv-run/1");
     });
 
+    test("outcomes offered together (one turn): each process ends once, a standing cancel still wins, a repeated offer is already applied", async (registry) => {
+      // On PostgreSQL these are one group commit, the outcomes one batched statement.
+      const ids = ["cx-together-a", "cx-together-b", "cx-together-c"];
+      for (const id of ids) await registry.register(registration(id), { startRun: `inv-${id}/1` });
+      await registry.requestCancel("cx-together-b", request({ reason: "stop" }));
+      const offer = (id: string) => registry.complete(id, { type: "success", value: id }, { replayKey: `inv-${id}/1` });
+      const [a, b, c1, c2] = await Promise.all([offer("cx-together-a"), offer("cx-together-b"), offer("cx-together-c"), offer("cx-together-c")]);
+      assert.equal(a.disposition, "applied");
+      assert.deepEqual([a.record.id, a.record.status, a.event.processId], ["cx-together-a", "completed", "cx-together-a"]);
+      assert.deepEqual([c1.record.id, c2.record.id], ["cx-together-c", "cx-together-c"]);
+      assert.deepEqual(b.outcome, { type: "cancelled", message: "process cancelled: stop", reason: "stop" });
+      assert.deepEqual([c1.disposition, c2.disposition].sort(), ["already_applied", "applied"]);
+      for (const id of ids) {
+        const terminal = (await registry.eventsAfter(id, 0)).filter((e) => ["process.completed", "process.cancelled"].includes(e.type));
+        assert.equal(terminal.length, 1, `${id}: exactly one terminal event`);
+        assert.equal((await registry.get(id))?.status, id === "cx-together-b" ? "cancelled" : "completed");
+      }
+    });
+
     test("a row registered (not started) before the cancel: the later start sees the request", async (registry) => {
       await registry.register(registration("cx-registered"));
       assert.deepEqual(await registry.requestCancel("cx-registered", request()), { state: "live" });

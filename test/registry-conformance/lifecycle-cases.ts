@@ -85,6 +85,15 @@ export function lifecycleCases(test: Case): void {
       assert.equal((await registry.register(inSession("cap-3", "s-cap"), { sessionCap: 2 })).created, true, "finished processes do not count");
     });
 
+    test("registrations requested together (one turn) under a sessionCap never exceed it", async (registry) => {
+      // On PostgreSQL these are one group commit, the inserts one batched statement.
+      const ids = Array.from({ length: 5 }, (_, i) => `cap-together-${i}`);
+      const settled = await Promise.allSettled(ids.map((id) => registry.register(inSession(id, "s-together"), { sessionCap: 2, startRun: `inv-${id}/1` })));
+      assert.equal(settled.filter((s) => s.status === "fulfilled").length, 2);
+      for (const s of settled) if (s.status === "rejected") assert.equal((s.reason as { code?: string }).code, "resource_limit");
+      assert.equal(await registry.countSessionProcesses("s-together", 10), 2);
+    });
+
     test("markStarted sets running and appends one process.started per replay key", async (registry) => {
       await registry.register(registration("lc-a"));
       const started = await registry.markStarted("lc-a", "inv-1");
