@@ -108,7 +108,17 @@ const CONFIG = quick
       },
       analysis: { processes: 1_500, concurrency: 64, steps: 3 },
       // Two rounds in alternating order, as in section 1: one window per variant varied by ±15%.
-      whatIf: { steps: [3], concurrencies: [1, 64], warmupMs: 1_000, measureMs: 5_000, maxRequestsPerRound: 20_000, rounds: 2, quietWaitMs: 30_000 },
+      // Four at concurrency 64, where the PostgreSQL target is read.
+      whatIf: {
+        steps: [3],
+        concurrencies: [1, 64],
+        warmupMs: 1_000,
+        measureMs: 5_000,
+        maxRequestsPerRound: 20_000,
+        rounds: 2,
+        targetRounds: { steps: 3, concurrencies: [64], rounds: 4 },
+        quietWaitMs: 30_000,
+      },
       registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
       recovery: { sizes: [1_000, 10_000], profileRows: 3_000, timeoutMs: 240_000 },
       cancelMemory: {
