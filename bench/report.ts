@@ -584,8 +584,8 @@ function findings(p: P, r: BenchResults): void {
             : ".")
         : "") +
       (r.memoryRepeats?.lashRssMiB.length
-        ? ` Section 5's run is instrumented (V8's sampling heap profiler for the table of allocating code, a forced GC at each reading) and reads higher` +
-          ` than the same burst in fresh stacks without instrumentation: ${fmt(median(r.memoryRepeats.lashRssMiB), 0)} MiB (median of ${r.memoryRepeats.lashRssMiB.length}; bare ${fmt(median(r.memoryRepeats.bareRssMiB), 0)}), the number the target is judged on.`
+        ? ` Section 5's run is instrumented (V8's sampling heap profiler for the table of allocating code, a forced GC at each reading); the same burst` +
+          ` in fresh stacks without instrumentation reads ${fmt(median(r.memoryRepeats.lashRssMiB), 0)} MiB (median of ${r.memoryRepeats.lashRssMiB.length}; bare ${fmt(median(r.memoryRepeats.bareRssMiB), 0)}), the number the target is judged on.`
         : ""),
     "",
     `5. **Recovery** runs each row as a process on the same endpoint: the sweep's \`/run/send\` calls start the runs at once, so the sweep` +
@@ -608,9 +608,10 @@ function findings(p: P, r: BenchResults): void {
     "",
     "1. **PostgreSQL's CPU.** A process is two statements (a new row's insert-and-start is the function",
     "   `lash_insert_process`; the outcome is one statement), and the ones of one event-loop turn share a transaction",
-    "   (group commit); the NOTIFY follows the commit. What remains is the database server's CPU on the same 2 cores",
-    "   (the *foreign* column of the postgres what-if row), restate-server's CPU, which grows more over bare's per",
-    "   process there than on SQLite (the what-if table's restate column), and node-postgres on the endpoint.",
+    "   (group commit), their inserts and their outcomes each sent as one statement for all of them; the NOTIFY",
+    "   follows the commit. What remains is the database server's CPU on the same 2 cores (the *foreign* column of",
+    "   the postgres what-if row), restate-server's CPU, which grows more over bare's per process there than on SQLite",
+    "   (the what-if table's restate column), and node-postgres on the endpoint.",
     "2. **The endpoint's CPU per process** is the rest of the gap at concurrency 64 (finding 1): the two SQLite writes,",
     "   the registration's validation and hash, the body's context. The fsync is not what is left: the what-if rows put",
     `   \`synchronous=NORMAL\` at ${fmt(ratioOf("sqlite NORMAL"), 2)} against ${fmt(ratioOf("sqlite FULL"), 2)} for the product, within the variance between stacks.`,
