@@ -26,7 +26,9 @@ interface Pending {
  * insert-and-start, the unopposed outcome) go in one statement per name, one round trip for
  * all their processes: node-postgres sends a connection's queries one at a time, so a batch
  * of N statements sent one by one cost N round trips, each waking the server and this loop,
- * while the batch's callers waited for all of them. The rest run one by one, in id order. If a statement of a batch fails, the
+ * while the batch's callers waited for all of them. The rest run one by one. Processes
+ * come in id order, within each statement too, so batched inserts take their cancel locks
+ * in id order. If a statement of a batch fails (a deadlock between two batches included), the
  * batch is rolled back and each statement runs again on its own, so only the one that
  * fails fails. If the COMMIT itself fails, whether it committed is unknown (the connection
  * may have died after it did): every caller hears the error, as the caller of a lone
@@ -134,7 +136,11 @@ function partsOf(batch: readonly Pending[]): Pending[][] {
   return [...parts, ...alone];
 }
 
-/** Statements of one name with a `batched` form, in one round trip; each one's decoded row or `undefined`, in order. */
+/**
+ * Statements of one name with a `batched` form, in one round trip; each one's decoded row or
+ * `undefined`, in order. Sent as it is, not through the registry's NUL check: `jsonb` refuses
+ * a NUL, and the statement that carries one then fails alone, where that check names it.
+ */
 async function executeBatched(db: pg.PoolClient, part: readonly Pending[]): Promise<unknown[]> {
   const { stmt, def } = part[0]!;
   const { rows } = await db.query({ name: `lash_${stmt.name}_batched`, text: def.batched!, values: [JSON.stringify(part.map((p) => p.stmt.params))] });
