@@ -213,7 +213,7 @@ function targets(p: P, r: BenchResults): void {
       variant.fromSource
         ? "(the same with both endpoints run from TypeScript source, Node's type stripping)"
         : `(the same with the endpoint run with \`${variant.nodeFlags}\`)`,
-      `${fmt(vm.lashRssMiB, 0)} MiB = ${fmt((vm.lashRssMiB * 2 ** 20) / 1e6, 0)} MB (${vm.phase})`,
+      `${mib(vm.lashRssMiB)} (${vm.phase})`,
       variant.fromSource ? (met ? "met from source" : "missed from source") : met ? "met with the flag" : "missed with the flag",
     ]);
   }
