@@ -101,6 +101,46 @@ const toCount = (raw: RawRow) => ({ n: Number(raw.n) });
  * row lock serializes every write to one process, across connections and OS processes, and
  * READ COMMITTED then shows each later statement the latest commits.
  */
+const INSERT_PROCESS_ARGS = `$1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer,
+  $10::bigint, $11::bigint, $12::bigint, $13::integer, $14::text, $15::jsonb, $16::text`;
+
+/** `completeUnopposed`'s parameters (`appendParams`), named for `completeUnopposedSql`. */
+const OUTCOME_ARGS = `$1::text AS pid, $2::bigint AS at, $3::text AS event_type, $4::jsonb AS event_payload,
+  $5::text AS event_replay_key, $6::text AS new_status, $7::jsonb AS new_outcome`;
+
+/** A `batched` statement's rows: `$1` is a JSON array of parameter arrays (`StatementDef.batched`). */
+const BATCH_ROWS = "jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(p, ord)";
+
+/** The same arguments read from a batch row: `$3::jsonb` becomes `(b.p->>2)::jsonb`. */
+function batchedArgs(args: string): string {
+  return args.replace(/\$(\d+)::/g, (_, n: string) => `(b.p->>${Number(n) - 1})::`);
+}
+
+/**
+ * The unopposed outcome for the processes in `source` (rows of `ord` and `OUTCOME_ARGS`'s
+ * columns): the UPDATE takes the row lock; if it waited, PostgreSQL re-checks its WHERE on
+ * the newest row version, against subquery results from the snapshot taken before the wait:
+ * an event committed meanwhile makes the counter differ from the newest event seen, and
+ * nothing is written. The event row follows in the same statement.
+ */
+function completeUnopposedSql(source: string): string {
+  const processColumns = PROCESS_COLUMNS.split(", ")
+    .map((column) => `p.${column}`)
+    .join(", ");
+  return `WITH v AS (${source}), counter AS (
+        UPDATE lash_processes p SET last_sequence = p.last_sequence + 1, updated_at_ms = v.at, status = v.new_status, outcome = v.new_outcome
+        FROM v
+        WHERE p.id = v.pid AND p.outcome IS NULL AND p.status IN ${LIVE_STATUSES_SQL}
+          AND p.last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = v.pid)
+          AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = v.pid AND type = 'process.cancel_requested')
+        RETURNING v.ord, v.at, v.event_type, v.event_payload, v.event_replay_key, ${processColumns}, p.last_sequence, p.awaited
+      ), inserted AS (
+        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
+        SELECT id, last_sequence, event_type, event_payload, at, event_replay_key FROM counter RETURNING process_id, sequence
+      )
+      SELECT counter.*, inserted.sequence AS event_sequence FROM counter JOIN inserted ON inserted.process_id = counter.id ORDER BY counter.ord`;
+}
+
 export const POSTGRES_STATEMENTS: StatementTable = {
   process: { sql: `SELECT ${PROCESS_COLUMNS} FROM lash_processes WHERE id = $1`, decode: toRecord },
   exists: { sql: "SELECT 1 FROM lash_processes WHERE id = $1", decode: () => ({ found: true }) },
@@ -129,17 +169,11 @@ export const POSTGRES_STATEMENTS: StatementTable = {
   // a cap it inserts only while the session owns fewer live rows. With a start ($14-$16) and no
   // tombstone row for the id, the row is inserted running with its first event.
   insertProcess: {
-    sql: `SELECT started, tombstone_reason, tombstone_expires_at_ms FROM lash_insert_process(
-      $1::text, $2::text, $3::jsonb, $4::jsonb, $5::jsonb, $6::text, $7::integer, $8::text, $9::integer,
-      $10::bigint, $11::bigint, $12::bigint, $13::integer, $14::text, $15::jsonb, $16::text)`,
+    sql: `SELECT started, tombstone_reason, tombstone_expires_at_ms FROM lash_insert_process(${INSERT_PROCESS_ARGS})`,
     // One call per parameter list, in their order: the function is VOLATILE, so each call's
     // statements see what the calls before it wrote (a session cap counts them).
     batched: `SELECT b.ord, f.started, f.tombstone_reason, f.tombstone_expires_at_ms
-      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(p, ord)
-      CROSS JOIN LATERAL lash_insert_process(
-        (b.p->>0)::text, (b.p->>1)::text, (b.p->>2)::jsonb, (b.p->>3)::jsonb, (b.p->>4)::jsonb, (b.p->>5)::text, (b.p->>6)::integer,
-        (b.p->>7)::text, (b.p->>8)::integer, (b.p->>9)::bigint, (b.p->>10)::bigint, (b.p->>11)::bigint, (b.p->>12)::integer,
-        (b.p->>13)::text, (b.p->>14)::jsonb, (b.p->>15)::text) AS f
+      FROM ${BATCH_ROWS} CROSS JOIN LATERAL lash_insert_process(${batchedArgs(INSERT_PROCESS_ARGS)}) AS f
       ORDER BY b.ord`,
     decode: (raw) => ({
       tombstone:
@@ -163,41 +197,11 @@ export const POSTGRES_STATEMENTS: StatementTable = {
     decode: (raw) => ({ sequence: Number(raw.sequence) }),
   },
   insertEvent: null,
-  // The UPDATE takes the row lock; if it waited, PostgreSQL re-checks its WHERE on the newest row
-  // version, against subquery results from the snapshot taken before the wait: an event committed
-  // meanwhile makes the counter differ from the newest event seen, and nothing is written.
+  // completeUnopposedSql says how a concurrent event keeps it from writing.
   completeUnopposed: {
-    sql: `WITH counter AS (
-        UPDATE lash_processes SET last_sequence = last_sequence + 1, updated_at_ms = $2::bigint, status = $6::text, outcome = $7::jsonb
-        WHERE id = $1::text AND outcome IS NULL AND status IN ${LIVE_STATUSES_SQL}
-          AND last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = $1::text)
-          AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = $1::text AND type = 'process.cancel_requested')
-        RETURNING ${PROCESS_COLUMNS}, last_sequence, awaited
-      ), inserted AS (
-        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
-        SELECT $1::text, last_sequence, $3::text, $4::jsonb, $2::bigint, $5::text FROM counter RETURNING sequence
-      )
-      SELECT counter.*, inserted.sequence AS event_sequence FROM counter, inserted`,
-    // The same for several processes: one UPDATE joined to the parameter lists (distinct ids).
-    batched: `WITH v AS (
-        SELECT b.ord, b.p->>0 AS pid, (b.p->>1)::bigint AS at, b.p->>2 AS event_type, (b.p->>3)::jsonb AS event_payload,
-          b.p->>4 AS event_replay_key, b.p->>5 AS new_status, (b.p->>6)::jsonb AS new_outcome
-        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(p, ord)
-      ), counter AS (
-        UPDATE lash_processes p SET last_sequence = p.last_sequence + 1, updated_at_ms = v.at, status = v.new_status, outcome = v.new_outcome
-        FROM v
-        WHERE p.id = v.pid AND p.outcome IS NULL AND p.status IN ${LIVE_STATUSES_SQL}
-          AND p.last_sequence = (SELECT coalesce(max(sequence), 0) FROM lash_events WHERE process_id = v.pid)
-          AND NOT EXISTS (SELECT 1 FROM lash_events WHERE process_id = v.pid AND type = 'process.cancel_requested')
-        RETURNING v.ord, v.at, v.event_type, v.event_payload, v.event_replay_key,
-          ${PROCESS_COLUMNS.split(", ")
-            .map((column) => `p.${column}`)
-            .join(", ")}, p.last_sequence, p.awaited
-      ), inserted AS (
-        INSERT INTO lash_events (process_id, sequence, type, payload, occurred_at_ms, replay_key)
-        SELECT id, last_sequence, event_type, event_payload, at, event_replay_key FROM counter RETURNING process_id, sequence
-      )
-      SELECT counter.*, inserted.sequence AS event_sequence FROM counter JOIN inserted ON inserted.process_id = counter.id ORDER BY counter.ord`,
+    sql: completeUnopposedSql(`SELECT 1 AS ord, ${OUTCOME_ARGS}`),
+    // The same for several processes: the UPDATE joined to all their parameter lists (distinct ids).
+    batched: completeUnopposedSql(`SELECT b.ord, ${batchedArgs(OUTCOME_ARGS)} FROM ${BATCH_ROWS}`),
     decode: (raw) => ({ record: toRecord(raw), sequence: Number(raw.event_sequence), awaited: raw.awaited === true }),
   },
   markAwaited: { sql: `UPDATE lash_processes SET awaited = true WHERE id = $1 AND status IN ${LIVE_STATUSES_SQL} AND NOT awaited`, decode: noRow },
