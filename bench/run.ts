@@ -21,6 +21,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { REPO_ROOT } from "../test/support/restate-server.ts";
 import { runAnalysis } from "./analysis-bench.ts";
 import { runCancelMemory, runMemoryRepeats } from "./cancel-memory-bench.ts";
+import { runTargetRepeats } from "./target-repeats.ts";
 import { isStopping, markStopping, runCleanups } from "./lib/cleanup.ts";
 import { closeClient } from "./lib/http-client.ts";
 import { loadAverage, setQuietBudget } from "./lib/proc.ts";
@@ -90,7 +91,13 @@ const CONFIG = quick
       recovery: { sizes: [1_000], profileRows: 0, timeoutMs: 60_000 },
       cancelMemory: { processes: 1_000, cancels: 30, suspendWaitMs: 0, timeoutMs: 60_000, variants: [] as { nodeFlags?: string; fromSource?: boolean }[] },
       memoryRepeats: { processes: 1_000, repeats: 2, timeoutMs: 60_000 },
-      deadlineMs: 5 * 60_000,
+      targetRepeats: {
+        repeats: 1,
+        windows: { warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
+        recoveryRows: 1_000,
+        recoveryTimeoutMs: 60_000,
+      },
+      deadlineMs: 6 * 60_000,
       quietBudgetMs: 0,
     }
   : {
@@ -129,8 +136,15 @@ const CONFIG = quick
         variants: [{ nodeFlags: "--max-semi-space-size=8" }, { fromSource: true }] as { nodeFlags?: string; fromSource?: boolean }[],
       },
       memoryRepeats: { processes: 1_000, repeats: 5, timeoutMs: 120_000 },
-      // A full run takes about 21 min on a quiet machine; up to 4 min more of waiting for quiet.
-      deadlineMs: 35 * 60_000,
+      // Two more stacks for the ratio targets (median of three): about 4 min each.
+      targetRepeats: {
+        repeats: 2,
+        windows: { warmupMs: 1_500, measureMs: 6_000, maxRequestsPerRound: 20_000, rounds: 4, quietWaitMs: 30_000 },
+        recoveryRows: 10_000,
+        recoveryTimeoutMs: 240_000,
+      },
+      // A full run takes about 29 min on a quiet machine; up to 4 min more of waiting for quiet.
+      deadlineMs: 45 * 60_000,
       /** In all, how long throughput windows may wait for other work on the machine to finish. */
       quietBudgetMs: 4 * 60_000,
     };
@@ -249,6 +263,9 @@ try {
   });
   results.memoryRepeats = await section("memoryRepeats", "5b. memory, the same burst in fresh stacks", errors, () =>
     runMemoryRepeats(CONFIG.memoryRepeats, log),
+  );
+  results.targetRepeats = await section("targetRepeats", "6. the ratio targets again, in fresh stacks", errors, () =>
+    runTargetRepeats(CONFIG.targetRepeats, log),
   );
   // Interrupted: never overwrite a report with a partial run; stop() exits once everything is stopped.
   if (isStopping()) await new Promise<never>(() => {});
