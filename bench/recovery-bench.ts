@@ -2,8 +2,9 @@
  * Scenario 3: recovery. `rows` never-submitted rows (std.echo) are written with
  * `registry.register` into the endpoint's SQLite file before the endpoint starts
  * (LASH_RECOVER_ON_START=0), then ONE `LashProcessRecovery/default/sweep` is timed
- * (request-response: it answers when every row was submitted), and then the time
- * until the registry shows every row terminal.
+ * (request-response: it answers when every page was handled; each page's runs are
+ * started through the sweep's journal), and then the time until the registry shows
+ * every row terminal.
  */
 import { readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
@@ -11,7 +12,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { openRegistry } from "../src/registry/open-registry.ts";
 import { INCLUSIVE, endWindow, startWindow } from "./analysis-bench.ts";
 import type { Counters } from "./lib/bench-control.ts";
-import { startBenchStack } from "./lib/bench-stack.ts";
+import { startBenchStack, type BenchStack } from "./lib/bench-stack.ts";
 import { summarizeProfile, type ProfileSummary } from "./lib/cpu-profile.ts";
 import { postJson } from "./lib/http-client.ts";
 import { closedLoop } from "./lib/load.ts";
@@ -38,6 +39,8 @@ export interface RecoveryResult {
    * bottleneck: `completeRate / processRate` near 1 or above.
    */
   processRate?: number;
+  /** CPU ms per std.echo process in that closed loop: the endpoint, restate-server, this client (compare `cpuMs` / rows). */
+  processCpuMs?: { endpoint: number; restate: number; client: number };
   /** With `profile`: the endpoint's CPU profile from the sweep's start until all terminal. */
   profile?: ProfileSummary;
 }
@@ -99,7 +102,8 @@ export async function runRecovery(
     }
     if (remaining > 0) log(`  ${remaining} rows still live after ${(opts.timeoutMs / 1000).toFixed(0)} s`);
     log(`  all ${terminal}/${rows} terminal after ${allTerminalSeconds.toFixed(2)} s`);
-    const processRate = opts.profile ? undefined : await echoThroughput(stack.ingress);
+    const echo = opts.profile ? undefined : await echoThroughput(stack);
+    const processRate = echo?.rate;
     if (processRate !== undefined) {
       log(
         `  the same tool as processes: ${processRate.toFixed(0)}/s; recovery reached terminal at ${(terminal / allTerminalSeconds / processRate).toFixed(2)}x that`,
@@ -115,7 +119,7 @@ export async function runRecovery(
       cpuMs,
       submitRate: (report.submitted as number) / sweepSeconds,
       completeRate: terminal / allTerminalSeconds,
-      ...(processRate === undefined ? {} : { processRate }),
+      ...(echo === undefined ? {} : { processRate: echo.rate, processCpuMs: echo.cpuMs }),
       ...(profile ? { profile } : {}),
     };
   } finally {
@@ -124,8 +128,10 @@ export async function runRecovery(
   }
 }
 
-/** Closed loop of std.echo processes (`LashProcessWorkflow/<id>/run`) at concurrency 64 for 5 s: answered per second. */
-async function echoThroughput(ingress: string): Promise<number> {
+/** Closed loop of std.echo processes (`LashProcessWorkflow/<id>/run`) at concurrency 64 for 5 s: answered per second, and CPU per process. */
+async function echoThroughput(stack: BenchStack): Promise<{ rate: number; cpuMs: NonNullable<RecoveryResult["processCpuMs"]> }> {
+  const ingress = stack.ingress;
+  const cpu0 = { endpoint: cpuMsOf(stack.lash!.pid), restate: cpuMsOf(stack.restate.pid), client: process.cpuUsage() };
   const res = await closedLoop({
     concurrency: 64,
     durationMs: 5_000,
@@ -138,5 +144,14 @@ async function echoThroughput(ingress: string): Promise<number> {
     },
   });
   if (res.errors > 0) throw new Error(`std.echo processes: ${res.errors} errors, first: ${res.firstError}`);
-  return res.completed / (res.elapsedMs / 1000);
+  const client = process.cpuUsage(cpu0.client);
+  const per = (ms: number) => ms / Math.max(1, res.completed);
+  return {
+    rate: res.completed / (res.elapsedMs / 1000),
+    cpuMs: {
+      endpoint: per(cpuMsOf(stack.lash!.pid) - cpu0.endpoint),
+      restate: per(cpuMsOf(stack.restate.pid) - cpu0.restate),
+      client: per((client.user + client.system) / 1000),
+    },
+  };
 }

@@ -487,8 +487,8 @@ function recoverySection(p: P, results: RecoveryResult[], profiled: RecoveryResu
   }
   p(
     "",
-    "The sweep's `/run/send` starts each run at once, on the same endpoint, so the sweep finishes about when the runs do:",
-    "its speed is the endpoint's process throughput, not the submit calls.",
+    "The sweep starts each page's runs through its own journal (one-way calls to `LashProcessWorkflow/<id>/run`) after the",
+    "page's step, so they run on the same endpoint while it reads the next page.",
     "",
   );
   if (profiled?.profile) {
@@ -674,17 +674,19 @@ function findings(p: P, r: BenchResults): void {
           ` in fresh stacks without instrumentation reads ${fmt(median(r.memoryRepeats.lashRssMiB), 0)} MiB (median of ${r.memoryRepeats.lashRssMiB.length}; bare ${fmt(median(r.memoryRepeats.bareRssMiB), 0)}), the number the target is judged on.`
         : ""),
     "",
-    `5. **Recovery** runs each row as a process on the same endpoint: the sweep's \`/run/send\` calls start the runs at once, so the sweep` +
-      " finishes about when the runs do" +
+    `5. **Recovery** runs each row as a process on the same endpoint; the sweep starts a page's runs through its own journal` +
       (rec10k
         ? ` (${rec10k.rows} rows: sweep answered in ${fmt(rec10k.sweepSeconds, 1)} s, ${fmt(rec10k.completeRate, 0)} rows/s to terminal` +
           (rec10k.processRate !== undefined
             ? `; the same tool as ordinary processes at concurrency 64: ${fmt(rec10k.processRate, 0)}/s, so ${fmt(rec10k.completeRate / rec10k.processRate, 2)}x)`
             : ")")
         : "") +
-      ". A recovered row costs more than a process started by a client: the sweep's page read and its `/run/send` call run on the" +
-      " same endpoint, and the run registers an existing row (a locked read, then the start) rather than inserting a new one" +
-      (r.recoveryProfile?.profile ? "; the profiled sweep shows the runs' own registry writes as the largest item." : "."),
+      (rec10k?.processCpuMs
+        ? `. A recovered row cost ${fmt((rec10k.cpuMs.endpoint + rec10k.cpuMs.restate) / rec10k.rows, 2)} ms of CPU (endpoint ${fmt(rec10k.cpuMs.endpoint / rec10k.rows, 2)},` +
+          ` restate-server ${fmt(rec10k.cpuMs.restate / rec10k.rows, 2)}), a process a client started ${fmt(rec10k.processCpuMs.endpoint + rec10k.processCpuMs.restate + rec10k.processCpuMs.client, 2)} ms` +
+          ` (endpoint ${fmt(rec10k.processCpuMs.endpoint, 2)}, restate-server ${fmt(rec10k.processCpuMs.restate, 2)}, the client ${fmt(rec10k.processCpuMs.client, 2)}):` +
+          " the recovered runs are started by one-way calls on the sweep's open stream, not by request-response calls at the ingress."
+        : "."),
     "",
     "6. **Cancel** goes through Restate: the `cancel` handler records the request in the registry and cancels the run's",
     "   invocation; the body sees it at its next await (its AbortSignal fires). A suspended run costs one replay more.",

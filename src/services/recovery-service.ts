@@ -6,6 +6,7 @@ import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { slotsFor } from "../runtime/limits.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { releaseSlots } from "../workflows/concurrency-slots.ts";
+import type { RunRequest } from "../workflows/process-workflow.ts";
 import { OPTIONAL_JSON, json, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import { RestateAdmin, type RestateEndpoints } from "./restate-admin.ts";
 import { pruneFinished } from "./recovery-prune.ts";
@@ -37,6 +38,15 @@ export function createRecoveryService(rt: LashRuntime, urls: RestateEndpoints, o
         rt.observer?.sweepPage(swept.report);
         return swept;
       });
+      for (const registration of page.starts) {
+        ctx.genericSend({
+          service: ServiceNames.workflow,
+          method: "run",
+          key: registration.id,
+          parameter: { registration } satisfies RunRequest,
+          inputSerde: restate.serde.json,
+        });
+      }
       for (const { record, event } of page.terminals) {
         sendWake(ctx, rt.wakeTarget, record, event);
         ctx.genericSend({ service: ServiceNames.workflow, method: PrivateHandlerNames.releaseAwaiters, key: record.id, parameter: new Uint8Array(0) });

@@ -1,5 +1,5 @@
 import { Agent, request } from "node:http";
-import { LashError, ProcessAwaitOutput, ServiceNames, type ProcessRegistration } from "../model/index.ts";
+import { LashError, ProcessAwaitOutput, ServiceNames } from "../model/index.ts";
 
 export interface RestateEndpoints {
   /** Admin API, e.g. `http://127.0.0.1:9070`. */
@@ -22,9 +22,12 @@ const CALL_TIMEOUT_MS = 30_000;
 
 /**
  * The few admin and ingress calls recovery needs, over plain HTTP/1.1 with kept-alive
- * connections. `node:http` rather than `fetch`: a sweep makes one call per row on the endpoint
- * its recovered runs execute on, and undici's per-call cost slowed them (10,000 rows reached
- * terminal in about 13.6 s with fetch, 11.8 s with this; bench/recovery-bench.ts).
+ * connections. `node:http` rather than `fetch`: a sweep's calls run on the endpoint its
+ * recovered runs execute on, and undici's per-call cost slowed those runs when the sweep
+ * submitted every row over HTTP (10,000 rows reached terminal in about 13.6 s with fetch,
+ * 11.8 s with this; bench/recovery-bench.ts). Runs are now started through the sweep's
+ * journal (recovery-sweep.ts `starts`); what is left here is one query per page and the
+ * per-row calls of rows Restate already holds.
  * Ids reach SQL and URL paths only after `ProcessId` validation ([A-Za-z0-9._:-]).
  */
 export class RestateAdmin {
@@ -46,15 +49,6 @@ export class RestateAdmin {
     const { rows } = JSON.parse(await this.#call("POST", `${this.#urls.adminUrl}/query`, JSON.stringify({ query }))) as { rows: RunInvocation[] };
     for (const row of rows) found.set(row.target_service_key, row);
     return found;
-  }
-
-  /** `/run/send` is idempotent per key: a key with a run answers PreviouslyAccepted. */
-  async submitRun(registration: ProcessRegistration): Promise<void> {
-    await this.#call(
-      "POST",
-      `${this.#urls.ingressUrl}/${ServiceNames.workflow}/${encodeURIComponent(registration.id)}/run/send`,
-      JSON.stringify({ registration }),
-    );
   }
 
   /** The output of a completed successful `run`. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import type { ProcessAwaitOutput } from "../../src/model/index.ts";
+import { Limits, jsonSize, type ProcessAwaitOutput } from "../../src/model/index.ts";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
 import { RestateAdmin } from "../../src/services/restate-admin.ts";
 import { sweepPage } from "../../src/services/recovery-sweep.ts";
@@ -141,20 +141,53 @@ describe("LashProcessRecovery", () => {
     try {
       await db.register(stepsReg(s, "live-elsewhere", 1));
       await s.startSteps("live-elsewhere", { count: 1, stepMs: 10_000 });
-      await db.register(stepsReg(s, "cannot-submit", 1));
-      // The admin API answers, the ingress does not: submissions fail, the active row is still counted.
+      // A run Restate finished whose row (in this other registry) is still live: its outcome must be read from the ingress.
+      await s.startSteps("done-elsewhere", { count: 1 });
+      await s.waitTerminal(["done-elsewhere"]);
+      await db.register(stepsReg(s, "done-elsewhere", 1));
+      await db.register(stepsReg(s, "never-sent", 1));
+      // The admin API answers, the ingress does not: reading the outcome fails, the other rows are still handled.
       const admin = new RestateAdmin({ adminUrl: s.restate.adminUrl, ingressUrl: "http://127.0.0.1:9" });
-      const { report } = await sweepPage(db, admin, 100, undefined);
-      assert.equal(report.scanned, 2);
+      const { report, starts } = await sweepPage(db, admin, 100, undefined);
+      assert.equal(report.scanned, 3);
       assert.equal(report.alreadyActive, 1);
+      assert.equal(report.submitted, 1);
+      assert.deepEqual(
+        starts.map((r) => r.id),
+        ["never-sent"],
+      );
       assert.deepEqual(
         report.failed.map((f) => f.id),
-        ["cannot-submit"],
+        ["done-elsewhere"],
       );
       assert.match(report.failed[0]!.error, /unreachable/);
     } finally {
       await db.close();
       await s.post("/LashProcessWorkflow/live-elsewhere/cancel", {});
+    }
+  });
+
+  it("a page's runs to start stay within the page byte limit: the page is cut and the cursor continues after it", async () => {
+    const db = SqliteRegistry.open(`${s.dir}/large.db`);
+    try {
+      const big = "x".repeat(Limits.inputMaxBytes - 1024);
+      const ids = Array.from({ length: 24 }, (_, i) => `large-${String(i).padStart(2, "0")}`);
+      for (const id of ids) await db.register({ ...stepsReg(s, id, 1), input: { type: "tool_call", call: { tool: "std.echo", args: { value: big } } } });
+      const admin = new RestateAdmin({ adminUrl: s.restate.adminUrl, ingressUrl: s.restate.ingressUrl });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await sweepPage(db, admin, 100, cursor);
+        assert.ok(jsonSize(page.starts) <= Limits.pageMaxBytes, `page ${pages}: ${jsonSize(page.starts)} bytes of starts`);
+        seen.push(...page.starts.map((r) => r.id));
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor !== undefined && pages < 10);
+      assert.ok(pages >= 2, `${pages} page(s)`);
+      assert.deepEqual(seen, ids);
+    } finally {
+      await db.close();
     }
   });
 
