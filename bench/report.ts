@@ -178,10 +178,9 @@ function cell(cells: ThroughputCell[] | undefined, system: string, steps: number
  * A ratio target's readings, one per stack: the main sections' first, then section 6's
  * repeats. The verdict is the median's; the row shows every reading.
  */
-function medianOfStacks(values: (number | undefined)[], digits: number, unit: string, first: string | undefined, ok: (v: number) => boolean) {
+function medianOfStacks(values: (number | undefined)[], show: (v: number) => string, first: string | undefined, ok: (v: number) => boolean) {
   const found = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
   if (found.length === 0) return { text: "n/a", ok: undefined };
-  const show = (v: number) => (unit === " ms" ? `${signed(v)} ms` : `${fmt(v, digits)}${unit}`);
   const m = median(found);
   const text =
     found.length === 1
@@ -194,6 +193,8 @@ function targets(p: P, r: BenchResults): void {
   const rows: string[][] = [];
   const verdict = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "**met**" : "**missed**");
   const reps = r.targetRepeats ?? [];
+  const times = (v: number) => `${fmt(v, 2)} x`;
+  const ms = (v: number) => `${signed(v)} ms`;
   const ratio64 = (cells: ThroughputCell[] | undefined) => {
     const b = cell(cells, "bare", 3, 64);
     const l = cell(cells, "lash", 3, 64);
@@ -220,12 +221,11 @@ function targets(p: P, r: BenchResults): void {
     main: T | undefined,
     repeated: T[],
     read: (x: T | undefined) => { value: number; text: string } | undefined,
-    digits: number,
-    unit: string,
+    show: (v: number) => string,
     ok: (v: number) => boolean,
   ) => {
     const first = read(main);
-    const j = medianOfStacks([first?.value, ...repeated.map((x) => read(x)?.value)], digits, unit, first?.text, ok);
+    const j = medianOfStacks([first?.value, ...repeated.map((x) => read(x)?.value)], show, first?.text, ok);
     rows.push([name, j.text, verdict(j.ok)]);
   };
   row(
@@ -233,8 +233,7 @@ function targets(p: P, r: BenchResults): void {
     r.throughput,
     reps.map((x) => x.sqlite),
     ratio64,
-    2,
-    " x",
+    times,
     (v) => v >= 0.8,
   );
   row(
@@ -242,8 +241,7 @@ function targets(p: P, r: BenchResults): void {
     r.throughput,
     reps.map((x) => x.sqlite),
     p50Over,
-    1,
-    " ms",
+    ms,
     (v) => v <= 3,
   );
   row(
@@ -251,8 +249,7 @@ function targets(p: P, r: BenchResults): void {
     r.whatIf?.find((v) => v.variant === "postgres")?.cells,
     reps.map((x) => x.postgres),
     ratio64,
-    2,
-    " x",
+    times,
     (v) => v >= 0.7,
   );
   row(
@@ -260,8 +257,7 @@ function targets(p: P, r: BenchResults): void {
     r.recovery?.find((x) => x.rows === 10_000) ?? r.recovery?.at(-1),
     reps.map((x) => x.recovery),
     recRatio,
-    2,
-    " x",
+    times,
     (v) => v >= 0.9,
   );
   const cm = r.cancelMemory?.find(isDefaultMemoryRun);
