@@ -1,4 +1,5 @@
 import { LashError, Limits, isLashError, jsonSize } from "../model/index.ts";
+import type { Page } from "../registry/port.ts";
 
 /**
  * The longest prefix of `items` whose JSON stays within `maxBytes` (at least
@@ -14,6 +15,16 @@ export function cutToBytes<T>(items: readonly T[], maxBytes: number = Limits.pag
     if (total > maxBytes && i > 0) return { items: items.slice(0, i), cut: true };
   }
   return { items: [...items], cut: false };
+}
+
+/**
+ * A registry page (keyset by id) cut to `Limits.pageMaxBytes`: when cut, the next page
+ * starts after the last item kept; otherwise the registry's own cursor stands.
+ */
+export function cutPageToBytes<T extends { id: string }>(page: Page<T>): Page<T> {
+  const { items, cut } = cutToBytes(page.items);
+  const nextCursor = cut ? items.at(-1)!.id : page.nextCursor;
+  return nextCursor === undefined ? { items } : { items, nextCursor };
 }
 
 /**

@@ -18,7 +18,7 @@ import { checkRegistration } from "../runtime/invariants.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
 import { OPTIONAL_JSON, json, perProcessJson, terminalHandlerOptions } from "../runtime/restate-handlers.ts";
 import type { ProcessWorkflow, RunRequest } from "../workflows/process-workflow.ts";
-import { cutToBytes, readOnce } from "../runtime/read-bounds.ts";
+import { cutPageToBytes, cutToBytes, readOnce } from "../runtime/read-bounds.ts";
 import { sessionCapOf } from "../runtime/resource-caps.ts";
 import { readSession } from "./session-handlers.ts";
 
@@ -56,9 +56,7 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
 
       list: restate.handlers.handler({ input: json(ListInput), output: json(ProcessPage), accept: OPTIONAL_JSON }, async (_ctx: restate.Context, filter) => {
         const page = await readOnce("list", () => registry.list(filter));
-        const { items, cut } = cutToBytes(page.items.map(redactRecord));
-        if (cut) return { items, nextCursor: items.at(-1)!.id };
-        return page.nextCursor === undefined ? { items } : { items, nextCursor: page.nextCursor };
+        return cutPageToBytes({ ...page, items: page.items.map(redactRecord) });
       }),
 
       events: restate.handlers.handler({ input: json(EventsInput), output: json(EventsPage) }, async (_ctx: restate.Context, { id, after, limit, waitMs }) => {

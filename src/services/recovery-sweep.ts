@@ -1,7 +1,7 @@
 import { isLashError, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessRegistration } from "../model/index.ts";
 import type { SweepReport } from "../model/wire.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
-import { cutToBytes } from "../runtime/read-bounds.ts";
+import { cutPageToBytes } from "../runtime/read-bounds.ts";
 import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
 
 export const emptyReport = (): SweepReport => ({
@@ -62,10 +62,8 @@ const FOREIGN_REFUSAL = /process_key_mismatch|missing_process_execution_id/;
 export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, pageSize: number, cursor: string | undefined): Promise<PageResult> {
   // Cancels recorded for ids that never registered are bounded in time: the sweep drops expired ones.
   if (cursor === undefined) await registry.dropExpiredCancelRequests(Date.now());
-  const page = await registry.listNonTerminal(pageSize, cursor);
   // The page's registrations are journaled with its result (`starts`): kept far below Restate's message limit.
-  const { items, cut } = cutToBytes(page.items);
-  const nextCursor = cut ? items.at(-1)!.id : page.nextCursor;
+  const { items, nextCursor } = cutPageToBytes(await registry.listNonTerminal(pageSize, cursor));
   const runnable = items.filter((r) => r.input.type !== "external");
   const invocations = await admin.runInvocations(runnable.map((r) => r.id));
   const out: PageResult = { report: emptyReport(), terminals: [], starts: [], ...(nextCursor === undefined ? {} : { nextCursor }) };
