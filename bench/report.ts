@@ -120,13 +120,11 @@ function targetRepeatsSection(p: P, reps: TargetRepeat[]): void {
   reps.forEach((x, i) => {
     const [b64, l64, b1, l1] = [tp(x.sqlite, "bare", 64), tp(x.sqlite, "lash", 64), tp(x.sqlite, "bare", 1), tp(x.sqlite, "lash", 1)];
     const [pb, pl] = [tp(x.postgres, "bare", 64), tp(x.postgres, "lash", 64)];
-    const rec = x.recovery;
-    const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
     p(
-      `| ${i + 2} | ${fmt(b64?.throughput, 0)} | ${fmt(l64?.throughput, 0)} | ${fmt(div(l64?.throughput, b64?.throughput), 2)} | ` +
-        `${fmt(b1?.latency.p50, 1)} | ${fmt(l1?.latency.p50, 1)} | ${signed(l1 && b1 ? l1.latency.p50 - b1.latency.p50 : undefined)} | ` +
-        `${fmt(pb?.throughput, 0)} | ${fmt(pl?.throughput, 0)} | ${fmt(div(pl?.throughput, pb?.throughput), 2)} | ` +
-        `${fmt(rec.completeRate, 0)} | ${fmt(rec.processRate, 0)} | ${fmt(div(rec.completeRate, rec.processRate), 2)} |`,
+      `| ${i + 2} | ${fmt(b64?.throughput, 0)} | ${fmt(l64?.throughput, 0)} | ${fmt(ratio64(x.sqlite)?.value, 2)} | ` +
+        `${fmt(b1?.latency.p50, 1)} | ${fmt(l1?.latency.p50, 1)} | ${signed(p50Over(x.sqlite)?.value)} | ` +
+        `${fmt(pb?.throughput, 0)} | ${fmt(pl?.throughput, 0)} | ${fmt(ratio64(x.postgres)?.value, 2)} | ` +
+        `${fmt(x.recovery.completeRate, 0)} | ${fmt(x.recovery.processRate, 0)} | ${fmt(recRatio(x.recovery)?.value, 2)} |`,
     );
   });
   p("");
@@ -189,33 +187,35 @@ function medianOfStacks(values: (number | undefined)[], show: (v: number) => str
   return { text, ok: ok(m) };
 }
 
+/** A target's reading in one stack: the value judged and how the row shows it. */
+const ratio64 = (cells: ThroughputCell[] | undefined) => {
+  const b = cell(cells, "bare", 3, 64);
+  const l = cell(cells, "lash", 3, 64);
+  return b && l
+    ? { value: l.throughput / b.throughput, text: `${fmt(l.throughput / b.throughput, 2)} x, ${fmt(l.throughput, 0)}/s vs ${fmt(b.throughput, 0)}/s` }
+    : undefined;
+};
+const p50Over = (cells: ThroughputCell[] | undefined) => {
+  const b = cell(cells, "bare", 3, 1);
+  const l = cell(cells, "lash", 3, 1);
+  return b && l
+    ? { value: l.latency.p50 - b.latency.p50, text: `${signed(l.latency.p50 - b.latency.p50)} ms, ${fmt(l.latency.p50, 1)} vs ${fmt(b.latency.p50, 1)} ms` }
+    : undefined;
+};
+const recRatio = (rec: RecoveryResult | undefined) =>
+  rec?.processRate === undefined
+    ? undefined
+    : {
+        value: rec.terminal === rec.rows ? rec.completeRate / rec.processRate : 0,
+        text: `${fmt(rec.completeRate / rec.processRate, 2)} x, ${rec.rows} rows: ${fmt(rec.completeRate, 0)}/s to terminal; std.echo processes at concurrency 64: ${fmt(rec.processRate, 0)}/s`,
+      };
+
 function targets(p: P, r: BenchResults): void {
   const rows: string[][] = [];
   const verdict = (ok: boolean | undefined) => (ok === undefined ? "not measured" : ok ? "**met**" : "**missed**");
   const reps = r.targetRepeats ?? [];
   const times = (v: number) => `${fmt(v, 2)} x`;
   const ms = (v: number) => `${signed(v)} ms`;
-  const ratio64 = (cells: ThroughputCell[] | undefined) => {
-    const b = cell(cells, "bare", 3, 64);
-    const l = cell(cells, "lash", 3, 64);
-    return b && l
-      ? { value: l.throughput / b.throughput, text: `${fmt(l.throughput / b.throughput, 2)} x, ${fmt(l.throughput, 0)}/s vs ${fmt(b.throughput, 0)}/s` }
-      : undefined;
-  };
-  const p50Over = (cells: ThroughputCell[] | undefined) => {
-    const b = cell(cells, "bare", 3, 1);
-    const l = cell(cells, "lash", 3, 1);
-    return b && l
-      ? { value: l.latency.p50 - b.latency.p50, text: `${signed(l.latency.p50 - b.latency.p50)} ms, ${fmt(l.latency.p50, 1)} vs ${fmt(b.latency.p50, 1)} ms` }
-      : undefined;
-  };
-  const recRatio = (rec: RecoveryResult | undefined) =>
-    rec?.processRate === undefined
-      ? undefined
-      : {
-          value: rec.terminal === rec.rows ? rec.completeRate / rec.processRate : 0,
-          text: `${fmt(rec.completeRate / rec.processRate, 2)} x, ${rec.rows} rows: ${fmt(rec.completeRate, 0)}/s to terminal; std.echo processes at concurrency 64: ${fmt(rec.processRate, 0)}/s`,
-        };
   const row = <T>(
     name: string,
     main: T | undefined,

@@ -28,9 +28,8 @@ import { loadAverage, setQuietBudget } from "./lib/proc.ts";
 import { runRecovery } from "./recovery-bench.ts";
 import { runRegistryBench } from "./registry-bench.ts";
 import { renderReport, type Baseline, type BenchResults, type MachineInfo } from "./report.ts";
-import { runThroughput } from "./throughput-bench.ts";
+import { runThroughputInFreshStack } from "./throughput-bench.ts";
 import { runWhatIf } from "./whatif-bench.ts";
-import { startBenchStack } from "./lib/bench-stack.ts";
 
 /** The full run before commit d9de906 (one commit and one round trip less per run), for the before/after section. */
 function baseline(): Baseline | undefined {
@@ -230,14 +229,7 @@ const results: BenchResults = {
 };
 try {
   const errors = results.errors;
-  results.throughput = await section("throughput", "1. throughput and latency, lash vs bare", errors, async () => {
-    const stack = await startBenchStack({ lash: true, bare: true });
-    try {
-      return await runThroughput(stack, CONFIG.throughput, log);
-    } finally {
-      await stack.close();
-    }
-  });
+  results.throughput = await section("throughput", "1. throughput and latency, lash vs bare", errors, () => runThroughputInFreshStack(CONFIG.throughput, log));
   results.analysis = await section("analysis", "1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () =>
     runAnalysis(CONFIG.analysis, log),
   );

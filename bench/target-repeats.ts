@@ -8,8 +8,7 @@
  * recovery sweep with its std.echo reference.
  */
 import { runRecovery, type RecoveryResult } from "./recovery-bench.ts";
-import { startBenchStack } from "./lib/bench-stack.ts";
-import { runThroughput, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
+import { runThroughputInFreshStack, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
 import { runWhatIf } from "./whatif-bench.ts";
 
 export interface TargetRepeat {
@@ -33,13 +32,7 @@ export async function runTargetRepeats(opts: TargetRepeatOptions, log: (line: st
   const cells = (concurrencies: number[]) => ({ ...opts.windows, steps: [3], concurrencies, startVariantSteps: [] });
   for (let i = 0; i < opts.repeats; i++) {
     log(` repeat ${i + 1}/${opts.repeats}: sqlite`);
-    const stack = await startBenchStack({ lash: true, bare: true });
-    let sqlite: ThroughputCell[];
-    try {
-      sqlite = await runThroughput(stack, cells([1, 64]), log);
-    } finally {
-      await stack.close();
-    }
+    const sqlite = await runThroughputInFreshStack(cells([1, 64]), log);
     log(` repeat ${i + 1}/${opts.repeats}: postgres`);
     const pg = await runWhatIf(cells([64]), log, new Set(["postgres"]));
     log(` repeat ${i + 1}/${opts.repeats}: recovery`);

@@ -4,7 +4,7 @@
  * Rounds alternate the order (bare, lash / lash, bare) so drift in the shared
  * machine's load does not favour one side; samples of all rounds are merged.
  */
-import type { BenchStack } from "./lib/bench-stack.ts";
+import { startBenchStack, type BenchStack } from "./lib/bench-stack.ts";
 import { closedLoop, type LoadResult } from "./lib/load.ts";
 import { cpuMsOf, loadAverage, machineCpuMs, spendQuietBudget, waitForQuiet } from "./lib/proc.ts";
 
@@ -42,6 +42,20 @@ export interface ThroughputCell {
   /** Share of the machine's CPU (all cores) busy with work that is not this benchmark's, during the windows. */
   foreignBusy: number;
   loadAvg: number;
+}
+
+/** `runThroughput` in a stack of its own (restate-server, lash and bare endpoints), stopped afterwards. */
+export async function runThroughputInFreshStack(
+  opts: ThroughputOptions,
+  log: (line: string) => void,
+  lashEnv?: Record<string, string>,
+): Promise<ThroughputCell[]> {
+  const stack = await startBenchStack({ lash: true, bare: true, ...(lashEnv ? { lashEnv } : {}) });
+  try {
+    return await runThroughput(stack, opts, log);
+  } finally {
+    await stack.close();
+  }
 }
 
 export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, log: (line: string) => void): Promise<ThroughputCell[]> {

@@ -8,9 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { onCleanup } from "./lib/cleanup.ts";
-import { startBenchStack } from "./lib/bench-stack.ts";
 import { dropPgSchema, pgUrlWithSchema } from "./registry-bench.ts";
-import { runThroughput, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
+import { runThroughputInFreshStack, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
 
 export interface WhatIfVariant {
   name: string;
@@ -53,12 +52,10 @@ export async function runWhatIf(
     const schema = variant.env.LASH_REGISTRY_URL === "postgres" ? `lash_whatif_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}` : undefined;
     const env = schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema) };
     const dropSchema = schema === undefined ? () => {} : onCleanup(`postgres schema ${schema}`, () => dropPgSchema(schema));
-    const stack = await startBenchStack({ lash: true, bare: true, lashEnv: env });
     try {
-      const cells = await runThroughput(stack, { ...opts, startVariantSteps: [] }, log);
+      const cells = await runThroughputInFreshStack({ ...opts, startVariantSteps: [] }, log, env);
       results.push({ variant: variant.name, description: variant.description, cells });
     } finally {
-      await stack.close();
       if (schema !== undefined) {
         dropSchema();
         await dropPgSchema(schema);
