@@ -1,4 +1,4 @@
-import { isLashError, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessRegistration } from "../model/index.ts";
+import { Limits, isLashError, jsonSize, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessRegistration } from "../model/index.ts";
 import type { SweepReport } from "../model/wire.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
 import { cutPageToBytes } from "../runtime/read-bounds.ts";
@@ -56,8 +56,15 @@ const CONCURRENCY = 32;
 const FOREIGN_REFUSAL = /process_key_mismatch|missing_process_execution_id/;
 
 /**
- * One page of a sweep: every non-terminal row gets exactly one action, and a
- * row that cannot be handled is reported in `failed` without stopping the rest.
+ * One page of a sweep: every row taken gets exactly one action, and a row that
+ * cannot be handled is reported in `failed` without stopping the rest.
+ *
+ * The page is journaled as one step result, so it stays far below Restate's 32 MiB
+ * message limit: its rows are cut to `Limits.pageMaxBytes` (`starts` and the terminals'
+ * records come from them), and once the outcomes it copied (`terminals`' events) pass
+ * that limit too, no further row is taken; the rows in flight finish (at most
+ * `CONCURRENCY` outcomes of `Limits.outcomeMaxBytes`). In all, under 17 MiB. The next
+ * page starts after the last row taken.
  */
 export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, pageSize: number, cursor: string | undefined): Promise<PageResult> {
   // Cancels recorded for ids that never registered are bounded in time: the sweep drops expired ones.
@@ -66,9 +73,16 @@ export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, 
   const { items, nextCursor } = cutPageToBytes(await registry.listNonTerminal(pageSize, cursor));
   const runnable = items.filter((r) => r.input.type !== "external");
   const invocations = await admin.runInvocations(runnable.map((r) => r.id));
-  const out: PageResult = { report: emptyReport(), terminals: [], starts: [], ...(nextCursor === undefined ? {} : { nextCursor }) };
-  out.report.scanned = items.length;
-  await forEachLimited(items, CONCURRENCY, async (record) => {
+  const out: PageResult = { report: emptyReport(), terminals: [], starts: [] };
+  // The outcomes the page copies (each up to Limits.outcomeMaxBytes) are journaled with it too: once they
+  // pass the page limit, no further row is taken, and the next page starts after the last one taken.
+  let copiedBytes = 0;
+  let counted = 0;
+  const full = () => {
+    for (; counted < out.terminals.length; counted++) copiedBytes += jsonSize(out.terminals[counted]!.event);
+    return copiedBytes > Limits.pageMaxBytes;
+  };
+  const taken = await forEachLimited(items, CONCURRENCY, full, async (record) => {
     try {
       const action = await recoverRow(registry, admin, record, invocations.get(record.id), out);
       out.report[action] += 1;
@@ -76,7 +90,9 @@ export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, 
       out.report.failed.push({ id: record.id, error: err instanceof Error ? err.message : String(err) });
     }
   });
-  return out;
+  out.report.scanned = taken;
+  const cursorAfter = taken < items.length ? items[taken - 1]!.id : nextCursor;
+  return cursorAfter === undefined ? out : { ...out, nextCursor: cursorAfter };
 }
 
 async function recoverRow(
@@ -158,10 +174,15 @@ export function registrationOf(record: ProcessRecord): ProcessRegistration {
   };
 }
 
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` over `items` in order, at most `limit` at a time, taking no further item once
+ * `full()` says so (the items in flight finish). Returns how many were taken: a prefix.
+ */
+async function forEachLimited<T>(items: readonly T[], limit: number, full: () => boolean, fn: (item: T) => Promise<void>): Promise<number> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length && !full()) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return next;
 }

@@ -191,6 +191,43 @@ describe("LashProcessRecovery", () => {
     }
   });
 
+  it("a page's copied outcomes stay bounded: once they pass the page byte limit no further row is taken, and the next page continues", async () => {
+    // Runs Restate finished with large outputs whose rows (in this other registry) are still live: the sweep copies each outcome.
+    const ids = Array.from({ length: 40 }, (_, i) => `copied-${String(i).padStart(2, "0")}`);
+    const value = "y".repeat(Limits.outcomeMaxBytes - 16 * 1024);
+    for (const id of ids) {
+      const res = await s.post("/LashProcesses/start", {
+        registration: { id, input: { type: "tool_call", call: { tool: "std.echo", args: { value } } }, provenance: { ownerScope: { sessionId: "crash" }, hostProfileId: "" } },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    await s.waitTerminal(ids);
+    const db = SqliteRegistry.open(`${s.dir}/copied.db`);
+    try {
+      for (const id of ids) await db.register(stepsReg(s, id, 1));
+      const admin = new RestateAdmin({ adminUrl: s.restate.adminUrl, ingressUrl: s.restate.ingressUrl });
+      const scanned: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await sweepPage(db, admin, 100, cursor);
+        const copied = jsonSize(page.terminals.map((t) => t.event));
+        // The rows in flight when the limit is passed finish: at most 32 (the sweep's concurrency) outcomes beyond it.
+        assert.ok(copied <= Limits.pageMaxBytes + 32 * Limits.outcomeMaxBytes, `page ${scanned.length}: ${copied} bytes of outcomes`);
+        assert.equal(page.report.reconciled, page.report.scanned, JSON.stringify(page.report.failed));
+        scanned.push(page.report.scanned);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined && scanned.length < 10);
+      assert.ok(scanned.length >= 2 && scanned[0]! < ids.length, `rows per page: ${scanned.join(", ")}`);
+      assert.equal(
+        scanned.reduce((a, b) => a + b, 0),
+        ids.length,
+      );
+      for (const id of ids) assert.deepEqual((await db.get(id))?.outcome, { type: "success", value });
+    } finally {
+      await db.close();
+    }
+  });
+
   it("schedule re-arms a durable sweep; unschedule stops it", async () => {
     const scheduled = await s.post("/LashProcessRecovery/default/schedule", { everyMs: 1000 });
     assert.equal(scheduled.status, 200);
