@@ -197,7 +197,11 @@ describe("LashProcessRecovery", () => {
     const value = "y".repeat(Limits.outcomeMaxBytes - 16 * 1024);
     for (const id of ids) {
       const res = await s.post("/LashProcesses/start", {
-        registration: { id, input: { type: "tool_call", call: { tool: "std.echo", args: { value } } }, provenance: { ownerScope: { sessionId: "crash" }, hostProfileId: "" } },
+        registration: {
+          id,
+          input: { type: "tool_call", call: { tool: "std.echo", args: { value } } },
+          provenance: { ownerScope: { sessionId: "crash" }, hostProfileId: "" },
+        },
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
     }
