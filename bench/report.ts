@@ -44,6 +44,8 @@ export interface BenchResults {
 
 const MB200_IN_MIB = 200e6 / 2 ** 20;
 /** A difference with its sign: +1.2 / -0.4. */
+/** `a - b`, undefined when either is. */
+const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
 const signed = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? "n/a" : `${v >= 0 ? "+" : "-"}${fmt(Math.abs(v), digits)}`);
 
 /** An earlier full run to compare with (a before/after section). */
@@ -696,9 +698,13 @@ function findings(p: P, r: BenchResults): void {
     "   follows the commit. What remains is the database server's CPU on the same 2 cores (the *foreign* column of",
     "   the postgres what-if row), restate-server's CPU, which grows more over bare's per process there than on SQLite",
     "   (the what-if table's restate column), and node-postgres on the endpoint.",
-    "2. **The endpoint's CPU per process** is the rest of the gap at concurrency 64 (finding 1): the two SQLite writes,",
-    "   the registration's validation and hash, the body's context. The fsync is not what is left: the what-if rows put",
-    `   \`synchronous=NORMAL\` at ${fmt(ratioOf("sqlite NORMAL"), 2)} against ${fmt(ratioOf("sqlite FULL"), 2)} for the product, within the variance between stacks.`,
+    "2. **The SQLite commit: its fsync and its CPU.** The what-if rows split the product's gap to no registry I/O",
+    `   (concurrency 64: ${fmt(ratioOf("sqlite FULL"), 2)} against ${fmt(ratioOf("memory"), 2)}) into the fsync (\`synchronous=NORMAL\` reads ${fmt(ratioOf("sqlite NORMAL"), 2)}, so`,
+    `   ${fmt(minus(ratioOf("sqlite NORMAL"), ratioOf("sqlite FULL")), 2)} of it) and the rest (${fmt(minus(ratioOf("memory"), ratioOf("sqlite NORMAL")), 2)}: the statements' CPU, besides the registration's validation and`,
+    `   hash and the body's context); at concurrency 1 the fsync is ${fmt(minus(overheadOf("sqlite FULL"), overheadOf("sqlite NORMAL")), 1)} of the ${fmt(minus(overheadOf("sqlite FULL"), overheadOf("memory")), 1)} ms. How the`,
+    "   two shares split moved between full runs by more than stacks vary within one, so both are left: fewer fsyncs per",
+    "   process without weakening `durable` (a writer thread whose next batch gathers while it waits for the fsync), and",
+    "   fewer statements per write.",
     "3. **Memory is mostly the SDK's per-invocation state and the heap V8 grows for it.** " +
       (idle && waitingMain
         ? `With 1,000 runs waiting, bare grows from ${fmt(idle.bareRssMiB, 0)} to ${fmt(waitingMain.bareRssMiB, 0)} MiB and lash from ${fmt(idle.lashRssMiB, 0)} to ${fmt(waitingMain.lashRssMiB, 0)} MiB; `

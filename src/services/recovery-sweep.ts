@@ -74,8 +74,7 @@ export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, 
   const runnable = items.filter((r) => r.input.type !== "external");
   const invocations = await admin.runInvocations(runnable.map((r) => r.id));
   const out: PageResult = { report: emptyReport(), terminals: [], starts: [] };
-  // The outcomes the page copies (each up to Limits.outcomeMaxBytes) are journaled with it too: once they
-  // pass the page limit, no further row is taken, and the next page starts after the last one taken.
+  // The bytes of the outcomes copied so far, counted as they arrive (see above).
   let copiedBytes = 0;
   let counted = 0;
   const full = () => {
