@@ -44,9 +44,9 @@ export interface BenchResults {
 
 const MB200_IN_MIB = 200e6 / 2 ** 20;
 /** A difference with its sign: +1.2 / -0.4. */
+const signed = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? "n/a" : `${v >= 0 ? "+" : "-"}${fmt(Math.abs(v), digits)}`);
 /** `a - b`, undefined when either is. */
 const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
-const signed = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? "n/a" : `${v >= 0 ? "+" : "-"}${fmt(Math.abs(v), digits)}`);
 
 /** An earlier full run to compare with (a before/after section). */
 export interface Baseline {
