@@ -193,7 +193,9 @@ describe("LashProcessRecovery", () => {
 
   it("a page's copied outcomes stay bounded: once they pass the page byte limit no further row is taken, and the next page continues", async () => {
     // Runs Restate finished with large outputs whose rows (in this other registry) are still live: the sweep copies each outcome.
-    const ids = Array.from({ length: 40 }, (_, i) => `copied-${String(i).padStart(2, "0")}`);
+    // 60 rows: a page takes its first 32 at once and then one more per row finished, and stops once the outcomes it
+    // copied pass 4 MiB (18 of these), so whatever the timing it takes at most 32 + 18 and cannot take them all.
+    const ids = Array.from({ length: 60 }, (_, i) => `copied-${String(i).padStart(2, "0")}`);
     const value = "y".repeat(Limits.outcomeMaxBytes - 16 * 1024);
     for (const id of ids) {
       const res = await s.post("/LashProcesses/start", {
