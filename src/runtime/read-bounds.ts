@@ -18,13 +18,19 @@ export function cutToBytes<T>(items: readonly T[], maxBytes: number = Limits.pag
 }
 
 /**
- * A registry page (keyset by id) cut to `Limits.pageMaxBytes`: when cut, the next page
- * starts after the last item kept; otherwise the registry's own cursor stands.
+ * The first `count` (at least one) items of a registry page, keyset by id: when fewer than
+ * all, the next page starts after the last item kept; otherwise the page's own cursor stands.
  */
-export function cutPageToBytes<T extends { id: string }>(page: Page<T>): Page<T> {
-  const { items, cut } = cutToBytes(page.items);
+export function pagePrefix<T extends { id: string }>(page: Page<T>, count: number): Page<T> {
+  const cut = count < page.items.length;
+  const items = cut ? page.items.slice(0, count) : page.items;
   const nextCursor = cut ? items.at(-1)!.id : page.nextCursor;
   return nextCursor === undefined ? { items } : { items, nextCursor };
+}
+
+/** A registry page cut to `Limits.pageMaxBytes` (`pagePrefix`). */
+export function cutPageToBytes<T extends { id: string }>(page: Page<T>): Page<T> {
+  return pagePrefix(page, cutToBytes(page.items).items.length);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Limits, isLashError, jsonSize, type ProcessAwaitOutput, type ProcessEvent, type ProcessRecord, type ProcessRegistration } from "../model/index.ts";
 import type { SweepReport } from "../model/wire.ts";
 import type { ProcessRegistry } from "../registry/port.ts";
-import { cutPageToBytes } from "../runtime/read-bounds.ts";
+import { cutPageToBytes, pagePrefix } from "../runtime/read-bounds.ts";
 import type { RestateAdmin, RunInvocation } from "./restate-admin.ts";
 
 export const emptyReport = (): SweepReport => ({
@@ -70,7 +70,8 @@ export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, 
   // Cancels recorded for ids that never registered are bounded in time: the sweep drops expired ones.
   if (cursor === undefined) await registry.dropExpiredCancelRequests(Date.now());
   // The page's registrations are journaled with its result (`starts`): kept far below Restate's message limit.
-  const { items, nextCursor } = cutPageToBytes(await registry.listNonTerminal(pageSize, cursor));
+  const page = cutPageToBytes(await registry.listNonTerminal(pageSize, cursor));
+  const { items } = page;
   const runnable = items.filter((r) => r.input.type !== "external");
   const invocations = await admin.runInvocations(runnable.map((r) => r.id));
   const out: PageResult = { report: emptyReport(), terminals: [], starts: [] };
@@ -90,8 +91,8 @@ export async function sweepPage(registry: ProcessRegistry, admin: RestateAdmin, 
     }
   });
   out.report.scanned = taken;
-  const cursorAfter = taken < items.length ? items[taken - 1]!.id : nextCursor;
-  return cursorAfter === undefined ? out : { ...out, nextCursor: cursorAfter };
+  const { nextCursor } = pagePrefix(page, taken);
+  return nextCursor === undefined ? out : { ...out, nextCursor };
 }
 
 async function recoverRow(
