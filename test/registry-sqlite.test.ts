@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { openSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { BACKEND_PROFILES, MIGRATIONS, assertMigrationListIsOrdered } from "../src/registry/migrations.ts";
-import { SqliteRegistry } from "../src/registry/sqlite-registry.ts";
+import { SqliteRegistry, openSqliteDatabase } from "../src/registry/sqlite-registry.ts";
 import { GroupCommit } from "../src/registry/sqlite-group-commit.ts";
 import { registryConformance } from "./registry-conformance.ts";
 import { registration } from "./registry-conformance/fixtures.ts";
@@ -268,6 +268,85 @@ describe("SqliteRegistry on a file", () => {
         ["q-1", "pending"],
       ],
     );
+  });
+
+  it("group commit: a batch of nothing but deferred writes commits without an fsync (NORMAL); any other batch at the configured FULL", async () => {
+    const path = join(dir, "deferred.db");
+    const db = openSqliteDatabase(path);
+    db.exec("CREATE TABLE t (v TEXT)");
+    const commits = new GroupCommit(db, openSync(`${path}-wal`, "r"));
+    const levelInside = () => (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    try {
+      assert.equal(await commits.run(levelInside, { deferSync: true }), 1);
+      // One durable write in the batch: the batch waits for its fsync, the deferred neighbour with it.
+      assert.deepEqual(await Promise.all([commits.run(levelInside, { deferSync: true }), commits.run(levelInside)]), [2, 2]);
+      assert.equal(await commits.run(levelInside), 2);
+      assert.equal(await commits.run(levelInside, { deferSync: true }), 1);
+    } finally {
+      await commits.close();
+      db.close();
+    }
+    // Without the WAL file to sync, nothing is deferred.
+    const plain = openSqliteDatabase(join(dir, "plain.db"));
+    try {
+      const level = () => (plain.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+      assert.equal(await new GroupCommit(plain).run(level, { deferSync: true }), 2);
+    } finally {
+      plain.close();
+    }
+  });
+
+  it("a run's own start is a deferred write; a registration without startRun and an outcome wait for their fsync", async () => {
+    const path = join(dir, "registry.db");
+    const db = openSqliteDatabase(path);
+    const registry = new SqliteRegistry(db, path);
+    const level = () => (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    try {
+      await registry.register(registration("pending-1"));
+      assert.equal(level(), 2, "a registration a client is told about is on disk first");
+      const started = await registry.register(registration("run-1"), { startRun: "run-1/1" });
+      assert.equal(started.record.status, "running");
+      assert.equal(level(), 1, "the run's start committed at NORMAL");
+      // Committed when answered: another connection reads it at once.
+      assert.deepEqual(
+        readTable(path, "SELECT status FROM lash_processes WHERE id = 'run-1'").map((r) => r.status),
+        ["running"],
+      );
+      await registry.complete("run-1", { type: "success", value: 1 }, { replayKey: "run-1/1" });
+      assert.equal(level(), 2, "the outcome is on disk before its caller hears of it");
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it("group commit: a WAL sync that fails fails every later write, so nothing builds on frames that may be gone", async () => {
+    const db = openSqliteDatabase(join(dir, "failing.db"));
+    db.exec("CREATE TABLE t (v TEXT)");
+    // fdatasync of a character device fails (EINVAL), as a disk's would with EIO.
+    const commits = new GroupCommit(db, openSync("/dev/null", "r"));
+    try {
+      // A deferred write is answered before its sync runs.
+      assert.equal(await commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('a')").run().changes, { deferSync: true }), 1);
+      let refused: unknown;
+      for (let i = 0; i < 100 && refused === undefined; i++) {
+        refused = await commits
+          .run(() => db.prepare("INSERT INTO t (v) VALUES ('b')").run())
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        if (refused === undefined) await delay(10);
+      }
+      assert.match(String(refused), /the registry could not sync its WAL to disk; it refuses writes until restarted: .*EINVAL/);
+      await assert.rejects(
+        commits.run(() => 1, { deferSync: true }),
+        /could not sync its WAL/,
+      );
+      assert.equal(db.isTransaction, false);
+    } finally {
+      await commits.close();
+      db.close();
+    }
   });
 
   it("group commit: a write that throws after writing leaves nothing, and the batch's other writes commit", async () => {

@@ -81,6 +81,14 @@ export interface RegisterOptions {
   /**
    * Mark a live row started under this replay key, or under the key for the row's attempt
    * (a new row's is 1): a run learns its attempt and starts in one registry call.
+   *
+   * A durable adapter may answer this write before it is on disk (SQLite does: the run
+   * goes on while the WAL is synced off the event loop, about a millisecond). Only the run
+   * acts on the answer, and writes reach the disk in commit order, so a power cut that
+   * loses the start loses every write that read it too: the run's replay registers again
+   * and finds its row as its first try did. A reader may have seen the start; no
+   * registration, cancel or outcome whose caller was answered is lost. A crash of the
+   * endpoint loses nothing (the commit is in the OS's page cache).
    */
   startRun?: string | ((attempt: number) => string);
   /**

@@ -1,9 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { EventAppend, ProcessAwaitOutput, ProcessEvent, ProcessRecord, ProcessRegistrationInput } from "../model/index.ts";
 import { EventWaiters } from "./event-waiters.ts";
-import { GroupCommit } from "./sqlite-group-commit.ts";
+import { GroupCommit, type WriteOptions } from "./sqlite-group-commit.ts";
 import { PRUNE_BATCH, parsePruneOptions, type PruneOptions, type PruneResult } from "./maintenance-rules.ts";
 import { BACKEND_PROFILES, pendingMigrations } from "./migrations.ts";
 import type { CancelRequest, CancelRequestResult, CompleteResult, ListFilter, Page, ProcessRegistry, RegisterOptions, RegisterResult } from "./port.ts";
@@ -69,12 +69,14 @@ export class SqliteRegistry implements ProcessRegistry {
     this.#db = db;
     this.path = path;
     this.#waiters = new EventWaiters({ pollMs: opts.pollMs ?? 25 });
-    this.#commits = new GroupCommit(db);
+    this.#commits = new GroupCommit(db, openWal(db, path));
   }
 
   async register(input: ProcessRegistrationInput, opts: RegisterOptions = {}): Promise<RegisterResult> {
     const prepared = prepareRegistration(input);
-    return this.#writeNotifying(prepared.registration.id, () => writes.register(STORABLE, prepared, opts));
+    // A run's own start: only the run reads the answer, and a replay registers again (see `RegisterOptions.startRun`).
+    const deferSync = opts.startRun !== undefined;
+    return this.#writeNotifying(prepared.registration.id, () => writes.register(STORABLE, prepared, opts), { deferSync });
   }
 
   async requestCancel(id: string, request: CancelRequest & { replayKey: string; expiresAtMs: number }): Promise<CancelRequestResult> {
@@ -182,18 +184,19 @@ export class SqliteRegistry implements ProcessRegistry {
   }
 
   async close(): Promise<void> {
+    await this.#commits.close();
     if (this.#db.isOpen) this.#db.close();
     this.#prepared.clear();
   }
 
   /** ONE write: its own savepoint inside a shared `BEGIN IMMEDIATE` transaction (see `GroupCommit`). */
-  #write<T>(work: () => T): Promise<T> {
-    return this.#commits.run(work);
+  #write<T>(work: () => T, opts?: WriteOptions): Promise<T> {
+    return this.#commits.run(work, opts);
   }
 
   /** A write algorithm (`sql-algorithms.ts`), run synchronously inside one; waiters are woken after the commit if it appended. */
-  async #writeNotifying<T>(id: string, algorithm: () => Sql<Written<T>>): Promise<T> {
-    const { result, appended } = await this.#write(() => this.#answer(algorithm()));
+  async #writeNotifying<T>(id: string, algorithm: () => Sql<Written<T>>, opts?: WriteOptions): Promise<T> {
+    const { result, appended } = await this.#write(() => this.#answer(algorithm()), opts);
     if (appended) this.#waiters.notify(id);
     return result;
   }
@@ -248,6 +251,16 @@ function configure(db: DatabaseSync): void {
   db.exec("PRAGMA journal_mode = WAL"); // readers never block the writer, nor it them
   db.exec("PRAGMA synchronous = FULL"); // a committed event survives power loss: `durable` means it
   db.exec("PRAGMA foreign_keys = ON");
+}
+
+/**
+ * The connection's WAL file, opened for `GroupCommit` to sync deferred writes, or undefined
+ * when the database keeps no WAL (`:memory:`). The file is the one SQLite writes for as long
+ * as this connection is open: SQLite deletes a WAL only when its last connection closes.
+ */
+function openWal(db: DatabaseSync, path: string): number | undefined {
+  const { journal_mode } = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+  return journal_mode === "wal" ? openSync(`${path}-wal`, "r") : undefined;
 }
 
 /** Applies pending migrations in one IMMEDIATE transaction, so concurrent openers take turns. */
