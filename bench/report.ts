@@ -6,7 +6,7 @@ import { fmt, median } from "./lib/stats.ts";
 import type { RecoveryResult } from "./recovery-bench.ts";
 import type { RegistryBenchResult } from "./registry-bench.ts";
 import type { TargetRepeat } from "./target-repeats.ts";
-import type { ThroughputCell } from "./throughput-bench.ts";
+import type { PairedLatency, ThroughputCell } from "./throughput-bench.ts";
 import type { WhatIfResult } from "./whatif-bench.ts";
 
 export interface MachineInfo {
@@ -32,6 +32,8 @@ export interface BenchResults {
   seconds: number;
   errors: { section: string; error: string }[];
   throughput?: ThroughputCell[];
+  /** Section 1's stack: bare and lash interleaved at concurrency 1. */
+  paired?: PairedLatency | undefined;
   analysis?: AnalysisResult;
   whatIf?: WhatIfResult[];
   registry?: RegistryBenchResult;
@@ -93,13 +95,13 @@ export function renderReport(r: BenchResults, baseline?: Baseline): string {
     p("## Sections that failed", "");
     for (const e of r.errors) p(`- **${e.section}**:`, "", "```", e.error, "```", "");
   }
-  if (r.throughput) throughputSection(p, r.throughput);
+  if (r.throughput) throughputSection(p, r.throughput, r.paired);
   if (r.analysis) analysisSection(p, r.analysis, r.throughput);
   if (r.whatIf) whatIfSection(p, r.whatIf);
   if (r.registry) registrySection(p, r.registry);
   if (r.recovery) recoverySection(p, r.recovery, r.recoveryProfile);
   if (r.cancelMemory) cancelMemorySection(p, r.cancelMemory, r.memoryRepeats);
-  if (r.targetRepeats?.length) targetRepeatsSection(p, r.targetRepeats);
+  if (r.targetRepeats?.length) targetRepeatsSection(p, r);
   if (baseline) beforeAfterSection(p, baseline, r);
   findings(p, r);
   return `${out.join("\n")}\n`;
@@ -107,26 +109,34 @@ export function renderReport(r: BenchResults, baseline?: Baseline): string {
 
 type P = (...lines: string[]) => void;
 
-function targetRepeatsSection(p: P, reps: TargetRepeat[]): void {
-  const tp = (cells: ThroughputCell[], system: string, concurrency: number) => cell(cells, system, 3, concurrency);
+function targetRepeatsSection(p: P, r: BenchResults): void {
+  const tp = (cells: ThroughputCell[] | undefined, system: string, concurrency: number) => cell(cells, system, 3, concurrency);
+  const first = {
+    sqlite: r.throughput,
+    paired: r.paired,
+    postgres: r.whatIf?.find((v) => v.variant === "postgres")?.cells,
+    recovery: r.recovery?.find((x) => x.rows === 10_000) ?? r.recovery?.at(-1),
+  };
   p(
     "## 6. The ratio targets again, in fresh stacks",
     "",
-    "Each row is one fresh stack: the SQLite cells of section 1 (3 steps, concurrency 1 and 64, bare and lash",
-    "alternating), the PostgreSQL cell of section 1c, and a 10,000-row recovery of section 3 with its std.echo",
-    "reference. The Targets table takes the median of these and the first stack's.",
+    "Each row is one stack (row 1 is that of sections 1, 1c and 3; the others are fresh): the SQLite cells of section 1",
+    "(3 steps, concurrency 1 and 64, bare and lash alternating by window; at concurrency 1 also interleaved request by",
+    "request), the PostgreSQL cell of section 1c, and a 10,000-row recovery of section 3 with its std.echo reference.",
+    "The Targets table takes the median of these rows.",
     "",
-    "| stack | c=64 bare/s | c=64 lash/s | ratio | c=1 p50 bare ms | c=1 p50 lash ms | overhead | PostgreSQL bare/s | lash/s | ratio | recovery rows/s | std.echo/s | ratio |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| stack | c=64 bare/s | c=64 lash/s | ratio | c=1 interleaved p50 bare ms | lash ms | overhead | c=1 windows p50 bare ms | lash ms | overhead | PostgreSQL bare/s | lash/s | ratio | recovery rows/s | std.echo/s | ratio |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
-  reps.forEach((x, i) => {
+  [first, ...(r.targetRepeats ?? [])].forEach((x, i) => {
     const [b64, l64, b1, l1] = [tp(x.sqlite, "bare", 64), tp(x.sqlite, "lash", 64), tp(x.sqlite, "bare", 1), tp(x.sqlite, "lash", 1)];
     const [pb, pl] = [tp(x.postgres, "bare", 64), tp(x.postgres, "lash", 64)];
     p(
-      `| ${i + 2} | ${fmt(b64?.throughput, 0)} | ${fmt(l64?.throughput, 0)} | ${fmt(ratio64(x.sqlite)?.value, 2)} | ` +
+      `| ${i + 1} | ${fmt(b64?.throughput, 0)} | ${fmt(l64?.throughput, 0)} | ${fmt(ratio64(x.sqlite)?.value, 2)} | ` +
+        `${fmt(x.paired?.bare.p50, 1)} | ${fmt(x.paired?.lash.p50, 1)} | ${signed(pairedOver(x.paired)?.value)} | ` +
         `${fmt(b1?.latency.p50, 1)} | ${fmt(l1?.latency.p50, 1)} | ${signed(p50Over(x.sqlite)?.value)} | ` +
         `${fmt(pb?.throughput, 0)} | ${fmt(pl?.throughput, 0)} | ${fmt(ratio64(x.postgres)?.value, 2)} | ` +
-        `${fmt(x.recovery.completeRate, 0)} | ${fmt(x.recovery.processRate, 0)} | ${fmt(recRatio(x.recovery)?.value, 2)} |`,
+        `${fmt(x.recovery?.completeRate, 0)} | ${fmt(x.recovery?.processRate, 0)} | ${fmt(recRatio(x.recovery)?.value, 2)} |`,
     );
   });
   p("");
@@ -156,6 +166,10 @@ function method(p: P, r: BenchResults): void {
     "  of the systems (bare, lash / lash, bare) and their samples are merged (`rounds` in the sizes below; the cells the",
     "  targets are read from get `targetRounds.rounds`). Throughput = processes",
     "  answered / measured time. Latency percentiles are nearest-rank over all answered requests.",
+    "- **Interleaved at concurrency 1**: in the same stack, rounds of one bare and one lash request (bare first in",
+    "  even rounds, lash first in odd ones), each sent when the last was answered; the first rounds warm up. Both",
+    "  systems sample the machine in the same moments, so the p50 difference is lash's alone; the concurrency-1",
+    "  target is read this way (the windows' difference is shown beside it).",
     "- The ratio targets (throughput and latency against bare, PostgreSQL, recovery) are judged on the median over",
     "  several stacks: the stack of sections 1, 1c and 3, and the fresh stacks of section 6, each measuring lash and its",
     "  reference side by side. Between stacks on one machine and one day, bare's own throughput moves by half.",
@@ -204,6 +218,13 @@ const p50Over = (cells: ThroughputCell[] | undefined) => {
     ? { value: l.latency.p50 - b.latency.p50, text: `${signed(l.latency.p50 - b.latency.p50)} ms, ${fmt(l.latency.p50, 1)} vs ${fmt(b.latency.p50, 1)} ms` }
     : undefined;
 };
+const pairedOver = (paired: PairedLatency | undefined) =>
+  paired === undefined
+    ? undefined
+    : {
+        value: paired.lash.p50 - paired.bare.p50,
+        text: `${signed(paired.lash.p50 - paired.bare.p50)} ms, ${fmt(paired.lash.p50, 1)} vs ${fmt(paired.bare.p50, 1)} ms, ${paired.lash.n} pairs`,
+      };
 const recRatio = (rec: RecoveryResult | undefined) =>
   rec?.processRate === undefined
     ? undefined
@@ -221,7 +242,7 @@ function targets(p: P, r: BenchResults): void {
   const row = <T>(
     name: string,
     main: T | undefined,
-    repeated: T[],
+    repeated: (T | undefined)[],
     read: (x: T | undefined) => { value: number; text: string } | undefined,
     show: (v: number) => string,
     ok: (v: number) => boolean,
@@ -239,13 +260,20 @@ function targets(p: P, r: BenchResults): void {
     (v) => v >= 0.8,
   );
   row(
-    "p50 latency overhead at concurrency 1 <= 3 ms above bare (3 steps)",
-    r.throughput,
-    reps.map((x) => x.sqlite),
-    p50Over,
+    "p50 latency overhead at concurrency 1 <= 3 ms above bare (3 steps; bare and lash interleaved)",
+    r.paired,
+    reps.map((x) => x.paired),
+    pairedOver,
     ms,
     (v) => v <= 3,
   );
+  const windowed = [p50Over(r.throughput), ...reps.map((x) => p50Over(x.sqlite))].filter((x) => x !== undefined);
+  if (windowed.length > 0)
+    rows.push([
+      "(the same read from section 1's windows, one system at a time)",
+      `median ${ms(median(windowed.map((x) => x.value)))} over ${windowed.length} stacks (${windowed.map((x) => ms(x.value)).join(", ")})`,
+      "for comparison",
+    ]);
   row(
     "the same on the PostgreSQL registry >= 0.7 x bare (section 1c)",
     r.whatIf?.find((v) => v.variant === "postgres")?.cells,
@@ -304,7 +332,7 @@ function targets(p: P, r: BenchResults): void {
   p("## Targets", "", "| target | measured | |", "|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`), "");
 }
 
-function throughputSection(p: P, cells: ThroughputCell[]): void {
+function throughputSection(p: P, cells: ThroughputCell[], paired: PairedLatency | undefined): void {
   p(
     "## 1. Throughput and submit-to-terminal latency",
     "",
@@ -325,6 +353,14 @@ function throughputSection(p: P, cells: ThroughputCell[]): void {
         `${fmt(b?.latency.p99)} | ${fmt(l?.latency.p99)} | ${s ? fmt(s.throughput, 0) : ""} | ${s ? fmt(s.latency.p50) : ""} | ${errors} | ${fmt(foreign * 100, 0)}% |`,
     );
   }
+  if (paired !== undefined)
+    p(
+      "",
+      `Interleaved at concurrency 1 (${paired.steps} steps, one bare and one lash request per round, in the same stack): ` +
+        `bare p50 ${fmt(paired.bare.p50, 2)} ms, lash p50 ${fmt(paired.lash.p50, 2)} ms, overhead ${signed(pairedOver(paired)?.value, 2)} ms ` +
+        `(p99 ${fmt(paired.bare.p99)} / ${fmt(paired.lash.p99)} ms; ${paired.lash.n} pairs, ${paired.errors} errors). ` +
+        "The concurrency-1 target is read here: windows of one system at a time also measure how the machine moved between them.",
+    );
   p(
     "",
     "CPU time per process (ms), measured over the same windows:",
@@ -438,6 +474,16 @@ function whatIfSection(p: P, results: WhatIfResult[]): void {
       );
     }
   }
+  const paired = results.filter((v) => v.paired !== undefined);
+  if (paired.length > 0)
+    p(
+      "",
+      "Interleaved at concurrency 1 (3 steps, one bare and one lash request per round), p50 overhead: " +
+        paired
+          .map((v) => `${v.variant} ${signed(pairedOver(v.paired)?.value, 2)} ms (${fmt(v.paired!.lash.p50, 1)} vs ${fmt(v.paired!.bare.p50, 1)})`)
+          .join("; ") +
+        ".",
+    );
   p(
     "",
     ...results.map((v) => `- *${v.variant}*: ${v.description}.`),
@@ -588,7 +634,10 @@ function findings(p: P, r: BenchResults): void {
     const l = wi(variant, 64, "lash");
     return b && l ? l.throughput / b.throughput : undefined;
   };
+  /** The p50 overhead at concurrency 1: interleaved when measured so, else from the windows. */
   const overheadOf = (variant: string) => {
+    const paired = pairedOver(r.whatIf?.find((v) => v.variant === variant)?.paired);
+    if (paired !== undefined) return paired.value;
     const b = wi(variant, 1, "bare");
     const l = wi(variant, 1, "lash");
     return b && l ? l.latency.p50 - b.latency.p50 : undefined;
@@ -629,7 +678,9 @@ function findings(p: P, r: BenchResults): void {
     "2. **SQLite commits are grouped.** `node:sqlite` is synchronous and the registry keeps `synchronous=FULL`, so a",
     "   commit ends in an fsync on the JS thread. The writes requested during one turn of the event loop share one",
     "   `BEGIN IMMEDIATE … COMMIT` (each in its own savepoint, so one that fails is rolled back alone): at concurrency",
-    "   64 many runs' writes pay one fsync. " +
+    "   64 many runs' writes pay one fsync. A run's start write does not wait for its fsync: a batch of nothing but",
+    "   starts commits at `synchronous=NORMAL` and the WAL is synced right after, off the event loop, while the run goes on",
+    "   (README, *Performance*, says why that is safe). " +
       `Lash makes ${lashProfile?.registryCalls ? lashProfile.registryCalls.map((c) => `${fmt(c.perProcess, 0)} \`${c.method}\``).join(" + ") : "2 registry"} calls per process` +
       " (one write when the run starts — row, session cap, `process.started` — and one for the outcome)" +
       `${regMs !== undefined ? `, ${fmt(regMs, 2)} ms of wall time per process (waiting for the shared commit included)` : ""};` +
@@ -645,7 +696,7 @@ function findings(p: P, r: BenchResults): void {
     "   run's key (a replay registers again, is answered `resumed`, and takes the first try's path); the outcome is",
     "   written by `complete`, idempotent by the same key; cancellation is Restate's own invocation cancellation and",
     "   cancel-before-start a registry fact; the outcome promise is resolved only when an `awaitTerminal` caller marked",
-    "   the row. What remains above bare is the two registry writes (each waits for its commit's fsync) and the endpoint's CPU" +
+    "   the row. What remains above bare is the two registry writes (the outcome's waits for its fsync, the start's does not) and the endpoint's CPU" +
       (perStep !== undefined ? `; one round trip to restate-server costs about ${fmt(perStep, 1)} ms here (bare's p50 at 10 steps minus 0 steps, /10).` : "."),
     "",
   );
@@ -701,10 +752,10 @@ function findings(p: P, r: BenchResults): void {
     "2. **The SQLite commit: its fsync and its CPU.** The what-if rows split the product's gap to no registry I/O",
     `   (concurrency 64: ${fmt(ratioOf("sqlite FULL"), 2)} against ${fmt(ratioOf("memory"), 2)}) into the fsync (\`synchronous=NORMAL\` reads ${fmt(ratioOf("sqlite NORMAL"), 2)}, so`,
     `   ${fmt(minus(ratioOf("sqlite NORMAL"), ratioOf("sqlite FULL")), 2)} of it) and the rest (${fmt(minus(ratioOf("memory"), ratioOf("sqlite NORMAL")), 2)}: the statements' CPU, besides the registration's validation and`,
-    `   hash and the body's context); at concurrency 1 the fsync is ${fmt(minus(overheadOf("sqlite FULL"), overheadOf("sqlite NORMAL")), 1)} of the ${fmt(minus(overheadOf("sqlite FULL"), overheadOf("memory")), 1)} ms. How the`,
-    "   two shares split moved between full runs by more than stacks vary within one, so both are left: fewer fsyncs per",
-    "   process without weakening `durable` (a writer thread whose next batch gathers while it waits for the fsync), and",
-    "   fewer statements per write.",
+    `   hash and the body's context); at concurrency 1 the outcome's fsync is ${fmt(minus(overheadOf("sqlite FULL"), overheadOf("sqlite NORMAL")), 1)} of the ${fmt(minus(overheadOf("sqlite FULL"), overheadOf("memory")), 1)} ms. How the`,
+    "   two shares split moved between full runs by more than stacks vary within one, so both are left: at concurrency 64",
+    "   starts and outcomes share batches, so every batch waits for its fsync, and the outcome's fsync is what its caller",
+    "   was promised (`durable`); and fewer statements per write.",
     "3. **Memory is mostly the SDK's per-invocation state and the heap V8 grows for it.** " +
       (idle && waitingMain
         ? `With 1,000 runs waiting, bare grows from ${fmt(idle.bareRssMiB, 0)} to ${fmt(waitingMain.bareRssMiB, 0)} MiB and lash from ${fmt(idle.lashRssMiB, 0)} to ${fmt(waitingMain.lashRssMiB, 0)} MiB; `

@@ -83,6 +83,7 @@ const CONFIG = quick
         maxRequestsPerRound: 4_000,
         rounds: 1,
         quietWaitMs: 0,
+        paired: { steps: 3, rounds: 60, warmupRounds: 10 },
       },
       analysis: { processes: Number(process.env.LASH_BENCH_ANALYSIS_N ?? 150), concurrency: Number(process.env.LASH_BENCH_ANALYSIS_C ?? 64), steps: 3 },
       whatIf: { steps: [3], concurrencies: [64], warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
@@ -93,6 +94,7 @@ const CONFIG = quick
       targetRepeats: {
         repeats: 1,
         windows: { warmupMs: 400, measureMs: 1_000, maxRequestsPerRound: 4_000, rounds: 1, quietWaitMs: 0 },
+        paired: { steps: 3, rounds: 60, warmupRounds: 10 },
         recoveryRows: 1_000,
         recoveryTimeoutMs: 60_000,
       },
@@ -111,6 +113,8 @@ const CONFIG = quick
         // The target cells (3 steps at concurrency 1 and 64): twice the samples; windows vary by about 10%.
         targetRounds: { steps: 3, concurrencies: [1, 64], rounds: 4 },
         quietWaitMs: 30_000,
+        // The concurrency-1 target is read interleaved (bare, lash, lash, bare, ...): about 20 s.
+        paired: { steps: 3, rounds: 550, warmupRounds: 50 },
       },
       analysis: { processes: 1_500, concurrency: 64, steps: 3 },
       // Two rounds in alternating order, as in section 1: one window per variant varied by ±15%.
@@ -124,6 +128,7 @@ const CONFIG = quick
         rounds: 2,
         targetRounds: { steps: 3, concurrencies: [64], rounds: 4 },
         quietWaitMs: 30_000,
+        paired: { steps: 3, rounds: 440, warmupRounds: 40 },
       },
       registry: { rows: 5_000, maxMsPerCell: 3_000, concurrencies: [1, 16] },
       recovery: { sizes: [1_000, 10_000], profileRows: 3_000, timeoutMs: 240_000 },
@@ -139,6 +144,7 @@ const CONFIG = quick
       targetRepeats: {
         repeats: 2,
         windows: { warmupMs: 1_500, measureMs: 6_000, maxRequestsPerRound: 20_000, rounds: 4, quietWaitMs: 30_000 },
+        paired: { steps: 3, rounds: 550, warmupRounds: 50 },
         recoveryRows: 10_000,
         recoveryTimeoutMs: 240_000,
       },
@@ -229,7 +235,9 @@ const results: BenchResults = {
 };
 try {
   const errors = results.errors;
-  results.throughput = await section("throughput", "1. throughput and latency, lash vs bare", errors, () => runThroughputInFreshStack(CONFIG.throughput, log));
+  const section1 = await section("throughput", "1. throughput and latency, lash vs bare", errors, () => runThroughputInFreshStack(CONFIG.throughput, log));
+  results.throughput = section1?.cells;
+  results.paired = section1?.paired;
   results.analysis = await section("analysis", "1b. where the overhead goes: journal, registry calls, CPU profiles", errors, () =>
     runAnalysis(CONFIG.analysis, log),
   );

@@ -5,13 +5,14 @@
  * machine's load does not favour one side; samples of all rounds are merged.
  */
 import { startBenchStack, type BenchStack } from "./lib/bench-stack.ts";
+import { isStopping } from "./lib/cleanup.ts";
 import { closedLoop, type LoadResult } from "./lib/load.ts";
 import { cpuMsOf, loadAverage, machineCpuMs, spendQuietBudget, waitForQuiet } from "./lib/proc.ts";
+import { runner, type System } from "./lib/requests.ts";
+import { summarize, type LatencySummary } from "./lib/stats.ts";
 
 const MAX_FOREIGN = 0.1;
 const MAX_ATTEMPTS = 3;
-import { runner, type System } from "./lib/requests.ts";
-import { summarize, type LatencySummary } from "./lib/stats.ts";
 
 export interface ThroughputOptions {
   steps: number[];
@@ -26,6 +27,29 @@ export interface ThroughputOptions {
   targetRounds?: { steps: number; concurrencies: number[]; rounds: number };
   /** Before each window, wait up to this long for the machine to be quiet (see waitForQuiet). */
   quietWaitMs: number;
+  /** Also measure latency at concurrency 1 with bare and lash requests interleaved (`runPairedLatency`). */
+  paired?: PairedOptions;
+}
+
+export interface PairedOptions {
+  steps: number;
+  /** Rounds of one bare and one lash request; the first `warmupRounds` are not counted. */
+  rounds: number;
+  warmupRounds: number;
+}
+
+/** Latency at concurrency 1, bare and lash requests interleaved one by one in the same stack. */
+export interface PairedLatency {
+  steps: number;
+  bare: LatencySummary;
+  lash: LatencySummary;
+  errors: number;
+  firstError?: string;
+}
+
+export interface ThroughputRun {
+  cells: ThroughputCell[];
+  paired?: PairedLatency;
 }
 
 export interface ThroughputCell {
@@ -44,18 +68,52 @@ export interface ThroughputCell {
   loadAvg: number;
 }
 
-/** `runThroughput` in a stack of its own (restate-server, lash and bare endpoints), stopped afterwards. */
+/** `runThroughput` (and `runPairedLatency`, when asked for) in a stack of its own (restate-server, lash and bare endpoints), stopped afterwards. */
 export async function runThroughputInFreshStack(
   opts: ThroughputOptions,
   log: (line: string) => void,
   lashEnv?: Record<string, string>,
-): Promise<ThroughputCell[]> {
+): Promise<ThroughputRun> {
   const stack = await startBenchStack({ lash: true, bare: true, ...(lashEnv ? { lashEnv } : {}) });
   try {
-    return await runThroughput(stack, opts, log);
+    const cells = await runThroughput(stack, opts, log);
+    return opts.paired === undefined ? { cells } : { cells, paired: await runPairedLatency(stack, opts.paired, log) };
   } finally {
     await stack.close();
   }
+}
+
+/**
+ * Submit-to-terminal latency at concurrency 1, one bare and one lash request per round
+ * (bare first in even rounds, lash first in odd ones), so both sample the machine in the same
+ * moments. A difference between windows of one system at a time (`runThroughput`) also holds
+ * how the machine moved between the windows; section 6 of BENCHMARKS.md shows both readings
+ * for each stack.
+ */
+export async function runPairedLatency(stack: BenchStack, opts: PairedOptions, log: (line: string) => void): Promise<PairedLatency> {
+  const send = { bare: runner(stack.ingress, "bare", opts.steps), lash: runner(stack.ingress, "lash", opts.steps) };
+  const samples = { bare: [] as number[], lash: [] as number[] };
+  let errors = 0;
+  let firstError: string | undefined;
+  for (let round = 0; round < opts.rounds && !isStopping(); round++) {
+    for (const system of round % 2 === 0 ? (["bare", "lash"] as const) : (["lash", "bare"] as const)) {
+      const t0 = performance.now();
+      try {
+        await send[system](`paired-${system}-s${opts.steps}-${round}`);
+        if (round >= opts.warmupRounds) samples[system].push(performance.now() - t0);
+      } catch (err) {
+        errors += 1;
+        firstError ??= err instanceof Error ? err.message : String(err);
+      }
+    }
+  }
+  const out: PairedLatency = { steps: opts.steps, bare: summarize(samples.bare), lash: summarize(samples.lash), errors };
+  if (firstError !== undefined) out.firstError = firstError;
+  log(
+    `  paired     steps=${opts.steps} c= 1: bare p50=${out.bare.p50.toFixed(2)}ms lash p50=${out.lash.p50.toFixed(2)}ms ` +
+      `overhead=${(out.lash.p50 - out.bare.p50).toFixed(2)}ms n=${out.lash.n} errors=${errors}`,
+  );
+  return out;
 }
 
 export async function runThroughput(stack: BenchStack, opts: ThroughputOptions, log: (line: string) => void): Promise<ThroughputCell[]> {

@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { onCleanup } from "./lib/cleanup.ts";
 import { dropPgSchema, pgUrlWithSchema } from "./registry-bench.ts";
-import { runThroughputInFreshStack, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
+import { runThroughputInFreshStack, type PairedLatency, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";
 
 export interface WhatIfVariant {
   name: string;
@@ -37,6 +37,7 @@ export interface WhatIfResult {
   variant: string;
   description: string;
   cells: ThroughputCell[];
+  paired?: PairedLatency;
 }
 
 /** `names`: run only these variants (bench/run.ts `--variants postgres,memory`). */
@@ -53,8 +54,8 @@ export async function runWhatIf(
     const env = schema === undefined ? variant.env : { ...variant.env, LASH_REGISTRY_URL: pgUrlWithSchema(schema) };
     const dropSchema = schema === undefined ? () => {} : onCleanup(`postgres schema ${schema}`, () => dropPgSchema(schema));
     try {
-      const cells = await runThroughputInFreshStack({ ...opts, startVariantSteps: [] }, log, env);
-      results.push({ variant: variant.name, description: variant.description, cells });
+      const run = await runThroughputInFreshStack({ ...opts, startVariantSteps: [] }, log, env);
+      results.push({ variant: variant.name, description: variant.description, cells: run.cells, ...(run.paired ? { paired: run.paired } : {}) });
     } finally {
       if (schema !== undefined) {
         dropSchema();
