@@ -87,8 +87,8 @@ export interface RegisterOptions {
    * acts on the answer, and writes reach the disk in commit order, so a power cut that
    * loses the start loses every write that read it too: the run's replay registers again
    * and finds its row as its first try did. A reader may have seen the start; no
-   * registration, cancel or outcome whose caller was answered is lost. A crash of the
-   * endpoint loses nothing (the commit is in the OS's page cache).
+   * registration, cancel, signal or outcome whose caller was answered is lost. A crash of
+   * the endpoint loses nothing (the commit is in the OS's page cache).
    */
   startRun?: string | ((attempt: number) => string);
   /**
