@@ -4,8 +4,8 @@
  * 3 steps and concurrency 64, and every ratio has such a reference in its denominator; the
  * report judges each target on the median over section 1/1c/3's stack and these, and shows
  * the range. Each repeat: the SQLite stack's 3-step cells at concurrency 1 and 64 (bare and
- * lash alternating, as in section 1, and interleaved at concurrency 1), the PostgreSQL what-if cell at 64, and a 10,000-row
- * recovery sweep with its std.echo reference.
+ * lash alternating, as in section 1, and interleaved at concurrency 1), the PostgreSQL what-if
+ * cell at 64, and a 10,000-row recovery sweep with its std.echo reference.
  */
 import { runRecovery, type RecoveryResult } from "./recovery-bench.ts";
 import { runThroughputInFreshStack, type PairedLatency, type PairedOptions, type ThroughputCell, type ThroughputOptions } from "./throughput-bench.ts";

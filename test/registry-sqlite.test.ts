@@ -325,7 +325,7 @@ describe("SqliteRegistry on a file", () => {
     // fdatasync of a character device fails (EINVAL), as a disk's would with EIO.
     const commits = new GroupCommit(db, openSync("/dev/null", "r"));
     try {
-      // A deferred write is answered before its sync runs.
+      // A deferred write is answered at its commit: the sync that fails comes after.
       assert.equal(await commits.run(() => db.prepare("INSERT INTO t (v) VALUES ('a')").run().changes, { deferSync: true }), 1);
       let refused: unknown;
       for (let i = 0; i < 100 && refused === undefined; i++) {
