@@ -2,7 +2,7 @@
 import type { AnalysisResult } from "./analysis-bench.ts";
 import type { CancelMemoryResult, MemoryPoint, MemoryRepeats } from "./cancel-memory-bench.ts";
 import type { ProfileSummary } from "./lib/cpu-profile.ts";
-import { fmt, median } from "./lib/stats.ts";
+import { fmt, median, type LatencySummary } from "./lib/stats.ts";
 import type { RecoveryResult } from "./recovery-bench.ts";
 import type { RegistryBenchResult } from "./registry-bench.ts";
 import type { TargetRepeat } from "./target-repeats.ts";
@@ -211,20 +211,20 @@ const ratio64 = (cells: ThroughputCell[] | undefined) => {
     ? { value: l.throughput / b.throughput, text: `${fmt(l.throughput / b.throughput, 2)} x, ${fmt(l.throughput, 0)}/s vs ${fmt(b.throughput, 0)}/s` }
     : undefined;
 };
+/** lash's p50 over bare's at concurrency 1, and how a row shows it. */
+const p50Difference = (bare: LatencySummary, lash: LatencySummary, note = "") => ({
+  value: lash.p50 - bare.p50,
+  text: `${signed(lash.p50 - bare.p50)} ms, ${fmt(lash.p50, 1)} vs ${fmt(bare.p50, 1)} ms${note}`,
+});
+/** From the windows of section 1's 3-step cells (one system at a time). */
 const p50Over = (cells: ThroughputCell[] | undefined) => {
   const b = cell(cells, "bare", 3, 1);
   const l = cell(cells, "lash", 3, 1);
-  return b && l
-    ? { value: l.latency.p50 - b.latency.p50, text: `${signed(l.latency.p50 - b.latency.p50)} ms, ${fmt(l.latency.p50, 1)} vs ${fmt(b.latency.p50, 1)} ms` }
-    : undefined;
+  return b && l ? p50Difference(b.latency, l.latency) : undefined;
 };
+/** From the interleaved requests (`runPairedLatency`). */
 const pairedOver = (paired: PairedLatency | undefined) =>
-  paired === undefined
-    ? undefined
-    : {
-        value: paired.lash.p50 - paired.bare.p50,
-        text: `${signed(paired.lash.p50 - paired.bare.p50)} ms, ${fmt(paired.lash.p50, 1)} vs ${fmt(paired.bare.p50, 1)} ms, ${paired.lash.n} pairs`,
-      };
+  paired === undefined ? undefined : p50Difference(paired.bare, paired.lash, `, ${paired.lash.n} pairs`);
 const recRatio = (rec: RecoveryResult | undefined) =>
   rec?.processRate === undefined
     ? undefined
@@ -636,11 +636,8 @@ function findings(p: P, r: BenchResults): void {
   };
   /** The p50 overhead at concurrency 1: interleaved when measured so, else from the windows. */
   const overheadOf = (variant: string) => {
-    const paired = pairedOver(r.whatIf?.find((v) => v.variant === variant)?.paired);
-    if (paired !== undefined) return paired.value;
-    const b = wi(variant, 1, "bare");
-    const l = wi(variant, 1, "lash");
-    return b && l ? l.latency.p50 - b.latency.p50 : undefined;
+    const v = r.whatIf?.find((x) => x.variant === variant);
+    return (pairedOver(v?.paired) ?? p50Over(v?.cells))?.value;
   };
   const main = r.cancelMemory?.find(isDefaultMemoryRun);
   const semi = r.cancelMemory?.find((x) => x.nodeFlags !== "");

@@ -30,6 +30,11 @@ registryConformance("sqlite", async () => {
 
 const APPENDER = fileURLToPath(new URL("./support/sqlite-appender.ts", import.meta.url));
 
+/** The connection's `PRAGMA synchronous` level: 1 = NORMAL (no fsync at commit in WAL mode), 2 = FULL. */
+function synchronousOf(db: DatabaseSync): number {
+  return (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+}
+
 function readTable(path: string, sql: string): Record<string, unknown>[] {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
@@ -275,7 +280,7 @@ describe("SqliteRegistry on a file", () => {
     const db = openSqliteDatabase(path);
     db.exec("CREATE TABLE t (v TEXT)");
     const commits = new GroupCommit(db, openSync(`${path}-wal`, "r"));
-    const levelInside = () => (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    const levelInside = () => synchronousOf(db);
     try {
       assert.equal(await commits.run(levelInside, { deferSync: true }), 1);
       // One durable write in the batch: the batch waits for its fsync, the deferred neighbour with it.
@@ -289,7 +294,7 @@ describe("SqliteRegistry on a file", () => {
     // Without the WAL file to sync, nothing is deferred.
     const plain = openSqliteDatabase(join(dir, "plain.db"));
     try {
-      const level = () => (plain.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+      const level = () => synchronousOf(plain);
       assert.equal(await new GroupCommit(plain).run(level, { deferSync: true }), 2);
     } finally {
       plain.close();
@@ -300,7 +305,7 @@ describe("SqliteRegistry on a file", () => {
     const path = join(dir, "registry.db");
     const db = openSqliteDatabase(path);
     const registry = new SqliteRegistry(db, path);
-    const level = () => (db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    const level = () => synchronousOf(db);
     try {
       await registry.register(registration("pending-1"));
       assert.equal(level(), 2, "a registration a client is told about is on disk first");
