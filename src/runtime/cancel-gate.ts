@@ -70,8 +70,13 @@ export class CancelGate {
     return issue().then(undefined, this.#rethrow);
   }
 
+  /** Throws `ProcessCancelled` where `guard` would refuse new work: cancelled, and not in a `cleanup` that still has grace. */
+  refuseIfCancelled(): void {
+    if (this.cancelled && (this.#cleanupDepth === 0 || this.#graceOver)) throw new ProcessCancelled(undefined);
+  }
+
   async #guardAfterCancel<T>(issue: () => restate.RestatePromise<T>): Promise<T> {
-    if (this.#cleanupDepth === 0 || this.#graceOver) throw new ProcessCancelled(undefined);
+    this.refuseIfCancelled();
     try {
       this.#grace ??= this.#ctx.sleep(this.#graceMs, "cleanup grace");
       const raced = await restate.RestatePromise.race([

@@ -17,6 +17,7 @@ import { prepareRegistration } from "../registry/rules.ts";
 import { ProcessCancelled, type CancelGate } from "./cancel-gate.ts";
 import type { RunObservation } from "./observer.ts";
 import { ProcessFailure } from "./process-failure.ts";
+import { writeStatus } from "./status-write.ts";
 import { sendWake, type WakeTarget } from "./wake.ts";
 import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
 
@@ -214,7 +215,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   async waitFor<T = unknown>(name: string, opts: { timeoutMs?: number } = {}): Promise<SignalResult<T>> {
     const { ctx, registry, record, gate } = this.#deps;
     const ordinal = (this.#signalsConsumed.get(name) ?? 0) + 1;
-    await gate.guard(() => ctx.run("status waiting", () => registry.setStatus(record.id, "waiting")));
+    await writeStatus(ctx, gate, registry, record.id, "waiting");
     // `undefined`: the timeout won. Combinators journal nothing, so a wait without a timeout
     // (most of them) awaits the promise alone and keeps no race or mapping alive meanwhile.
     const delivery = await gate.guard((): restate.RestatePromise<SignalDelivery | undefined> => {
@@ -222,7 +223,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
       if (opts.timeoutMs === undefined) return signal;
       return restate.RestatePromise.race([signal, ctx.sleep(opts.timeoutMs, `waitFor ${name} timeout`).map(() => undefined)]);
     });
-    await gate.guard(() => ctx.run("status running", () => registry.setStatus(record.id, "running")));
+    await writeStatus(ctx, gate, registry, record.id, "running");
     if (delivery === undefined) return { timedOut: true };
     this.#signalsConsumed.set(name, ordinal);
     return { timedOut: false, payload: delivery.payload as T, sequence: delivery.sequence };

@@ -23,6 +23,7 @@ import { DurableProcessContext, type ChildRef, type SignalDelivery } from "../ru
 import type { LimitSlot } from "../runtime/limits.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
+import { writeStatus } from "../runtime/status-write.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { cancelledOutcome, notFound } from "../registry/rules.ts";
 import { readOnce } from "../runtime/read-bounds.ts";
@@ -84,7 +85,7 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
     let output: Ending;
     try {
       if (record.input.type === "external") {
-        await gate.guard(() => ctx.run("status waiting", () => registry.setStatus(record.id, "waiting")));
+        await writeStatus(ctx, gate, registry, record.id, "waiting");
         output = await gate.guard(() => ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
       } else {
         output = await executeBody(rt, record, (args) => {

@@ -7,6 +7,11 @@ import { ProcessFailure } from "../../src/runtime/process-failure.ts";
 export const sideEffects = new Map<string, number>();
 const bump = (key: string) => sideEffects.set(key, (sideEffects.get(key) ?? 0) + 1);
 
+/** Steps of `test.wait_block_wait` block until the test calls `release(key)`. */
+const blocked = new Map<string, PromiseWithResolvers<void>>();
+export const releaseBlockedStep = (key: string) => blockerOf(key).resolve();
+const blockerOf = (key: string) => blocked.get(key) ?? blocked.set(key, Promise.withResolvers<void>()).get(key)!;
+
 export const testPlugin = definePlugin({
   name: "test",
   programs: [
@@ -98,6 +103,17 @@ export const testPlugin = definePlugin({
       run: async (ctx) => {
         const big = "x".repeat(ctx.args.bytes);
         return ctx.args.where === "step" ? ctx.step("big", () => big) : big;
+      },
+    }),
+    defineProgram({
+      name: "test.wait_block_wait",
+      description: "Waits for signal go, runs a step that blocks until the test releases it, waits for go again.",
+      args: z.object({ key: z.string() }),
+      run: async (ctx) => {
+        const first = await ctx.waitFor("go");
+        await ctx.step("blocked", () => blockerOf(ctx.args.key).promise);
+        const second = await ctx.waitFor("go");
+        return { first: first.timedOut ? "timed out" : first.payload, second: second.timedOut ? "timed out" : second.payload };
       },
     }),
     defineProgram({
