@@ -758,9 +758,12 @@ function findings(p: P, r: BenchResults): void {
         ? `With 1,000 runs waiting, bare grows from ${fmt(idle.bareRssMiB, 0)} to ${fmt(waitingMain.bareRssMiB, 0)} MiB and lash from ${fmt(idle.lashRssMiB, 0)} to ${fmt(waitingMain.lashRssMiB, 0)} MiB; `
         : "") +
       "lash keeps a larger idle baseline",
-    "   (zod, node:sqlite, the lash modules) and leaves startup with a larger young generation, which the burst then doubles",
-    "   more often. V8 keeps the grown young generation after the burst; `--max-semi-space-size=8` bounds it (section 5)",
-    "   but is a flag, not a default." + sourceVariantNote(r),
+    "   (zod, node:sqlite, the lash modules). During the burst V8 doubles the young generation while many of the burst's",
+    "   objects survive its collections, in both endpoints, and keeps it grown afterwards; how much of it the burst had",
+    "   touched when it ended moves one reading by tens of MiB, hence the median of fresh bursts. A wait journals only",
+    "   its promise (README, *Performance*), so a run allocates less on its way to the wait; what it allocates beyond a",
+    "   bare workflow is the registration's parsing, validation and hash and its registry writes. `--max-semi-space-size=8`",
+    "   bounds the young generation (section 5) but is a flag, not a default." + sourceVariantNote(r),
     "",
   );
 }
