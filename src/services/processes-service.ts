@@ -26,6 +26,12 @@ import { readSession } from "./session-handlers.ts";
  * `LashProcesses`: the front door. `start` registers the row first (so a
  * conflicting registration is a 409, which `/run/send` cannot report), then
  * sends `run` once as a journaled one-way call. Reads go straight to the registry.
+ *
+ * The registration is not a journaled step: `register` without `startRun` is idempotent by
+ * content (the same registration again finds its row, a different one is a 409), so a retried
+ * `start` registers again, and the one-way call, journaled, is sent once whatever the attempt.
+ * That saves a round trip to restate-server per start. What a retried attempt answers is the
+ * row as it is then (`status` may have moved on, e.g. to `running`).
  */
 export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflow) {
   const { registry } = rt;
@@ -36,7 +42,7 @@ export function createProcessesService(rt: LashRuntime, workflow: ProcessWorkflo
         { input: perProcessJson(StartInput), output: perProcessJson(StartResult) },
         async (ctx: restate.Context, { registration }) => {
           checkRegistration(rt, registration.id, registration);
-          const record = await ctx.run("register", async () => (await registry.register(registration, { sessionCap: sessionCapOf(rt.caps) })).record);
+          const { record } = await registry.register(registration, { sessionCap: sessionCapOf(rt.caps) });
           // A starter's W3C trace context travels on to the run, whose span it parents.
           const traceparent = ctx.request().headers.get("traceparent");
           const client = ctx.workflowSendClient(workflow, record.id);

@@ -1,5 +1,5 @@
 /**
- * Agent-grade semantics: authoritative cancellation with a bounded cleanup scope, the
+ * Agent-grade semantics: a retried start, authoritative cancellation with a bounded cleanup scope, the
  * parent-close policy, deadlines, recovery failures, and the pre-emption holes closed
  * (unknown ids leave no state, a foreign message never reaches a process's awaiters).
  */
@@ -23,8 +23,12 @@ type Loose = { type?: string; [key: string]: unknown };
 
 const program = (name: string, args: unknown) => ({ type: "program", name, args });
 
-/** A real SQLite registry whose `register` of the listed ids answers only after a delay (the write itself is done at once). */
-function withSlowRegister(registry: ProcessRegistry, slow: Map<string, { ms: number; written?: () => void }>): ProcessRegistry {
+/**
+ * A real SQLite registry whose `register` of the listed ids answers only after a delay (the write
+ * itself is done at once), or with `failOnce` throws once after writing, as a crash right after the
+ * write would leave it.
+ */
+function withSlowRegister(registry: ProcessRegistry, slow: Map<string, SlowRegister>): ProcessRegistry {
   return new Proxy(registry, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
@@ -32,6 +36,10 @@ function withSlowRegister(registry: ProcessRegistry, slow: Map<string, { ms: num
       return async (input: ProcessRegistrationInput, opts?: { startRun?: string }) => {
         const result = await target.register(input, opts);
         const delayed = slow.get(input.id);
+        if (delayed?.failOnce === true) {
+          delayed.failOnce = false;
+          throw new Error("register failed after its write (injected)");
+        }
         if (delayed !== undefined) {
           delayed.written?.();
           await new Promise((r) => setTimeout(r, delayed.ms));
@@ -42,10 +50,16 @@ function withSlowRegister(registry: ProcessRegistry, slow: Map<string, { ms: num
   });
 }
 
+interface SlowRegister {
+  ms: number;
+  written?: () => void;
+  failOnce?: boolean;
+}
+
 describe("process semantics", () => {
   let s: LashStack;
   let dir = "";
-  const slowRegisters = new Map<string, { ms: number; written?: () => void }>();
+  const slowRegisters = new Map<string, SlowRegister>();
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "lash-semantics-"));
     const registry = withSlowRegister(SqliteRegistry.open(join(dir, "registry.db")), slowRegisters);
@@ -64,6 +78,19 @@ describe("process semantics", () => {
   const statusOf = async (id: string) => (await s.registry.get(id))?.status;
   const waiting = (id: string) => waitFor(async () => (await statusOf(id)) === "waiting", { timeoutMs: 20_000, what: `${id} waiting` });
   const types = async (id: string) => (await s.registry.eventsAfter(id, 0)).map((e) => e.type);
+
+  describe("start", () => {
+    it("a start retried after its registration was written registers again, sends run once and answers 200", async () => {
+      slowRegisters.set("retried-start", { ms: 0, failOnce: true });
+      const res = await s.post<Loose>("/LashProcesses/start", { registration: registration("retried-start", tool("std.echo", { value: 1 })) });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(slowRegisters.get("retried-start")?.failOnce, false, "the first attempt failed after its write");
+      assert.deepEqual(await result("retried-start"), { type: "success", value: 1 });
+      assert.deepEqual(await types("retried-start"), ["process.started", "process.completed"]);
+      const runs = await adminQuery(s.admin, "SELECT id FROM sys_invocation WHERE target_service_key = 'retried-start' AND target_handler_name = 'run'");
+      assert.equal(runs.length, 1, "run was sent once");
+    });
+  });
 
   describe("authoritative cancellation", () => {
     it("a body that catches the cancellation and returns still ends cancelled, with the reason", async () => {
