@@ -17,7 +17,7 @@ import { prepareRegistration } from "../registry/rules.ts";
 import { ProcessCancelled, type CancelGate } from "./cancel-gate.ts";
 import type { RunObservation } from "./observer.ts";
 import { ProcessFailure } from "./process-failure.ts";
-import { writeStatus } from "./status-write.ts";
+import type { StatusWrites } from "./status-write.ts";
 import { sendWake, type WakeTarget } from "./wake.ts";
 import type { ProcessWorkflow } from "../workflows/process-workflow.ts";
 
@@ -122,6 +122,8 @@ export interface ProcessContextDeps {
   record: ProcessRecord;
   args: unknown;
   gate: CancelGate;
+  /** The run's `waiting`/`running` writes (not journaled; see status-write.ts). */
+  statusWrites: StatusWrites;
   wakeTarget: WakeTarget | undefined;
   /** Metrics and trace hooks of this run attempt. */
   observed?: RunObservation;
@@ -213,9 +215,9 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
   }
 
   async waitFor<T = unknown>(name: string, opts: { timeoutMs?: number } = {}): Promise<SignalResult<T>> {
-    const { ctx, registry, record, gate } = this.#deps;
+    const { ctx, gate, statusWrites } = this.#deps;
     const ordinal = (this.#signalsConsumed.get(name) ?? 0) + 1;
-    await writeStatus(ctx, gate, registry, record.id, "waiting");
+    await statusWrites.write("waiting");
     // `undefined`: the timeout won. Combinators journal nothing, so a wait without a timeout
     // (most of them) awaits the promise alone and keeps no race or mapping alive meanwhile.
     const delivery = await gate.guard((): restate.RestatePromise<SignalDelivery | undefined> => {
@@ -223,7 +225,7 @@ export class DurableProcessContext<A = unknown> implements ProcessContext<A> {
       if (opts.timeoutMs === undefined) return signal;
       return restate.RestatePromise.race([signal, ctx.sleep(opts.timeoutMs, `waitFor ${name} timeout`).map(() => undefined)]);
     });
-    await writeStatus(ctx, gate, registry, record.id, "running");
+    await statusWrites.write("running");
     if (delivery === undefined) return { timedOut: true };
     this.#signalsConsumed.set(name, ordinal);
     return { timedOut: false, payload: delivery.payload as T, sequence: delivery.sequence };

@@ -23,7 +23,7 @@ import { DurableProcessContext, type ChildRef, type SignalDelivery } from "../ru
 import type { LimitSlot } from "../runtime/limits.ts";
 import { ProcessFailure } from "../runtime/process-failure.ts";
 import type { LashRuntime } from "../runtime/runtime-config.ts";
-import { writeStatus } from "../runtime/status-write.ts";
+import { StatusWrites } from "../runtime/status-write.ts";
 import { sendWake } from "../runtime/wake.ts";
 import { cancelledOutcome, notFound } from "../registry/rules.ts";
 import { readOnce } from "../runtime/read-bounds.ts";
@@ -83,15 +83,18 @@ export function createProcessWorkflow(rt: LashRuntime, opts: WorkflowOptions = {
   async function runBody(ctx: restate.WorkflowContext, record: ProcessRecord, gate: CancelGate, observed: RunObservation) {
     let pctx: DurableProcessContext | undefined;
     let output: Ending;
+    const statusWrites = new StatusWrites(ctx, gate, registry, record.id);
     try {
       if (record.input.type === "external") {
-        await writeStatus(ctx, gate, registry, record.id, "waiting");
+        await Promise.race([statusWrites.write("waiting"), statusWrites.failed]);
         output = await gate.guard(() => ctx.promise<ProcessAwaitOutput>(PromiseNames.external).get());
       } else {
-        output = await executeBody(rt, record, (args) => {
-          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, wakeTarget: rt.wakeTarget, observed });
+        const body = executeBody(rt, record, (args) => {
+          pctx = new DurableProcessContext({ ctx, registry, record, args, gate, statusWrites, wakeTarget: rt.wakeTarget, observed });
           return pctx;
         });
+        // A failed status write fails the attempt where it happened; the body never sees it (status-write.ts).
+        output = await Promise.race([body, statusWrites.failed]);
       }
     } catch (err) {
       if (!(err instanceof ProcessCancelled) && !(err instanceof restate.CancelledError)) throw err;

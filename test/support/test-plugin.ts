@@ -117,6 +117,19 @@ export const testPlugin = definePlugin({
       },
     }),
     defineProgram({
+      name: "test.wait_catching",
+      description: "Waits for signal go; whatever the wait throws is caught and returned.",
+      args: z.object({}),
+      run: async (ctx) => {
+        try {
+          const got = await ctx.waitFor("go");
+          return { got: got.timedOut ? "timed out" : got.payload };
+        } catch (err) {
+          return { caught: String(err) };
+        }
+      },
+    }),
+    defineProgram({
       name: "test.timeout_then_wait",
       args: z.object({}),
       run: async (ctx) => {

@@ -19,10 +19,12 @@ describe("status writes around a wait", () => {
   let s: LashStack;
   let dir: string;
   const statusWrites: string[] = [];
+  /** Ids whose next status write fails (once). */
+  const failNextWrite = new Set<string>();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "lash-status-"));
-    const registry = countingStatusWrites(SqliteRegistry.open(join(dir, "registry.db")), statusWrites);
+    const registry = countingStatusWrites(SqliteRegistry.open(join(dir, "registry.db")), statusWrites, failNextWrite);
     s = await startLashStack({ plugins: [testPlugin], registry, serverEnv: { RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT: "1s" } });
   });
   after(async () => {
@@ -75,16 +77,34 @@ describe("status writes around a wait", () => {
     assert.ok(steps.includes("blocked"), `the body's step is journaled: ${JSON.stringify(journal)}`);
     assert.ok(!steps.some((name) => /^status/.test(name ?? "")), `no status step in the journal: ${JSON.stringify(steps)}`);
   });
+
+  it("a failed status write fails the attempt, not the body: Restate retries it and the body never sees the error", async () => {
+    const id = "status-fails";
+    failNextWrite.add(id);
+    const started = await s.post("/LashProcesses/start", { registration: registration(id, { type: "program", name: "test.wait_catching", args: {} }) });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    // Waiting (after the retry), or already ended if the body saw the error and caught it.
+    await waitFor(async () => ["waiting", "completed"].includes((await statusOf(id)) ?? ""), { timeoutMs: 20_000, what: `${id} waiting` });
+    if ((await statusOf(id)) === "waiting") await signal(id, "after the retry");
+    const out = (await s.post<ProcessAwaitOutput>(`/LashProcessWorkflow/${id}/awaitTerminal`)).body;
+    // Had the body seen the error, it would have caught it and returned { caught }.
+    assert.deepEqual(out, { type: "success", value: { got: "after the retry" } });
+    assert.deepEqual(
+      statusWrites.filter((w) => w.startsWith(`${id} `)),
+      [`${id} waiting`, `${id} waiting`, `${id} running`],
+    );
+  });
 });
 
-/** The registry, recording every `setStatus` as "<id> <status>". */
-function countingStatusWrites(inner: SqliteRegistry, writes: string[]): ProcessRegistry {
+/** The registry, recording every `setStatus` as "<id> <status>"; one for an id in `failNext` fails instead (once). */
+function countingStatusWrites(inner: SqliteRegistry, writes: string[], failNext: Set<string>): ProcessRegistry {
   return new Proxy(inner, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (prop === "setStatus") {
-        return (id: string, status: string) => {
+        return async (id: string, status: string) => {
           writes.push(`${id} ${status}`);
+          if (failNext.delete(id)) throw new Error("the registry is unavailable (injected)");
           return target.setStatus(id, status as Parameters<SqliteRegistry["setStatus"]>[1]);
         };
       }
