@@ -10,7 +10,14 @@ const bump = (key: string) => sideEffects.set(key, (sideEffects.get(key) ?? 0) +
 /** Steps of `test.wait_block_wait` block until the test calls `release(key)`. */
 const blocked = new Map<string, PromiseWithResolvers<void>>();
 export const releaseBlockedStep = (key: string) => blockerOf(key).resolve();
-const blockerOf = (key: string) => blocked.get(key) ?? blocked.set(key, Promise.withResolvers<void>()).get(key)!;
+function blockerOf(key: string): PromiseWithResolvers<void> {
+  let blocker = blocked.get(key);
+  if (blocker === undefined) {
+    blocker = Promise.withResolvers<void>();
+    blocked.set(key, blocker);
+  }
+  return blocker;
+}
 
 export const testPlugin = definePlugin({
   name: "test",
