@@ -41,6 +41,8 @@ export interface AnalysisResult {
   /** Journal of the `LashProcesses/start` invocation itself. */
   startJournal?: { entries: number; commands: number };
   profiles: ProfiledRun[];
+  /** The closed loop's concurrency in the profiled windows (absent in results from before 2026-12-02: 64). */
+  concurrency?: number;
 }
 
 export const INCLUSIVE =
@@ -84,7 +86,7 @@ export async function runAnalysis(opts: { processes: number; concurrency: number
       stack.admin,
       "SELECT journal_size AS js, journal_commands_size AS jc FROM sys_invocation WHERE target_service_name = 'LashProcesses' AND target_handler_name = 'start' LIMIT 1",
     );
-    const result: AnalysisResult = { journal, listings, profiles: [] };
+    const result: AnalysisResult = { journal, listings, profiles: [], concurrency: opts.concurrency };
     if (starts[0]) result.startJournal = { entries: starts[0].js, commands: starts[0].jc };
 
     for (const system of ["lash", "bare"] as const) {

@@ -418,7 +418,7 @@ function analysisSection(p: P, a: AnalysisResult, cells: ThroughputCell[] | unde
   const bare = a.profiles.find((x) => x.system === "bare");
   if (lash?.registryCalls) {
     p(
-      `### Registry calls per process (3 steps, concurrency ${a.profiles.length ? "64" : "?"}, ${lash.processes} processes)`,
+      `### Registry calls per process (3 steps, concurrency ${a.profiles.length ? (a.concurrency ?? 64) : "?"}, ${lash.processes} processes)`,
       "",
       "| call | calls/process | wall ms/process (mostly the synchronous SQLite commit) |",
       "|---|---:|---:|",
@@ -435,7 +435,7 @@ function analysisSection(p: P, a: AnalysisResult, cells: ThroughputCell[] | unde
   }
   if (lash && bare) {
     p(
-      `### CPU profiles of the endpoints (${lash.processes} lash / ${bare.processes} bare processes, 3 steps, concurrency 64)`,
+      `### CPU profiles of the endpoints (${lash.processes} lash / ${bare.processes} bare processes, 3 steps, concurrency ${a.concurrency ?? 64})`,
       "",
       `Lash: ${fmt(lash.processes / lash.seconds, 0)} processes/s while profiled, endpoint CPU ${fmt(lash.endpointCpuMsPerProcess, 2)} ms/process, restate-server ${fmt(lash.restateCpuMsPerProcess, 2)} ms/process. ` +
         `Bare: ${fmt(bare.processes / bare.seconds, 0)}/s, endpoint ${fmt(bare.endpointCpuMsPerProcess, 2)}, restate-server ${fmt(bare.restateCpuMsPerProcess, 2)} ms/process. ` +
