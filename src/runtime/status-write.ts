@@ -56,7 +56,7 @@ export class StatusWrites {
 }
 
 /** What `failed` rejects with: the attempt ends with it, never the body's outcome. */
-export class StatusWriteFailed extends Error {
+class StatusWriteFailed extends Error {
   override name = "StatusWriteFailed";
   constructor(id: string, status: string, cause: unknown) {
     super(`process "${id}": writing status ${status} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

@@ -7,7 +7,7 @@ import { ProcessFailure } from "../../src/runtime/process-failure.ts";
 export const sideEffects = new Map<string, number>();
 const bump = (key: string) => sideEffects.set(key, (sideEffects.get(key) ?? 0) + 1);
 
-/** Steps of `test.wait_block_wait` block until the test calls `release(key)`. */
+/** Steps of `test.wait_block_wait` block until the test calls `releaseBlockedStep(key)`. */
 const blocked = new Map<string, PromiseWithResolvers<void>>();
 export const releaseBlockedStep = (key: string) => blockerOf(key).resolve();
 function blockerOf(key: string): PromiseWithResolvers<void> {

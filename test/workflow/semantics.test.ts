@@ -1,7 +1,7 @@
 /**
- * Agent-grade semantics: a retried start, authoritative cancellation with a bounded cleanup scope, the
- * parent-close policy, deadlines, recovery failures, and the pre-emption holes closed
- * (unknown ids leave no state, a foreign message never reaches a process's awaiters).
+ * Agent-grade semantics: a retried start, authoritative cancellation with a bounded cleanup
+ * scope, the parent-close policy, deadlines, recovery failures, and the pre-emption holes
+ * closed (unknown ids leave no state, a foreign message never reaches a process's awaiters).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { adminQuery, waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
+import { overrideMethod } from "../support/registry-override.ts";
 import { sideEffects, testPlugin } from "../support/test-plugin.ts";
 import { semanticsPlugin } from "../support/semantics-plugin.ts";
 import { childrenOf } from "../support/children.ts";
@@ -29,24 +30,18 @@ const program = (name: string, args: unknown) => ({ type: "program", name, args 
  * write would leave it.
  */
 function withSlowRegister(registry: ProcessRegistry, slow: Map<string, SlowRegister>): ProcessRegistry {
-  return new Proxy(registry, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (prop !== "register") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return async (input: ProcessRegistrationInput, opts?: { startRun?: string }) => {
-        const result = await target.register(input, opts);
-        const delayed = slow.get(input.id);
-        if (delayed?.failOnce === true) {
-          delayed.failOnce = false;
-          throw new Error("register failed after its write (injected)");
-        }
-        if (delayed !== undefined) {
-          delayed.written?.();
-          await new Promise((r) => setTimeout(r, delayed.ms));
-        }
-        return result;
-      };
-    },
+  return overrideMethod(registry, "register", (inner) => async (input, opts) => {
+    const result = await inner.register(input, opts);
+    const delayed = slow.get(input.id);
+    if (delayed?.failOnce === true) {
+      delayed.failOnce = false;
+      throw new Error("register failed after its write (injected)");
+    }
+    if (delayed !== undefined) {
+      delayed.written?.();
+      await new Promise((r) => setTimeout(r, delayed.ms));
+    }
+    return result;
   });
 }
 
