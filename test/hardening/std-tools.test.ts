@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { adminQuery } from "../support/restate-server.ts";
+import { journalOf } from "../support/restate-server.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
 
 /** A scripted HTTP server standing in for a remote API: records each request. */
@@ -103,10 +103,7 @@ describe("std tools are gated, and std.http reaches only what it is allowed to",
     assert.equal(hit.headers.authorization, "s3cr3t-value");
     assert.equal(hit.headers["x-api-key"], "literal-key-456");
 
-    const journal = await adminQuery<{ name?: string; entry_json?: string }>(
-      on.admin,
-      `SELECT j.name, j.entry_json FROM sys_journal j JOIN sys_invocation i ON j.id = i.id WHERE i.target_service_key = 'http-secret'`,
-    );
+    const journal = await journalOf(on.admin, { key: "http-secret" });
     const names = journal.map((e) => e.name ?? "").join(" | ");
     assert.match(names, /http GET/);
     assert.doesNotMatch(names, /url-token-123|localhost/);

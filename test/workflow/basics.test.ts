@@ -6,7 +6,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import type { StartResult } from "../../src/model/wire.ts";
 import { registration, startLashStack, tool, type LashStack } from "../support/lash-stack.ts";
-import { adminQuery } from "../support/restate-server.ts";
+import { journalOf } from "../support/restate-server.ts";
 
 describe("LashProcessWorkflow basics", () => {
   let s: LashStack;
@@ -36,10 +36,7 @@ describe("LashProcessWorkflow basics", () => {
     );
     // `start` journals the input, the one-way call to `run` (and its invocation id) and the
     // output: the registration is a registry write, not a step (processes-service.ts).
-    const journal = await adminQuery<{ entry_type: string; name?: string }>(
-      s.admin,
-      "SELECT j.entry_type, j.name FROM sys_journal j JOIN sys_invocation i ON j.id = i.id WHERE i.target_service_name = 'LashProcesses' AND i.target_handler_name = 'start'",
-    );
+    const journal = await journalOf(s.admin, { service: "LashProcesses", handler: "start" });
     assert.deepEqual(
       journal.map((e) => e.entry_type),
       ["Command: Input", "Command: OneWayCall", "Notification: CallInvocationId", "Command: Output"],

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import type { ProcessAwaitOutput } from "../../src/model/index.ts";
 import type { ProcessRegistry } from "../../src/registry/port.ts";
 import { SqliteRegistry } from "../../src/registry/sqlite-registry.ts";
-import { adminQuery, waitFor } from "../support/restate-server.ts";
+import { adminQuery, journalOf, waitFor } from "../support/restate-server.ts";
 import { registration, startLashStack, type LashStack } from "../support/lash-stack.ts";
 import { overrideMethod } from "../support/registry-override.ts";
 import { releaseBlockedStep, testPlugin } from "../support/test-plugin.ts";
@@ -73,10 +73,7 @@ describe("status writes around a wait", () => {
       statusWrites.filter((w) => w.startsWith(`${id} `)),
       [`${id} waiting`, `${id} running`, `${id} waiting`, `${id} running`],
     );
-    const journal = await adminQuery<{ entry_type: string; name?: string }>(
-      s.admin,
-      `SELECT j.entry_type, j.name FROM sys_journal j JOIN sys_invocation i ON j.id = i.id WHERE i.target_service_key = '${id}' AND i.target_handler_name = 'run'`,
-    );
+    const journal = await journalOf(s.admin, { handler: "run", key: id });
     const steps = journal.filter((e) => /Run/.test(e.entry_type)).map((e) => e.name);
     assert.ok(steps.includes("blocked"), `the body's step is journaled: ${JSON.stringify(journal)}`);
     assert.ok(!steps.some((name) => /^status/.test(name ?? "")), `no status step in the journal: ${JSON.stringify(steps)}`);
